@@ -1,0 +1,88 @@
+"""`/api/auth/token/`: trade a username and password for a token, or revoke one."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import ApiToken
+from .tokens import create_token, revoke_token
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    expires_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=3650
+    )
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The user's id.")
+    username = serializers.CharField()
+    token = serializers.CharField(help_text="Shown this once; only a digest is kept.")
+    name = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenView(APIView):
+    def get_authenticators(self):
+        # Creating a token takes a password, not a session: no CSRF to satisfy.
+        if self.request is not None and self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={201: TokenResponseSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        """Log in with a username and password; the new token is shown once."""
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            return Response(
+                {"code": "invalid_credentials", "detail": "Wrong username or password."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, plaintext = create_token(
+            user=user,
+            name=data.validated_data.get("name") or "api",
+            expires_days=data.validated_data.get("expires_days"),
+        )
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "token": plaintext,
+                "name": token.name,
+                "expires_at": token.expires_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revoke the token this request is made with."""
+        if not isinstance(request.auth, ApiToken):
+            return Response(
+                {"code": "no_token", "detail": "Send the token to revoke as Bearer."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        revoke_token(request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

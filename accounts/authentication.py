@@ -1,0 +1,29 @@
+"""DRF authentication by `Authorization: Bearer <token>`."""
+
+from rest_framework import authentication, exceptions
+
+from .tokens import authenticate_token
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """Bearer tokens only in the header: query strings end up in access logs."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        try:
+            plaintext = header[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Malformed token.") from exc
+        token = authenticate_token(plaintext)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'

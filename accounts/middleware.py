@@ -1,0 +1,95 @@
+"""WebSocket authentication: a bearer token, or the session cookie.
+
+A token may come as `?token=T`, as the article's `?id=U&token=T` (U must be T's
+user) or as `Authorization: Bearer T`; such clients often send no Origin and are
+served all the same. A connection that rests on the session cookie must come from
+an allowed Origin, else its handshake is refused with 403 (cross-site WebSocket
+hijacking). Bad or missing credentials leave an anonymous user in the scope: the
+consumer accepts and closes with 4401.
+"""
+
+from urllib.parse import parse_qs, urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http.request import validate_host
+
+from .tokens import authenticate_token
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def credentials_from(scope) -> tuple[str | None, str | None]:
+    """The token and claimed user id a connection presents, if any."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    token = (query.get("token") or [None])[0]
+    claimed_id = (query.get("id") or [None])[0]
+    authorization = _header(scope, b"authorization")
+    if token is None and authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            token = value.strip()
+    return token, claimed_id
+
+
+def user_for_token(token: str, claimed_id: str | None):
+    """The token's user, or None; with `claimed_id` it must be that user's id."""
+    found = authenticate_token(token)
+    if found is None:
+        return None
+    if claimed_id is not None and claimed_id != str(found.user_id):
+        return None
+    return found.user
+
+
+def origin_allowed(scope) -> bool:
+    origin = _header(scope, b"origin")
+    if not origin:
+        return False
+    host = urlsplit(origin).hostname
+    if not host:
+        return False
+    if ":" in host:
+        host = f"[{host}]"
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return validate_host(host, allowed)
+
+
+class SessionOriginGuard:
+    """Refuses a cookie-authenticated handshake from a foreign or missing Origin."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.denier = WebsocketDenier.as_asgi()
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        if user is not None and user.is_authenticated and not origin_allowed(scope):
+            return await self.denier(scope, receive, send)
+        return await self.inner(scope, receive, send)
+
+
+class WebSocketAuthMiddleware:
+    """Puts the connection's user in `scope["user"]`, from a token or the session."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.session_stack = AuthMiddlewareStack(SessionOriginGuard(inner))
+
+    async def __call__(self, scope, receive, send):
+        token, claimed_id = credentials_from(scope)
+        if token is None:
+            return await self.session_stack(scope, receive, send)
+        user = await database_sync_to_async(user_for_token)(token, claimed_id)
+        scope = dict(scope, user=user or AnonymousUser(), auth="token")
+        return await self.inner(scope, receive, send)

@@ -1,0 +1,1 @@
+"""The HTTP API: the same services and selectors as the WebSocket."""

@@ -1,0 +1,33 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts.api import TokenView
+
+from . import views
+from .longpoll import poll_messages
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("rooms/", views.RoomListView.as_view(), name="api-rooms"),
+    path("rooms/<str:slug>/join/", views.RoomJoinView.as_view(), name="api-room-join"),
+    path(
+        "rooms/<str:slug>/leave/", views.RoomLeaveView.as_view(), name="api-room-leave"
+    ),
+    path(
+        "rooms/<str:slug>/members/",
+        views.RoomMembersView.as_view(),
+        name="api-room-members",
+    ),
+    path(
+        "rooms/<str:slug>/messages/",
+        views.RoomMessagesView.as_view(),
+        name="api-room-messages",
+    ),
+    path(
+        "dm/<str:username>/messages/",
+        views.DirectMessagesView.as_view(),
+        name="api-dm-messages",
+    ),
+    path("messages/", poll_messages, name="api-messages"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

@@ -1,0 +1,229 @@
+"""The WebSocket consumer: protocol plumbing only, every action is a service.
+
+One connection carries all of a user's conversations. docs/protocol.md is the
+contract; each client frame type maps to one handler in `ChatConsumer.frame_handlers`
+(never a method looked up by the client's string), each layer event to one in
+`ChatConsumer.event_handlers`.
+"""
+
+import asyncio
+import json
+import logging
+
+from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from django.conf import settings
+from django.db import DatabaseError
+
+from . import events
+from .errors import ChatError, Unavailable
+from .selectors import (
+    last_visible_id,
+    messages_after,
+    parse_cursor,
+    parse_limit,
+    room_group_ids,
+)
+from .services.messages import asend_message
+from .services.rooms import ajoin_room, aleave_room
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+HEARTBEAT_REQUEST = "ping"
+HEARTBEAT_REPLY = "pong"
+
+
+class ChatConsumer(AsyncConsumer):
+    """Authenticated by chat's middleware (scope["user"]); see docs/protocol.md."""
+
+    user = None
+    heartbeat_task: asyncio.Task | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups: set[str] = set()
+
+    async def dispatch(self, message):
+        # Channels' own dispatch hops to a thread to close stale database
+        # connections before every event; our handlers reach the database only
+        # through database_sync_to_async, which does that itself.
+        handler = self.event_handlers.get(message["type"])
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(self, message)
+
+    # --- the socket -------------------------------------------------------------
+
+    async def websocket_connect(self, message) -> None:
+        await self.send({"type": "websocket.accept"})
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+            return
+        self.user = user
+        room_ids = await database_sync_to_async(room_group_ids)(user)
+        groups = [events.user_group(user.pk)]
+        groups += [events.room_group(room_id) for room_id in room_ids]
+        for group in groups:
+            await self.join_group(group)
+        # Read after joining the groups: nothing falls between hello and live.
+        last_id = await database_sync_to_async(last_visible_id)(user)
+        await self.send_text(
+            events.hello_frame(
+                user=user, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, last_id=last_id
+            )
+        )
+        self.heartbeat_task = asyncio.create_task(self.send_heartbeats())
+
+    async def websocket_receive(self, message) -> None:
+        if self.user is None:
+            return
+        text = message.get("text")
+        if text is None:
+            await self.send_error("invalid_frame", "Binary frames are not supported.")
+            return
+        if text == HEARTBEAT_REQUEST:
+            await self.send_text(HEARTBEAT_REPLY)
+            return
+        try:
+            frame = json.loads(text)
+        except (ValueError, RecursionError):
+            await self.send_error("invalid_json", "A frame must be a JSON object.")
+            return
+        if not isinstance(frame, dict):
+            await self.send_error("invalid", "A frame must be a JSON object.")
+            return
+        client_id = frame.get("client_id")
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            client_id = None
+        kind = frame.get("type")
+        handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.send_error(
+                "unknown_type", "Unknown frame type.", client_id=client_id
+            )
+            return
+        try:
+            await handler(self, frame)
+        except ChatError as exc:
+            await self.send_error(exc.code, exc.detail, client_id=client_id)
+        except DatabaseError:
+            logger.warning("database error while handling a frame", exc_info=True)
+            error = Unavailable()
+            await self.send_error(error.code, error.detail, client_id=client_id)
+
+    async def websocket_disconnect(self, message) -> None:
+        if self.heartbeat_task is not None:
+            self.heartbeat_task.cancel()
+        for group in list(self.groups):
+            await self.leave_group(group)
+        raise StopConsumer()
+
+    # --- client frames ------------------------------------------------------------
+
+    async def on_message_send(self, frame: dict) -> None:
+        await asend_message(
+            sender=self.user,
+            room=frame.get("room"),
+            to=frame.get("to"),
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+            on_stored=self.acknowledge,
+        )
+
+    async def acknowledge(self, message, created: bool) -> None:
+        await self.send_text(
+            events.ack_frame(client_id=message.client_id, message_id=message.id)
+        )
+
+    async def on_sync(self, frame: dict) -> None:
+        after = parse_cursor(frame.get("after"), name="after", default=0)
+        limit = parse_limit(frame.get("limit"))
+        messages, more = await database_sync_to_async(messages_after)(
+            user=self.user, after=after, limit=limit
+        )
+        for message in messages:
+            await self.send_text(events.message_frame(message))
+        last_id = messages[-1].id if messages else after
+        await self.send_text(events.sync_done_frame(last_id=last_id, more=more))
+
+    async def on_room_join(self, frame: dict) -> None:
+        room, _ = await ajoin_room(
+            user=self.user, slug=frame.get("room"), origin=self.channel_name
+        )
+        await self.join_group(events.room_group(room.pk))
+        await self.send_text(events.room_joined_frame(room))
+
+    async def on_room_leave(self, frame: dict) -> None:
+        room, _ = await aleave_room(
+            user=self.user, slug=frame.get("room"), origin=self.channel_name
+        )
+        await self.leave_group(events.room_group(room.pk))
+        await self.send_text(events.room_left_frame(room))
+
+    frame_handlers = {
+        "message.send": on_message_send,
+        "sync": on_sync,
+        "room.join": on_room_join,
+        "room.leave": on_room_leave,
+    }
+
+    # --- channel layer events -------------------------------------------------------
+
+    async def on_layer_frame(self, event: dict) -> None:
+        await self.send_text(event["text"])
+
+    async def on_layer_subscribe(self, event: dict) -> None:
+        if event.get("origin") != self.channel_name:
+            await self.join_group(event["group"])
+            await self.send_text(event["text"])
+
+    async def on_layer_unsubscribe(self, event: dict) -> None:
+        if event.get("origin") != self.channel_name:
+            await self.leave_group(event["group"])
+            await self.send_text(event["text"])
+
+    event_handlers = {
+        "websocket.connect": websocket_connect,
+        "websocket.receive": websocket_receive,
+        "websocket.disconnect": websocket_disconnect,
+        events.FRAME: on_layer_frame,
+        events.SUBSCRIBE: on_layer_subscribe,
+        events.UNSUBSCRIBE: on_layer_unsubscribe,
+    }
+
+    # --- helpers ------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        await self.send({"type": "websocket.send", "text": text})
+
+    async def send_error(
+        self, code: str, detail: str, *, client_id: str | None = None
+    ) -> None:
+        await self.send_text(
+            events.error_frame(code=code, detail=detail, client_id=client_id)
+        )
+
+    async def join_group(self, group: str) -> None:
+        """Best effort: without the layer a client still catches up by `sync`."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("could not join group %s", group, exc_info=True)
+        else:
+            self.groups.add(group)
+
+    async def leave_group(self, group: str) -> None:
+        self.groups.discard(group)
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            logger.warning("could not leave group %s", group, exc_info=True)
+
+    async def send_heartbeats(self) -> None:
+        interval = settings.CHAT_HEARTBEAT_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            await self.send_text(HEARTBEAT_REQUEST)

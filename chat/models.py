@@ -1,0 +1,164 @@
+"""Conversations, memberships and messages: data and constraints only.
+
+Rooms and direct conversations share one table so that "every message visible to
+me after id N" is one indexed query over my memberships, whatever the kind.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,49}$",
+    "A room name is 1-50 lower-case letters, digits, '-' or '_'.",
+)
+
+
+class Conversation(models.Model):
+    """A room (named by a slug) or a direct conversation between two users."""
+
+    class Kind(models.TextChoices):
+        ROOM = "room", "Room"
+        DIRECT = "direct", "Direct"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    slug = models.CharField(
+        max_length=50, unique=True, null=True, blank=True, validators=[slug_validator]
+    )
+    title = models.CharField(max_length=200, blank=True)
+    is_private = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_conversations",
+    )
+    # The two users of a direct conversation, the lower id first: one per pair.
+    direct_low = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    direct_high = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="room", slug__isnull=False, direct_low__isnull=True)
+                    | models.Q(
+                        kind="direct",
+                        slug__isnull=True,
+                        direct_low__lt=models.F("direct_high"),
+                    )
+                ),
+                name="conversation_kind_fields",
+            ),
+            models.UniqueConstraint(
+                fields=["direct_low", "direct_high"], name="direct_pair_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.is_room:
+            return self.slug
+        return f"direct {self.direct_low_id}-{self.direct_high_id}"
+
+    @property
+    def is_room(self) -> bool:
+        return self.kind == self.Kind.ROOM
+
+
+class RoomManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Conversation.Kind.ROOM)
+
+
+class Room(Conversation):
+    """Rooms alone, for the admin and for code that deals only in rooms."""
+
+    objects = RoomManager()
+
+    class Meta:
+        proxy = True
+
+
+class DirectConversationManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Conversation.Kind.DIRECT)
+
+
+class DirectConversation(Conversation):
+    objects = DirectConversationManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "direct conversation"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=6, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "conversation"], name="membership_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.conversation}"
+
+
+class Message(models.Model):
+    """One message. Its id is global and increasing: the cursor of `sync`."""
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+    )
+    body = models.TextField(max_length=settings.CHAT_MAX_BODY_LENGTH)
+    client_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "client_id"], name="message_client_id_unique"
+            )
+        ]
+        indexes = [
+            # History of one conversation, and "after id N" over my conversations.
+            models.Index(fields=["conversation", "id"], name="message_conv_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.sender} in {self.conversation}"

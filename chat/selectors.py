@@ -1,0 +1,154 @@
+"""Reads: what a user may see. Every read path (sync, history, long poll) is here."""
+
+from django.conf import settings
+from django.db.models import Max, Q, QuerySet
+
+from accounts.models import User
+
+from .errors import Forbidden, InvalidInput, NotFound
+from .models import Conversation, Membership, Message
+
+MAX_ID = 2**63 - 1
+
+
+def with_message_relations(messages: QuerySet) -> QuerySet:
+    """What events.message_payload reads, fetched in the same query."""
+    return messages.select_related(
+        "sender", "conversation__direct_low", "conversation__direct_high"
+    )
+
+
+def visible_messages(user: User) -> QuerySet:
+    """Every message in a conversation `user` is a member of."""
+    return Message.objects.filter(
+        conversation__in=Membership.objects.filter(user=user).values("conversation")
+    )
+
+
+def parse_cursor(value, *, name: str, default: int | None = None) -> int | None:
+    """A message id given by a client: a whole number from 0 to 2**63-1."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise InvalidInput("invalid", f"'{name}' must be a message id (0 or more).")
+    return value
+
+
+def parse_limit(value) -> int:
+    """A page size: 1 to CHAT_SYNC_MAX_LIMIT, CHAT_SYNC_DEFAULT_LIMIT if not given."""
+    if value is None or value == "":
+        return settings.CHAT_SYNC_DEFAULT_LIMIT
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput("invalid", "'limit' must be a whole number of 1 or more.")
+    return min(value, settings.CHAT_SYNC_MAX_LIMIT)
+
+
+def messages_after(*, user: User, after: int, limit: int) -> tuple[list[Message], bool]:
+    """Messages visible to `user` with an id above `after`, oldest first.
+
+    Returns at most `limit` of them and whether more remain.
+    """
+    rows = list(
+        with_message_relations(visible_messages(user).filter(id__gt=after)).order_by(
+            "id"
+        )[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def last_visible_id(user: User) -> int:
+    """The newest message id `user` can see, or 0."""
+    return visible_messages(user).aggregate(last=Max("id"))["last"] or 0
+
+
+def conversation_history(
+    *, conversation: Conversation, after: int | None, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """A page of one conversation's messages, oldest first.
+
+    With `after`: the oldest `limit` newer than it; otherwise the newest `limit`
+    (older than `before` if given). The flag says whether more lie beyond the page.
+    """
+    messages = with_message_relations(
+        Message.objects.filter(conversation=conversation)
+    )
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    if after is not None:
+        rows = list(messages.filter(id__gt=after).order_by("id")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    rows = list(messages.order_by("-id")[: limit + 1])
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def room_by_slug(slug) -> Conversation:
+    if not isinstance(slug, str) or not slug:
+        raise InvalidInput("invalid", "'room' must be a room's name.")
+    try:
+        return Conversation.objects.get(kind=Conversation.Kind.ROOM, slug=slug)
+    except Conversation.DoesNotExist:
+        raise NotFound(f"No room named '{slug[:50]}'.") from None
+
+
+def room_membership(*, user: User, slug) -> Membership:
+    """`user`'s membership of the room `slug`, with the room; refuses strangers."""
+    if not isinstance(slug, str) or not slug:
+        raise InvalidInput("invalid", "'room' must be a room's name.")
+    membership = (
+        Membership.objects.select_related("conversation")
+        .filter(
+            user=user,
+            conversation__kind=Conversation.Kind.ROOM,
+            conversation__slug=slug,
+        )
+        .first()
+    )
+    if membership is None:
+        room = room_by_slug(slug)
+        raise Forbidden(f"You are not a member of '{room.slug}': join it first.")
+    return membership
+
+
+def readable_room(*, user: User, slug) -> Conversation:
+    """A room whose messages `user` may read: a member's, else refused."""
+    return room_membership(user=user, slug=slug).conversation
+
+
+def user_by_username(username) -> User:
+    if not isinstance(username, str) or not username:
+        raise InvalidInput("invalid", "'to' must be a username.")
+    try:
+        return User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise NotFound(f"No user named '{username[:150]}'.") from None
+
+
+def direct_conversation(*, user: User, other: User) -> Conversation | None:
+    low, high = sorted([user.pk, other.pk])
+    return Conversation.objects.filter(
+        kind=Conversation.Kind.DIRECT, direct_low_id=low, direct_high_id=high
+    ).first()
+
+
+def rooms_visible_to(user: User) -> QuerySet:
+    """Public rooms, and private rooms `user` is a member of."""
+    return Conversation.objects.filter(kind=Conversation.Kind.ROOM).filter(
+        Q(is_private=False) | Q(memberships__user=user)
+    ).distinct()
+
+
+def room_group_ids(user: User) -> list[int]:
+    """The rooms whose live messages `user`'s connections receive."""
+    return list(
+        Membership.objects.filter(
+            user=user, conversation__kind=Conversation.Kind.ROOM
+        ).values_list("conversation_id", flat=True)
+    )
+
+
+def is_member(*, user: User, conversation: Conversation) -> bool:
+    return Membership.objects.filter(user=user, conversation=conversation).exists()

@@ -1,0 +1,174 @@
+"""Rooms and memberships: creating, joining, leaving, adding members.
+
+A change of membership is stored first, then the user's open connections are
+told to join or leave the room's group, so that live messages follow at once.
+"""
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from chat import events
+from chat.errors import ChatError, Forbidden, InvalidInput
+from chat.models import Conversation, Membership, slug_validator
+from chat.selectors import room_by_slug, user_by_username
+
+
+class RoomExists(ChatError):
+    status = 409
+
+    def __init__(self, slug: str):
+        super().__init__("exists", f"A room named '{slug}' exists already.")
+
+
+def create_room(
+    *, slug, owner: User | None = None, title="", is_private: bool = False
+) -> Conversation:
+    """Make a room; its owner, if any, is its first member."""
+    if not isinstance(slug, str):
+        raise InvalidInput("invalid", "'slug' must be a string.")
+    try:
+        slug_validator(slug)
+    except ValidationError as exc:
+        raise InvalidInput("invalid", exc.messages[0]) from None
+    if not isinstance(title, str) or len(title) > 200:
+        raise InvalidInput("invalid", "'title' must be text of at most 200 characters.")
+    try:
+        with transaction.atomic():
+            room = Conversation.objects.create(
+                kind=Conversation.Kind.ROOM,
+                slug=slug,
+                title=title or slug,
+                is_private=bool(is_private),
+                owner=owner,
+            )
+            if owner is not None:
+                Membership.objects.create(
+                    conversation=room, user=owner, role=Membership.Role.OWNER
+                )
+    except IntegrityError:
+        raise RoomExists(slug) from None
+    return room
+
+
+def direct_conversation_for(user: User, other: User) -> Conversation:
+    """The one direct conversation of two users, made on first use."""
+    low, high = sorted([user, other], key=lambda u: u.pk)
+    lookup = {"kind": Conversation.Kind.DIRECT, "direct_low": low, "direct_high": high}
+    conversation = Conversation.objects.filter(**lookup).first()
+    if conversation is None:
+        try:
+            with transaction.atomic():
+                conversation = Conversation.objects.create(**lookup)
+                Membership.objects.bulk_create(
+                    [
+                        Membership(conversation=conversation, user=low),
+                        Membership(conversation=conversation, user=high),
+                    ]
+                )
+        except IntegrityError:
+            conversation = Conversation.objects.get(**lookup)
+    conversation.direct_low, conversation.direct_high = low, high
+    return conversation
+
+
+def _join(*, user: User, slug) -> tuple[Conversation, bool]:
+    room = room_by_slug(slug)
+    if Membership.objects.filter(user=user, conversation=room).exists():
+        return room, False
+    if room.is_private and room.owner_id != user.pk:
+        raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
+    _, created = Membership.objects.get_or_create(user=user, conversation=room)
+    return room, created
+
+
+def _leave(*, user: User, slug) -> tuple[Conversation, bool]:
+    room = room_by_slug(slug)
+    deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
+    return room, bool(deleted)
+
+
+def _add_member(*, slug, username, actor: User | None) -> tuple[Conversation, User, bool]:
+    room = room_by_slug(slug)
+    if actor is not None and not _may_manage(actor, room):
+        raise Forbidden(f"Only the owner of '{room.slug}' adds its members.")
+    user = user_by_username(username)
+    _, created = Membership.objects.get_or_create(user=user, conversation=room)
+    return room, user, created
+
+
+def _remove_member(
+    *, slug, username, actor: User | None
+) -> tuple[Conversation, User, bool]:
+    room = room_by_slug(slug)
+    if actor is not None and not _may_manage(actor, room):
+        raise Forbidden(f"Only the owner of '{room.slug}' removes its members.")
+    user = user_by_username(username)
+    deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
+    return room, user, bool(deleted)
+
+
+def _may_manage(actor: User, room: Conversation) -> bool:
+    return actor.is_staff or room.owner_id == actor.pk
+
+
+async def ajoin_room(
+    *, user: User, slug, origin: str | None = None
+) -> tuple[Conversation, bool]:
+    """Join a room: anyone a public one, only its owner a private one.
+
+    Returns the room and whether the user was not a member before. `origin` is
+    the channel asking, which joins the room's group itself.
+    """
+    room, joined = await database_sync_to_async(_join)(user=user, slug=slug)
+    if joined:
+        await events.publish_membership(
+            user_id=user.pk, conversation=room, joined=True, origin=origin
+        )
+    return room, joined
+
+
+async def aleave_room(
+    *, user: User, slug, origin: str | None = None
+) -> tuple[Conversation, bool]:
+    """Leave a room (nothing happens if the user was not in it)."""
+    room, left = await database_sync_to_async(_leave)(user=user, slug=slug)
+    if left:
+        await events.publish_membership(
+            user_id=user.pk, conversation=room, joined=False, origin=origin
+        )
+    return room, left
+
+
+async def aadd_member(
+    *, slug, username, actor: User | None = None
+) -> tuple[Conversation, User, bool]:
+    """Add a user to a room. `actor` must own it or be staff; None is trusted."""
+    room, user, added = await database_sync_to_async(_add_member)(
+        slug=slug, username=username, actor=actor
+    )
+    if added:
+        await events.publish_membership(user_id=user.pk, conversation=room, joined=True)
+    return room, user, added
+
+
+async def aremove_member(
+    *, slug, username, actor: User | None = None
+) -> tuple[Conversation, User, bool]:
+    """Remove a user from a room; their connections leave its group at once."""
+    room, user, removed = await database_sync_to_async(_remove_member)(
+        slug=slug, username=username, actor=actor
+    )
+    if removed:
+        await events.publish_membership(
+            user_id=user.pk, conversation=room, joined=False
+        )
+    return room, user, removed
+
+
+join_room = async_to_sync(ajoin_room)
+leave_room = async_to_sync(aleave_room)
+add_member = async_to_sync(aadd_member)
+remove_member = async_to_sync(aremove_member)

@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("chat.api.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("chat.urls")),
+]
