@@ -18,6 +18,7 @@ from django.db import DatabaseError
 
 from . import events
 from .errors import ChatError, Unavailable
+from .relay import relay
 from .selectors import (
     last_visible_id,
     messages_after,
@@ -63,6 +64,7 @@ class ChatConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
             return
         self.user = user
+        relay.ensure_running()
         room_ids = await database_sync_to_async(room_group_ids)(user)
         groups = [events.user_group(user.pk)]
         groups += [events.room_group(room_id) for room_id in room_ids]

@@ -14,6 +14,7 @@ from datetime import datetime
 from channels.layers import get_channel_layer
 
 from .models import Conversation, Message
+from .relay import relay
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +138,17 @@ async def _group_send(groups: Iterable[str], event: dict) -> bool:
         for group in groups:
             await layer.group_send(group, event)
     except Exception:
-        logger.warning("channel layer send failed; clients recover by sync", exc_info=True)
+        logger.warning(
+            "channel layer send failed; clients recover by sync", exc_info=True
+        )
         return False
     return True
 
 
-async def publish_message(message: Message) -> bool:
+async def publish_message(message: Message, *, relayed: bool = False) -> bool:
     """Fan a stored message out to every connection that may see it."""
+    if not relayed:
+        relay.mark_published(message.id)
     return await _group_send(
         message_groups(message), {"type": FRAME, "text": message_frame(message)}
     )

@@ -31,7 +31,11 @@ def parse_cursor(value, *, name: str, default: int | None = None) -> int | None:
         return default
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_ID
+    ):
         raise InvalidInput("invalid", f"'{name}' must be a message id (0 or more).")
     return value
 
@@ -73,9 +77,7 @@ def conversation_history(
     With `after`: the oldest `limit` newer than it; otherwise the newest `limit`
     (older than `before` if given). The flag says whether more lie beyond the page.
     """
-    messages = with_message_relations(
-        Message.objects.filter(conversation=conversation)
-    )
+    messages = with_message_relations(Message.objects.filter(conversation=conversation))
     if before is not None:
         messages = messages.filter(id__lt=before)
     if after is not None:
@@ -136,9 +138,11 @@ def direct_conversation(*, user: User, other: User) -> Conversation | None:
 
 def rooms_visible_to(user: User) -> QuerySet:
     """Public rooms, and private rooms `user` is a member of."""
-    return Conversation.objects.filter(kind=Conversation.Kind.ROOM).filter(
-        Q(is_private=False) | Q(memberships__user=user)
-    ).distinct()
+    return (
+        Conversation.objects.filter(kind=Conversation.Kind.ROOM)
+        .filter(Q(is_private=False) | Q(memberships__user=user))
+        .distinct()
+    )
 
 
 def room_group_ids(user: User) -> list[int]:

@@ -173,6 +173,8 @@ CHAT_SYNC_DEFAULT_LIMIT = 100
 CHAT_SYNC_MAX_LIMIT = 500
 CHAT_LONG_POLL_MAX_SECONDS = 30
 CHAT_TOKEN_TOUCH_SECONDS = 60
+# On the in-memory layer, publish what other processes (manage.py) stored.
+CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -223,7 +225,9 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},

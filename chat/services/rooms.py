@@ -90,7 +90,9 @@ def _leave(*, user: User, slug) -> tuple[Conversation, bool]:
     return room, bool(deleted)
 
 
-def _add_member(*, slug, username, actor: User | None) -> tuple[Conversation, User, bool]:
+def _add_member(
+    *, slug, username, actor: User | None
+) -> tuple[Conversation, User, bool]:
     room = room_by_slug(slug)
     if actor is not None and not _may_manage(actor, room):
         raise Forbidden(f"Only the owner of '{room.slug}' adds its members.")
