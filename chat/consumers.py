@@ -89,6 +89,8 @@ class ChatConsumer(AsyncConsumer):
         if text == HEARTBEAT_REQUEST:
             await self.send_text(HEARTBEAT_REPLY)
             return
+        if text == HEARTBEAT_REPLY:
+            return  # a client answering our heartbeat: nothing to say back
         try:
             frame = json.loads(text)
         except (ValueError, RecursionError):

@@ -89,10 +89,9 @@ def ack_frame(*, client_id: str, message_id: int) -> str:
 
 
 def error_frame(*, code: str, detail: str, client_id: str | None = None) -> str:
-    payload = {"type": "error", "code": code, "detail": detail}
-    if client_id is not None:
-        payload["client_id"] = client_id
-    return dumps(payload)
+    return dumps(
+        {"type": "error", "code": code, "detail": detail, "client_id": client_id}
+    )
 
 
 def sync_done_frame(*, last_id: int, more: bool) -> str:
