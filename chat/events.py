@@ -14,7 +14,6 @@ from datetime import datetime
 from channels.layers import get_channel_layer
 
 from .models import Conversation, Message
-from .relay import relay
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +143,8 @@ async def _group_send(groups: Iterable[str], event: dict) -> bool:
     return True
 
 
-async def publish_message(message: Message, *, relayed: bool = False) -> bool:
+async def publish_message(message: Message) -> bool:
     """Fan a stored message out to every connection that may see it."""
-    if not relayed:
-        relay.mark_published(message.id)
     return await _group_send(
         message_groups(message), {"type": FRAME, "text": message_frame(message)}
     )

@@ -3,22 +3,26 @@
 On the embedded default the channel layer lives in the daphne process, so a
 message stored by `manage.py postmessage` (another process) cannot be published
 to it. The relay closes that gap: once a second it reads the messages stored
-since its cursor and publishes those this process did not publish itself. With
-a shared layer (REDIS_URL) every process publishes its own and the relay is off.
+since its cursor and publishes those that this process did not store itself.
+With a shared layer (REDIS_URL) every process publishes its own; the relay is off.
 
-A message is relayed only once it is a second old, by which time a message of
-this process has long been published and marked here: nothing goes out twice.
+Telling ours from theirs: every store in this process registers before it
+writes and marks its message id before it unregisters. A message of ours that
+the relay reads was therefore either marked already or stored by a write that
+was under way when the read began; the relay waits for those writes to finish
+before it decides, so nothing is published twice.
 """
 
 import asyncio
+import contextlib
 import logging
-from datetime import timedelta
+import threading
+from collections.abc import Iterator
 
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db.models import Max
-from django.utils import timezone
 
 from .models import Message
 from .selectors import with_message_relations
@@ -26,7 +30,6 @@ from .selectors import with_message_relations
 logger = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 1.0
-SETTLE_SECONDS = 1.0
 BATCH = 500
 
 
@@ -34,18 +37,19 @@ def _newest_id() -> int:
     return Message.objects.aggregate(last=Max("id"))["last"] or 0
 
 
-def _settled_after(cursor: int) -> list[Message]:
-    settled = timezone.now() - timedelta(seconds=SETTLE_SECONDS)
+def _stored_after(cursor: int) -> list[Message]:
     return list(
-        with_message_relations(
-            Message.objects.filter(id__gt=cursor, created_at__lte=settled)
-        ).order_by("id")[:BATCH]
+        with_message_relations(Message.objects.filter(id__gt=cursor)).order_by("id")[
+            :BATCH
+        ]
     )
 
 
 class Relay:
     def __init__(self) -> None:
-        self.published_here: set[int] = set()
+        self._lock = threading.Lock()  # stores run in worker threads
+        self._writing: set[object] = set()
+        self._ours: set[int] = set()
         self.task: asyncio.Task | None = None
 
     @property
@@ -54,14 +58,31 @@ class Relay:
             get_channel_layer(), InMemoryChannelLayer
         )
 
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
     def ensure_running(self) -> None:
         """Start the relay in the running loop, if this process needs one."""
-        if (self.task is None or self.task.done()) and self.wanted:
+        if not self.running and self.wanted:
             self.task = asyncio.get_running_loop().create_task(self.run())
 
-    def mark_published(self, message_id: int) -> None:
-        if self.task is not None and not self.task.done():
-            self.published_here.add(message_id)
+    @contextlib.contextmanager
+    def storing(self) -> Iterator[None]:
+        """Wraps a store of this process; `mark_ours` the id before leaving."""
+        token = object()
+        with self._lock:
+            self._writing.add(token)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writing.discard(token)
+
+    def mark_ours(self, message_id: int) -> None:
+        if self.running:
+            with self._lock:
+                self._ours.add(message_id)
 
     async def run(self) -> None:
         from .events import publish_message
@@ -69,18 +90,27 @@ class Relay:
         cursor = await database_sync_to_async(_newest_id)()
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
+            with self._lock:
+                under_way = set(self._writing)
             try:
-                messages = await database_sync_to_async(_settled_after)(cursor)
+                messages = await database_sync_to_async(_stored_after)(cursor)
             except Exception:
                 logger.warning("relay could not read new messages", exc_info=True)
                 continue
+            while True:
+                with self._lock:
+                    if not under_way & self._writing:
+                        break
+                await asyncio.sleep(0.05)
             for message in messages:
-                if message.id in self.published_here:
-                    self.published_here.discard(message.id)
-                else:
-                    await publish_message(message, relayed=True)
+                with self._lock:
+                    ours = message.id in self._ours
+                    self._ours.discard(message.id)
+                if not ours:
+                    await publish_message(message)
                 cursor = message.id
-            self.published_here = {i for i in self.published_here if i > cursor}
+            with self._lock:
+                self._ours = {i for i in self._ours if i > cursor}
 
 
 relay = Relay()

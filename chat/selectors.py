@@ -25,11 +25,21 @@ def visible_messages(user: User) -> QuerySet:
     )
 
 
+def _is_number_text(value) -> bool:
+    """ASCII digits int() takes: not '²' (isdigit, but no int), not 5,000 digits."""
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 20
+    )
+
+
 def parse_cursor(value, *, name: str, default: int | None = None) -> int | None:
     """A message id given by a client: a whole number from 0 to 2**63-1."""
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.isdigit():
+    if _is_number_text(value):
         value = int(value)
     if (
         isinstance(value, bool)
@@ -44,7 +54,7 @@ def parse_limit(value) -> int:
     """A page size: 1 to CHAT_SYNC_MAX_LIMIT, CHAT_SYNC_DEFAULT_LIMIT if not given."""
     if value is None or value == "":
         return settings.CHAT_SYNC_DEFAULT_LIMIT
-    if isinstance(value, str) and value.isdigit():
+    if _is_number_text(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInput("invalid", "'limit' must be a whole number of 1 or more.")

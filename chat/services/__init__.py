@@ -3,4 +3,16 @@
 The consumer, the HTTP API, the admin and the commands all call them. Each
 service has an async form (`asend_message`) for the consumer and a sync form
 (`send_message`) for everything else; both take the same keyword arguments.
+
+A sync form does its database work in the caller's thread and transaction (an
+admin form, a command), and publishes once that transaction commits: at once
+under autocommit, never before the data is there to be read.
 """
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+
+def publish_after_commit(publish, /, **kwargs) -> None:
+    """Run the async `publish(**kwargs)` of chat.events once the caller commits."""
+    transaction.on_commit(lambda: async_to_sync(publish)(**kwargs))

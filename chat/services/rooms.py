@@ -4,7 +4,6 @@ A change of membership is stored first, then the user's open connections are
 told to join or leave the room's group, so that live messages follow at once.
 """
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +13,8 @@ from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput
 from chat.models import Conversation, Membership, slug_validator
 from chat.selectors import room_by_slug, user_by_username
+
+from . import publish_after_commit
 
 
 class RoomExists(ChatError):
@@ -170,7 +171,57 @@ async def aremove_member(
     return room, user, removed
 
 
-join_room = async_to_sync(ajoin_room)
-leave_room = async_to_sync(aleave_room)
-add_member = async_to_sync(aadd_member)
-remove_member = async_to_sync(aremove_member)
+# The sync forms: the database work in the caller's thread and transaction, the
+# news to live connections once it commits.
+
+
+def join_room(
+    *, user: User, slug, origin: str | None = None
+) -> tuple[Conversation, bool]:
+    room, joined = _join(user=user, slug=slug)
+    if joined:
+        publish_after_commit(
+            events.publish_membership,
+            user_id=user.pk,
+            conversation=room,
+            joined=True,
+            origin=origin,
+        )
+    return room, joined
+
+
+def leave_room(
+    *, user: User, slug, origin: str | None = None
+) -> tuple[Conversation, bool]:
+    room, left = _leave(user=user, slug=slug)
+    if left:
+        publish_after_commit(
+            events.publish_membership,
+            user_id=user.pk,
+            conversation=room,
+            joined=False,
+            origin=origin,
+        )
+    return room, left
+
+
+def add_member(
+    *, slug, username, actor: User | None = None
+) -> tuple[Conversation, User, bool]:
+    room, user, added = _add_member(slug=slug, username=username, actor=actor)
+    if added:
+        publish_after_commit(
+            events.publish_membership, user_id=user.pk, conversation=room, joined=True
+        )
+    return room, user, added
+
+
+def remove_member(
+    *, slug, username, actor: User | None = None
+) -> tuple[Conversation, User, bool]:
+    room, user, removed = _remove_member(slug=slug, username=username, actor=actor)
+    if removed:
+        publish_after_commit(
+            events.publish_membership, user_id=user.pk, conversation=room, joined=False
+        )
+    return room, user, removed
