@@ -8,6 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chat.api.errors import error_body
+from chat.api.serializers import errors
+
 from .models import ApiToken
 from .tokens import create_token, revoke_token
 
@@ -43,7 +46,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: TokenResponseSerializer},
+        responses={201: TokenResponseSerializer, **errors(400)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -57,7 +60,10 @@ class TokenView(APIView):
         )
         if user is None:
             return Response(
-                {"code": "invalid_credentials", "detail": "Wrong username or password."},
+                {
+                    "code": "invalid_credentials",
+                    "detail": "Wrong username or password.",
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         token, plaintext = create_token(
@@ -76,12 +82,12 @@ class TokenView(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **errors(400, 401)})
     def delete(self, request: Request) -> Response:
         """Revoke the token this request is made with."""
         if not isinstance(request.auth, ApiToken):
             return Response(
-                {"code": "no_token", "detail": "Send the token to revoke as Bearer."},
+                error_body("no_token", "Send the token to revoke as Bearer."),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         revoke_token(request.auth)

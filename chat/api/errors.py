@@ -1,32 +1,89 @@
-"""Every API error is JSON with a code and a reason."""
+"""Every API error is JSON `{"code": <slug>, "detail": <one readable sentence>}`."""
 
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from chat.errors import ChatError
+from chat.errors import ChatError, Unavailable
+
+logger = logging.getLogger(__name__)
+
+# What a client sends back to be let in: clients re-login on a 401 that says so.
+WWW_AUTHENTICATE = 'Bearer realm="api"'
 
 
-def error_body(code: str, detail) -> dict:
+def error_body(code: str, detail: str) -> dict:
     return {"code": code, "detail": detail}
 
 
+def error_response(code: str, detail: str, status_code: int) -> JsonResponse:
+    """The error shape for views outside DRF (the long poll, unknown URLs)."""
+    response = JsonResponse(error_body(code, detail), status=status_code)
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response
+
+
+def _sentences(detail, field: str | None = None) -> list[str]:
+    """DRF's nested error detail, flattened to `field: message` sentences."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            name = None if key == api_settings.NON_FIELD_ERRORS_KEY else str(key)
+            if field and name:
+                name = f"{field}.{name}"
+            found += _sentences(value, name or field)
+        return found
+    if isinstance(detail, list):
+        return [sentence for item in detail for sentence in _sentences(item, field)]
+    return [f"{field}: {detail}" if field else str(detail)]
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return "unauthenticated"
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    if isinstance(exc, exceptions.PermissionDenied):
+        return "forbidden"
+    if isinstance(exc, exceptions.NotFound):
+        return "not_found"
+    return getattr(exc, "default_code", "error")
+
+
 def exception_handler(exc, context):
+    """DRF's handler, reshaped: a code and one readable reason, always."""
+    if isinstance(exc, DatabaseError):
+        logger.warning("API request failed on the database", exc_info=True)
+        exc = Unavailable()
     if isinstance(exc, ChatError):
         return Response(error_body(exc.code, exc.detail), status=int(exc.status))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        code = "unauthenticated"
-    elif isinstance(exc, exceptions.ValidationError):
-        code = "invalid"
-    else:
-        code = getattr(exc, "default_code", "error")
     detail = response.data
-    if isinstance(detail, dict) and set(detail) == {"detail"}:
-        detail = detail["detail"]
-    response.data = error_body(code, detail)
+    if not isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        detail = detail.get("detail", detail)
+    response.data = error_body(_code(exc), " ".join(_sentences(detail)))
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
     return response
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown URLs under /api/ answer in JSON too (and name a missing slash)."""
+    detail = "No such API endpoint."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            detail = f"No such API endpoint; did you mean {request.path}/ ?"
+    return error_response("not_found", detail, 404)

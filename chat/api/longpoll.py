@@ -2,7 +2,9 @@
 
 An async view: a waiting client holds a coroutine and a channel-layer channel,
 never a server thread. It subscribes to the user's groups first, then reads, so a
-message stored in between wakes it rather than slipping past.
+message stored in between wakes it rather than slipping past. Every wake-up is
+only a hint: the answer is always read through the same selector as `sync`, and
+a wake-up that brings nothing visible goes back to waiting until the deadline.
 """
 
 import asyncio
@@ -11,68 +13,78 @@ import logging
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
 
 from accounts.tokens import authenticate_token
 from chat import events
 from chat.errors import ChatError, InvalidInput, Unavailable
+from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
+
+from .errors import error_response
+from .serializers import MessagePageSerializer, errors
 
 logger = logging.getLogger(__name__)
 
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    response = JsonResponse({"code": code, "detail": detail}, status=status)
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
+# Without a channel layer the poll falls back to reading this often.
+FALLBACK_INTERVAL_SECONDS = 1.0
 
 
-def _parse_wait(value) -> float:
+def parse_wait(value) -> float:
+    """Seconds to wait: 0 (the default) up to CHAT_LONG_POLL_MAX_SECONDS."""
+    limit = settings.CHAT_LONG_POLL_MAX_SECONDS
     if value is None or value == "":
         return 0.0
     try:
         wait = float(value)
     except ValueError:
         raise InvalidInput("invalid", "'wait' is a number of seconds.") from None
-    if not 0 <= wait <= settings.CHAT_LONG_POLL_MAX_SECONDS:
-        raise InvalidInput(
-            "invalid",
-            f"'wait' is 0 to {settings.CHAT_LONG_POLL_MAX_SECONDS} seconds.",
-        )
+    if not 0 <= wait <= limit:  # also refuses nan and inf
+        raise InvalidInput("invalid", f"'wait' is 0 to {limit} seconds.")
     return wait
 
 
-async def _request_user(request: HttpRequest):
+def _token_user(token: str):
+    found = authenticate_token(token)
+    return found.user if found else None
+
+
+async def request_user(request: HttpRequest):
     """The user of a bearer token, else of the session; None if neither."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        found = await database_sync_to_async(authenticate_token)(token.strip())
-        return found.user if found else None
+        return await database_sync_to_async(_token_user)(token.strip())
     user = await request.auser()
     return user if user.is_authenticated else None
 
 
 async def poll_messages(request: HttpRequest) -> JsonResponse:
     if request.method != "GET":
-        return _error("method_not_allowed", "Use GET.", 405)
+        response = error_response("method_not_allowed", "Use GET.", 405)
+        response["Allow"] = "GET"
+        return response
     try:
-        user = await _request_user(request)
-    except Exception:
+        user = await request_user(request)
+    except DatabaseError:
         logger.warning("authentication failed on the long poll", exc_info=True)
-        return _error("unavailable", Unavailable().detail, 503)
+        return error_response("unavailable", Unavailable().detail, 503)
     if user is None:
-        return _error("unauthenticated", "A valid bearer token or session is needed.", 401)
+        return error_response(
+            "unauthenticated", "A valid bearer token or session is needed.", 401
+        )
     try:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
-        wait = _parse_wait(request.GET.get("wait"))
-        messages, more = await _wait_for_messages(
+        wait = parse_wait(request.GET.get("wait"))
+        relay.ensure_running()
+        messages, more = await wait_for_messages(
             user=user, after=after, limit=limit, wait=wait
         )
     except ChatError as exc:
-        return _error(exc.code, exc.detail, int(exc.status))
+        return error_response(exc.code, exc.detail, int(exc.status))
     return JsonResponse(
         {
             "messages": [events.message_payload(m) for m in messages],
@@ -86,43 +98,143 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
 async def _read(**kwargs):
     try:
         return await database_sync_to_async(messages_after)(**kwargs)
-    except Exception as exc:
+    except DatabaseError as exc:
         logger.warning("long poll read failed", exc_info=True)
         raise Unavailable() from exc
 
 
-async def _wait_for_messages(*, user, after: int, limit: int, wait: float):
+class _Subscription:
+    """A channel in the user's groups, following the rooms they join or leave."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.channel = None
+        self.groups: set[str] = set()
+
+    async def open(self, user) -> None:
+        self.channel = await self.layer.new_channel("longpoll")
+        room_ids = await database_sync_to_async(room_group_ids)(user)
+        await self.add(events.user_group(user.pk))
+        for room_id in room_ids:
+            await self.add(events.room_group(room_id))
+
+    async def add(self, group: str) -> None:
+        await self.layer.group_add(group, self.channel)
+        self.groups.add(group)
+
+    async def discard(self, group: str) -> None:
+        self.groups.discard(group)
+        await self.layer.group_discard(group, self.channel)
+
+    async def next_event(self, seconds: float) -> dict | None:
+        """The next event on the channel, or None once `seconds` have passed."""
+        try:
+            async with asyncio.timeout(seconds):
+                event = await self.layer.receive(self.channel)
+        except TimeoutError:
+            return None
+        # A room joined or left while waiting: its messages follow (or stop).
+        if event.get("type") == events.SUBSCRIBE:
+            await self.add(event["group"])
+        elif event.get("type") == events.UNSUBSCRIBE:
+            await self.discard(event["group"])
+        return event
+
+    async def close(self) -> None:
+        for group in list(self.groups):
+            try:
+                await self.discard(group)
+            except Exception:
+                logger.debug("group_discard failed", exc_info=True)
+
+
+async def wait_for_messages(*, user, after: int, limit: int, wait: float):
+    """Messages visible to `user` after `after`, waiting up to `wait` seconds."""
     messages, more = await _read(user=user, after=after, limit=limit)
     if messages or wait <= 0:
         return messages, more
-    layer = get_channel_layer()
-    channel = await layer.new_channel("longpoll.")
-    room_ids = await database_sync_to_async(room_group_ids)(user)
-    groups = [events.user_group(user.pk)]
-    groups += [events.room_group(room_id) for room_id in room_ids]
-    joined = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    subscription = _Subscription(get_channel_layer())
     try:
-        for group in groups:
-            await layer.group_add(group, channel)
-            joined.append(group)
-        messages, more = await _read(user=user, after=after, limit=limit)
-        if messages:
-            return messages, more
-        try:
-            await asyncio.wait_for(layer.receive(channel), timeout=wait)
-        except TimeoutError:
-            return [], False
-        return await _read(user=user, after=after, limit=limit)
+        await subscription.open(user)
     except ChatError:
         raise
     except Exception:
-        # Without the layer, wait out the time and answer from the database.
-        logger.warning("long poll could not listen; falling back", exc_info=True)
-        await asyncio.sleep(wait)
-        return await _read(user=user, after=after, limit=limit)
-    finally:
-        for group in joined:
+        await subscription.close()
+        logger.warning("long poll cannot listen; reading instead", exc_info=True)
+        return await _poll_database(user=user, after=after, limit=limit, until=deadline)
+    try:
+        while True:
+            messages, more = await _read(user=user, after=after, limit=limit)
+            remaining = deadline - loop.time()
+            if messages or remaining <= 0:
+                return messages, more
             try:
-                await layer.group_discard(group, channel)
+                event = await subscription.next_event(remaining)
             except Exception:
-                logger.debug("group_discard failed", exc_info=True)
+                logger.warning(
+                    "long poll lost the layer; reading instead", exc_info=True
+                )
+                return await _poll_database(
+                    user=user, after=after, limit=limit, until=deadline
+                )
+            if event is None:
+                return [], False
+    finally:
+        await subscription.close()
+
+
+async def _poll_database(*, user, after: int, limit: int, until: float):
+    """Without a channel layer: read now and then until the deadline."""
+    loop = asyncio.get_running_loop()
+    while True:
+        remaining = until - loop.time()
+        await asyncio.sleep(max(0.0, min(FALLBACK_INTERVAL_SECONDS, remaining)))
+        messages, more = await _read(user=user, after=after, limit=limit)
+        if messages or loop.time() >= until:
+            return messages, more
+
+
+class LongPollView(APIView):
+    """Documents the long poll like a DRF view; `poll_messages` serves it.
+
+    DRF views are synchronous, and a waiting client must not hold a thread, so
+    `as_view()` hands Django the coroutine, marked the way DRF marks its views
+    (`cls`, `initkwargs`) for drf-spectacular to read the schema below.
+    """
+
+    http_method_names = ["get"]
+
+    @extend_schema(
+        operation_id="messages_poll",
+        parameters=[
+            OpenApiParameter(
+                "after", int, description="Only messages with a larger id (0)."
+            ),
+            OpenApiParameter(
+                "wait",
+                float,
+                description="Seconds to wait for a message, 0 to "
+                f"{settings.CHAT_LONG_POLL_MAX_SECONDS} (0).",
+            ),
+            OpenApiParameter("limit", int, description="At most this many (1-500)."),
+        ],
+        responses={200: MessagePageSerializer, **errors(400, 401)},
+    )
+    def get(self, request):
+        """Every message visible to me after `after`, as soon as there is one.
+
+        Answers at once when there are some; otherwise waits up to `wait`
+        seconds and answers with the first, or empty when the wait ends.
+        """
+        raise NotImplementedError("served by poll_messages")
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        async def view(request, *args, **kwargs):
+            return await poll_messages(request)
+
+        view.cls = cls
+        view.initkwargs = initkwargs
+        return view

@@ -1,5 +1,6 @@
 """Request shapes, and response shapes for the OpenAPI schema."""
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -28,11 +29,18 @@ class MessagePageSerializer(serializers.Serializer):
 
 
 class PostMessageSerializer(serializers.Serializer):
-    body = serializers.JSONField(help_text="1 to 4,000 characters.")
-    client_id = serializers.JSONField(
+    """Documents a post; the fields are checked by the service, as on the WebSocket."""
+
+    body = serializers.CharField(
+        max_length=4000,
+        help_text="1 to 4,000 characters, not only spaces "
+        "(else 400 with code `empty` or `too_long`).",
+    )
+    client_id = serializers.CharField(
         required=False,
+        max_length=64,
         help_text="Unique per sender, at most 64 characters: a retry with the "
-        "same client_id returns the stored message and stores nothing.",
+        "same client_id returns the stored message (200) and stores nothing.",
     )
 
 
@@ -66,3 +74,30 @@ class MemberSerializer(serializers.Serializer):
     user = UserSerializer()
     role = serializers.CharField()
     joined_at = serializers.DateTimeField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="A stable slug: invalid, empty, too_long, unauthenticated, "
+        "forbidden, not_found, exists, ..."
+    )
+    detail = serializers.CharField(help_text="A readable reason.")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed input.",
+    401: "Missing, wrong, expired or revoked token "
+    "(with `WWW-Authenticate: Bearer`): log in again.",
+    403: "Not allowed to you (not a member, not the owner).",
+    404: "No such room or user.",
+    405: "Method not allowed.",
+    409: "Exists already.",
+}
+
+
+def errors(*statuses: int) -> dict:
+    """OpenAPI responses for the given error statuses, all `ErrorSerializer`."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in statuses
+    }

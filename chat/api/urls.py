@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import TokenView
 
 from . import views
-from .longpoll import poll_messages
+from .errors import not_found
+from .longpoll import LongPollView
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -28,6 +29,8 @@ urlpatterns = [
         views.DirectMessagesView.as_view(),
         name="api-dm-messages",
     ),
-    path("messages/", poll_messages, name="api-messages"),
+    path("messages/", LongPollView.as_view(), name="api-messages"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
+    re_path(r"^(?P<path>.*)$", not_found),
 ]

@@ -1,6 +1,9 @@
 """Rooms, members and messages over HTTP (token as `Authorization: Bearer`)."""
 
-from django.db.models import Count, Max
+from collections.abc import Mapping
+
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -8,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat import events
-from chat.errors import Forbidden
-from chat.models import Conversation, Membership
+from chat.errors import InvalidInput
+from chat.models import Conversation, Membership, Message
 from chat.selectors import (
     conversation_history,
     direct_conversation,
@@ -31,6 +34,7 @@ from .serializers import (
     MessageSerializer,
     PostMessageSerializer,
     RoomSerializer,
+    errors,
 )
 
 PAGE_PARAMETERS = [
@@ -52,30 +56,42 @@ def room_payload(room: Conversation, *, member: bool, members: int) -> dict:
     }
 
 
-def message_page(request: Request, conversation: Conversation) -> Response:
-    after = parse_cursor(request.query_params.get("after"), name="after")
-    before = parse_cursor(request.query_params.get("before"), name="before")
-    limit = parse_limit(request.query_params.get("limit"))
-    messages, more = conversation_history(
-        conversation=conversation, after=after, before=before, limit=limit
-    )
-    return Response(
-        {
-            "messages": [events.message_payload(m) for m in messages],
-            "more": more,
-            "last_id": messages[-1].id if messages else (after or 0),
-        }
-    )
+def page_parameters(request: Request) -> dict:
+    """`after`, `before` and `limit` from the query string, checked."""
+    params = request.query_params
+    return {
+        "after": parse_cursor(params.get("after"), name="after"),
+        "before": parse_cursor(params.get("before"), name="before"),
+        "limit": parse_limit(params.get("limit")),
+    }
+
+
+def message_page(conversation: Conversation | None, *, after, before, limit) -> dict:
+    """A page of history; None is a conversation that has no messages yet."""
+    messages, more = [], False
+    if conversation is not None:
+        messages, more = conversation_history(
+            conversation=conversation, after=after, before=before, limit=limit
+        )
+    return {
+        "messages": [events.message_payload(m) for m in messages],
+        "more": more,
+        "last_id": messages[-1].id if messages else (after or 0),
+    }
 
 
 def post_and_respond(request: Request, **target) -> Response:
-    """One path for every HTTP post: the service the WebSocket uses."""
-    data = PostMessageSerializer(data=request.data)
-    data.is_valid(raise_exception=True)
+    """One path for every HTTP post: the service the WebSocket uses.
+
+    The fields go to the service as sent, so that its checks (and their codes:
+    empty, too_long, invalid) are the WebSocket's, word for word.
+    """
+    if not isinstance(request.data, Mapping):
+        raise InvalidInput("invalid", "Send a JSON object with 'body' and 'client_id'.")
     message, created = send_message(
         sender=request.user,
-        body=data.validated_data.get("body"),
-        client_id=data.validated_data.get("client_id"),
+        body=request.data.get("body"),
+        client_id=request.data.get("client_id"),
         **target,
     )
     return Response(
@@ -85,14 +101,34 @@ def post_and_respond(request: Request, **target) -> Response:
 
 
 class RoomListView(APIView):
-    @extend_schema(responses=RoomSerializer(many=True))
+    @extend_schema(responses={200: RoomSerializer(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
         """Public rooms and the private rooms I am in, with whether I am a member."""
+        # Subqueries, not joins: a join would count only the memberships that
+        # matched the visibility filter, and multiply members by messages.
+        member_count = (
+            Membership.objects.filter(conversation=OuterRef("pk"))
+            .order_by()
+            .values("conversation")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        newest = (
+            Message.objects.filter(conversation=OuterRef("pk"))
+            .order_by("-id")
+            .values("id")[:1]
+        )
         rooms = (
-            rooms_visible_to(request.user)
+            Conversation.objects.filter(
+                pk__in=rooms_visible_to(request.user).values("pk")
+            )
             .select_related("owner")
-            .annotate(member_count=Count("memberships", distinct=True))
-            .annotate(last_id=Max("messages__id"))
+            .annotate(
+                member_count=Coalesce(
+                    Subquery(member_count, output_field=IntegerField()), Value(0)
+                ),
+                last_id=Subquery(newest, output_field=IntegerField()),
+            )
             .order_by("slug")
         )
         mine = set(
@@ -107,7 +143,10 @@ class RoomListView(APIView):
             ]
         )
 
-    @extend_schema(request=CreateRoomSerializer, responses={201: RoomSerializer})
+    @extend_schema(
+        request=CreateRoomSerializer,
+        responses={201: RoomSerializer, **errors(400, 401, 409)},
+    )
     def post(self, request: Request) -> Response:
         """Create a room; I own it and am its first member."""
         data = CreateRoomSerializer(data=request.data)
@@ -124,7 +163,9 @@ class RoomListView(APIView):
 
 
 class RoomJoinView(APIView):
-    @extend_schema(request=None, responses=MembershipSerializer)
+    @extend_schema(
+        request=None, responses={200: MembershipSerializer, **errors(401, 403, 404)}
+    )
     def post(self, request: Request, slug: str) -> Response:
         """Join a public room (a private one: its owner adds members)."""
         room, joined = join_room(user=request.user, slug=slug)
@@ -132,18 +173,23 @@ class RoomJoinView(APIView):
 
 
 class RoomLeaveView(APIView):
-    @extend_schema(request=None, responses=MembershipSerializer)
+    @extend_schema(
+        request=None, responses={200: MembershipSerializer, **errors(401, 404)}
+    )
     def post(self, request: Request, slug: str) -> Response:
+        """Leave a room; its messages stop reaching me."""
         room, left = leave_room(user=request.user, slug=slug)
         return Response({"room": room.slug, "member": False, "changed": left})
 
 
 class RoomMembersView(APIView):
-    @extend_schema(responses=MemberSerializer(many=True))
+    @extend_schema(
+        responses={200: MemberSerializer(many=True), **errors(401, 403, 404)}
+    )
     def get(self, request: Request, slug: str) -> Response:
-        """The members of a room I can read."""
+        """The members of a room I am in."""
         room = readable_room(user=request.user, slug=slug)
-        members = room.memberships.select_related("user").order_by("joined_at")
+        members = room.memberships.select_related("user").order_by("joined_at", "pk")
         return Response(
             [
                 {
@@ -155,12 +201,19 @@ class RoomMembersView(APIView):
             ]
         )
 
-    @extend_schema(request=AddMemberSerializer, responses=MembershipSerializer)
+    @extend_schema(
+        request=AddMemberSerializer,
+        responses={
+            201: MembershipSerializer,
+            200: MembershipSerializer,
+            **errors(400, 401, 403, 404),
+        },
+    )
     def post(self, request: Request, slug: str) -> Response:
-        """Add a user to a room I own (how a private room gets its members)."""
+        """Add a user to a room I own: 201, or 200 if they were a member already."""
         data = AddMemberSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        room, user, added = add_member(
+        room, _, added = add_member(
             slug=slug, username=data.validated_data["username"], actor=request.user
         )
         return Response(
@@ -169,34 +222,41 @@ class RoomMembersView(APIView):
         )
 
 
+POSTED = {201: MessageSerializer, 200: MessageSerializer, **errors(400, 401, 403, 404)}
+
+
 class RoomMessagesView(APIView):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=MessagePageSerializer)
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses={200: MessagePageSerializer, **errors(400, 401, 403, 404)},
+    )
     def get(self, request: Request, slug: str) -> Response:
         """A page of a room's history, oldest first (members only)."""
-        return message_page(request, readable_room(user=request.user, slug=slug))
+        params = page_parameters(request)
+        room = readable_room(user=request.user, slug=slug)
+        return Response(message_page(room, **params))
 
-    @extend_schema(
-        request=PostMessageSerializer, responses={201: MessageSerializer, 200: MessageSerializer}
-    )
+    @extend_schema(request=PostMessageSerializer, responses=POSTED)
     def post(self, request: Request, slug: str) -> Response:
         """Post to a room I am in: 201, or 200 with the stored message on a retry."""
         return post_and_respond(request, room=slug)
 
 
 class DirectMessagesView(APIView):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=MessagePageSerializer)
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses={200: MessagePageSerializer, **errors(400, 401, 403, 404)},
+    )
     def get(self, request: Request, username: str) -> Response:
         """A page of my direct conversation with `username`, oldest first."""
+        params = page_parameters(request)
         other = user_by_username(username)
         if other.pk == request.user.pk:
-            raise Forbidden("A direct conversation needs another user.")
+            raise InvalidInput("invalid", "A direct conversation needs another user.")
         conversation = direct_conversation(user=request.user, other=other)
-        if conversation is None:
-            return Response({"messages": [], "more": False, "last_id": 0})
-        return message_page(request, conversation)
+        return Response(message_page(conversation, **params))
 
-    @extend_schema(
-        request=PostMessageSerializer, responses={201: MessageSerializer, 200: MessageSerializer}
-    )
+    @extend_schema(request=PostMessageSerializer, responses=POSTED)
     def post(self, request: Request, username: str) -> Response:
+        """Write to `username`: 201, or 200 with the stored message on a retry."""
         return post_and_respond(request, to=username)
