@@ -1,0 +1,189 @@
+"""Admin for rooms, their members, and messages.
+
+Every change with a live side effect goes through chat.services, as it does from
+the consumer, the API and the commands: a room is made by create_room, a member
+is added or removed by add_member/remove_member (so their open connections join
+or leave the room's group at once), and messages are read-only here (they are
+posted through send_message by clients and `manage.py postmessage`).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.text import Truncator
+
+from .errors import ChatError
+from .models import Conversation, Membership, Message, Room
+from .services.rooms import add_member, create_room, remove_member
+
+
+class MembershipInline(admin.TabularInline):
+    """A room's members: add a row to add one, tick Delete to remove one."""
+
+    model = Membership
+    fields = ("user", "role", "joined_at", "last_read_id")
+    readonly_fields = ("role", "joined_at", "last_read_id")
+    autocomplete_fields = ("user",)
+    extra = 1
+    verbose_name = "member"
+    verbose_name_plural = "members"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    def has_change_permission(self, request, obj=None):
+        # Existing rows are shown read-only: a member is added or removed, never
+        # swapped for another user in place.
+        return False
+
+
+class RoomForm(forms.ModelForm):
+    class Meta:
+        model = Room
+        fields = ("slug", "title", "is_private", "owner")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            # Nullable in the table (direct conversations have none), not for a room.
+            self.fields["slug"].required = True
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    form = RoomForm
+    list_display = (
+        "slug",
+        "title",
+        "is_private",
+        "owner",
+        "member_count",
+        "created_at",
+    )
+    list_filter = ("is_private",)
+    list_select_related = ("owner",)
+    search_fields = ("slug", "title", "owner__username")
+    ordering = ("slug",)
+    fields = ("slug", "title", "is_private", "owner")
+    autocomplete_fields = ("owner",)
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(members=Count("memberships"))
+
+    @admin.display(description="members", ordering="members")
+    def member_count(self, room: Room) -> int:
+        return room.members
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The slug names the room in every frame; the owner came with it.
+        return ("slug", "owner")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["title", "is_private"])
+            return
+        room = create_room(
+            slug=obj.slug,
+            owner=obj.owner,
+            title=obj.title,
+            is_private=obj.is_private,
+        )
+        # The admin goes on with its own instance (inlines, the log, redirects).
+        obj.pk = room.pk
+        obj.kind = room.kind
+        obj.title = room.title
+        obj.created_at = room.created_at
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        room = form.instance
+        # The change log reads these lists, which formset.save() would have made.
+        formset.new_objects = []
+        formset.changed_objects = []
+        formset.deleted_objects = []
+        for membership_form in formset.deleted_forms:
+            membership = membership_form.instance
+            if membership.pk is None:
+                continue
+            if self._apply(request, remove_member, room, membership.user):
+                formset.deleted_objects.append(membership)
+        for membership_form in formset.extra_forms:
+            if not membership_form.has_changed() or membership_form in (
+                formset.deleted_forms
+            ):
+                continue
+            user = membership_form.cleaned_data["user"]
+            if self._apply(request, add_member, room, user):
+                formset.new_objects.append(
+                    Membership.objects.get(conversation=room, user=user)
+                )
+        return None
+
+    def _apply(self, request, service, room: Room, user) -> bool:
+        """Run a membership service; report a refusal instead of failing."""
+        try:
+            _, _, changed = service(slug=room.slug, username=user.username)
+        except ChatError as exc:
+            self.message_user(request, f"{user}: {exc.detail}", messages.ERROR)
+            return False
+        return changed
+
+
+class RoomListFilter(admin.SimpleListFilter):
+    title = "room"
+    parameter_name = "room"
+
+    def lookups(self, request, model_admin):
+        slugs = Room.objects.order_by("slug").values_list("slug", flat=True)
+        return [(slug, slug) for slug in slugs]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                conversation__kind=Conversation.Kind.ROOM,
+                conversation__slug=self.value(),
+            )
+        return queryset
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Messages, read-only: they enter through send_message, never a form."""
+
+    list_display = ("id", "conversation_label", "sender", "excerpt", "created_at")
+    list_filter = (
+        RoomListFilter,
+        "conversation__kind",
+        ("sender", admin.RelatedOnlyFieldListFilter),
+    )
+    list_select_related = (
+        "sender",
+        "conversation__direct_low",
+        "conversation__direct_high",
+    )
+    search_fields = ("body", "sender__username")
+    fields = ("id", "conversation", "sender", "body", "client_id", "created_at")
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="conversation", ordering="conversation")
+    def conversation_label(self, message: Message) -> str:
+        conversation = message.conversation
+        if conversation.is_room:
+            return f"#{conversation.slug}"
+        return f"{conversation.direct_low} ↔ {conversation.direct_high}"
+
+    @admin.display(description="body")
+    def excerpt(self, message: Message) -> str:
+        return Truncator(message.body).chars(80)

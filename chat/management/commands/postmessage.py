@@ -1,0 +1,55 @@
+"""`manage.py postmessage <room> <text>`: post to a room like any client.
+
+The message goes through chat.services.messages.send_message: stored, then fanned
+out on the channel layer. With REDIS_URL set, connected clients of every server
+process receive it live.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from chat.errors import ChatError
+from chat.selectors import room_by_slug
+from chat.services.messages import send_message
+
+
+class Command(BaseCommand):
+    help = "Post a message to a room, as --as USER or else as the room's owner."
+
+    def add_arguments(self, parser):
+        parser.add_argument("room", help="The room's slug.")
+        parser.add_argument("text", help="The message body.")
+        parser.add_argument(
+            "--as",
+            dest="sender",
+            metavar="USER",
+            default=None,
+            help="The sender, a member of the room (default: the room's owner).",
+        )
+
+    def handle(self, *args, room, text, sender, **options):
+        try:
+            conversation = room_by_slug(room)
+        except ChatError as exc:
+            raise CommandError(exc.detail) from None
+        user = self._sender(conversation, sender)
+        try:
+            message, _ = send_message(sender=user, room=conversation.slug, body=text)
+        except ChatError as exc:
+            raise CommandError(exc.detail) from None
+        self.stdout.write(
+            f"Posted message {message.id} to '{conversation.slug}' as {user.username}."
+        )
+
+    def _sender(self, conversation, username: str | None) -> User:
+        if username is None:
+            if conversation.owner is None or not conversation.owner.is_active:
+                raise CommandError(
+                    f"Room '{conversation.slug}' has no active owner: "
+                    "give the sender with --as USER."
+                )
+            return conversation.owner
+        try:
+            return User.objects.get(username=username, is_active=True)
+        except User.DoesNotExist:
+            raise CommandError(f"No active user named '{username}'.") from None

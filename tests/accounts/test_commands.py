@@ -1,0 +1,74 @@
+"""manage.py createtoken: a new token, printed once, on the last line."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from accounts.models import ApiToken
+from accounts.tokens import authenticate_token
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("createtoken", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_prints_a_working_token_on_the_last_line(make_user):
+    """The last line of stdout is the plaintext, and it authenticates its user."""
+    alice = make_user("alice")
+    output = run("alice", "--name", "laptop")
+    lines = output.splitlines()
+    plaintext = lines[-1]
+    token = ApiToken.objects.get()
+    assert token.user == alice
+    assert token.name == "laptop"
+    assert token.expires_at is None
+    assert plaintext.startswith(f"{token.prefix}.")
+    assert authenticate_token(plaintext) == token
+    # Shown once: no other line carries it.
+    assert all(plaintext not in line for line in lines[:-1])
+    assert "alice" in lines[0]
+
+
+@pytest.mark.django_db
+def test_expires_days_sets_the_expiry(make_user):
+    """--expires-days D makes a token that expires D days from now."""
+    make_user("alice")
+    before = timezone.now()
+    run("alice", "--expires-days", "7")
+    token = ApiToken.objects.get()
+    assert before + timedelta(days=7) <= token.expires_at
+    assert token.expires_at <= timezone.now() + timedelta(days=7)
+    assert token.name == "cli"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["nobody"], "No user named 'nobody'."),
+        (["alice", "--expires-days", "0"], "--expires-days must be from 1 to 3650."),
+        (["alice", "--name", "x" * 101], "--name is at most 100 characters."),
+    ],
+)
+def test_bad_arguments_fail_clearly(make_user, args, error):
+    """An unknown user or a bad option is a CommandError; no token is made."""
+    make_user("alice")
+    with pytest.raises(CommandError) as excinfo:
+        run(*args)
+    assert str(excinfo.value) == error
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_inactive_user_gets_no_token(make_user):
+    """A deactivated user's token would never work, so none is made."""
+    make_user("alice", is_active=False)
+    with pytest.raises(CommandError, match="inactive"):
+        run("alice")
+    assert not ApiToken.objects.exists()

@@ -1,0 +1,223 @@
+"""manage.py createroom, postmessage and purgemessages."""
+
+import asyncio
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from chat import events
+from chat.models import Conversation, Membership, Message
+from chat.selectors import with_message_relations
+
+pytestmark = pytest.mark.django_db
+
+
+def run(name: str, *args: str) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def layer_listener():
+    """A channel on the layer, added to groups on demand; receive with a timeout."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    groups = []
+
+    class Listener:
+        def listen(self, group: str) -> None:
+            async_to_sync(layer.group_add)(group, channel)
+            groups.append(group)
+
+        def receive(self, timeout: float = 2) -> dict:
+            async def receive():
+                return await asyncio.wait_for(layer.receive(channel), timeout)
+
+            return async_to_sync(receive)()
+
+        def assert_silent(self, timeout: float = 0.3) -> None:
+            with pytest.raises(asyncio.TimeoutError):
+                self.receive(timeout)
+
+    yield Listener()
+    for group in groups:
+        async_to_sync(layer.group_discard)(group, channel)
+
+
+# --- createroom ---------------------------------------------------------------------
+
+
+def test_createroom_makes_a_public_room_with_its_owner(make_user):
+    """createroom --owner makes a public room whose owner is its first member."""
+    alice = make_user("alice")
+    output = run("createroom", "lobby", "--title", "The lobby", "--owner", "alice")
+    room = Conversation.objects.get(slug="lobby")
+    assert room.kind == Conversation.Kind.ROOM
+    assert room.title == "The lobby"
+    assert room.is_private is False
+    assert room.owner == alice
+    assert list(room.memberships.values_list("user__username", "role")) == [
+        ("alice", Membership.Role.OWNER)
+    ]
+    assert output == "Created public room 'lobby' (The lobby), owned by alice.\n"
+
+
+def test_createroom_private_without_owner():
+    """--private makes a private room; without --owner it has no members."""
+    output = run("createroom", "staff", "--private")
+    room = Conversation.objects.get(slug="staff")
+    assert room.is_private is True
+    assert room.title == "staff"
+    assert room.owner is None
+    assert not room.memberships.exists()
+    assert output == "Created private room 'staff' (staff), no owner.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["lobby"], "A room named 'lobby' exists already."),
+        (["Bad Name"], "A room name is 1-50 lower-case letters, digits, '-' or '_'."),
+        (["new", "--owner", "nobody"], "No active user named 'nobody'."),
+    ],
+)
+def test_createroom_errors_are_clear(make_room, args, error):
+    """A taken or malformed slug, or an unknown owner: a CommandError, no room."""
+    make_room("lobby")
+    with pytest.raises(CommandError) as excinfo:
+        run("createroom", *args)
+    assert str(excinfo.value) == error
+    assert list(Conversation.objects.values_list("slug", flat=True)) == ["lobby"]
+
+
+# --- postmessage --------------------------------------------------------------------
+
+
+def test_postmessage_stores_as_the_owner_and_delivers_live(
+    make_user, make_room, layer_listener, django_capture_on_commit_callbacks
+):
+    """Without --as the owner posts; the message is stored and fanned out once."""
+    alice = make_user("alice")
+    room = make_room("lobby", owner=alice)
+    layer_listener.listen(events.room_group(room.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("postmessage", "lobby", "Hello, room")
+    message = with_message_relations(Message.objects.all()).get()
+    assert (message.conversation_id, message.sender, message.body) == (
+        room.pk,
+        alice,
+        "Hello, room",
+    )
+    assert message.client_id
+    assert output == f"Posted message {message.id} to 'lobby' as alice.\n"
+    assert layer_listener.receive() == {
+        "type": events.FRAME,
+        "text": events.message_frame(message),
+    }
+    layer_listener.assert_silent()
+
+
+def test_postmessage_as_a_member(make_user, make_room):
+    """--as USER posts as that member of the room."""
+    alice, bob = make_user("alice"), make_user("bob")
+    make_room("lobby", owner=alice, members=[bob])
+    run("postmessage", "lobby", "hi from bob", "--as", "bob")
+    assert list(Message.objects.values_list("sender__username", "body")) == [
+        ("bob", "hi from bob")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["nowhere", "hi"], "No room named 'nowhere'."),
+        (
+            ["ownerless", "hi"],
+            "Room 'ownerless' has no active owner: give the sender with --as USER.",
+        ),
+        (["lobby", "hi", "--as", "nobody"], "No active user named 'nobody'."),
+        (
+            ["lobby", "hi", "--as", "carol"],
+            "You are not a member of 'lobby': join it first.",
+        ),
+        (["lobby", "   "], "A message cannot be empty."),
+        (["lobby", "x" * 4001], "A message is at most 4000 characters (4001 sent)."),
+    ],
+)
+def test_postmessage_errors_are_clear(
+    make_user,
+    make_room,
+    layer_listener,
+    django_capture_on_commit_callbacks,
+    args,
+    error,
+):
+    """Unknown room or user, no sender, a stranger, a bad body: nothing is kept."""
+    alice = make_user("alice")
+    make_user("carol")
+    room = make_room("lobby", owner=alice)
+    make_room("ownerless")
+    layer_listener.listen(events.room_group(room.pk))
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError) as excinfo,
+    ):
+        run("postmessage", *args)
+    assert str(excinfo.value) == error
+    assert not Message.objects.exists()
+    layer_listener.assert_silent()
+
+
+# --- purgemessages ------------------------------------------------------------------
+
+
+@pytest.fixture
+def aged_messages(make_user, make_room):
+    """Three messages, 40, 10 and 0 days old."""
+    alice = make_user("alice")
+    room = make_room("lobby", owner=alice)
+    now = timezone.now()
+    for age in (40, 10, 0):
+        Message.objects.create(
+            conversation=room,
+            sender=alice,
+            body=f"{age} days old",
+            client_id=f"age-{age}",
+            created_at=now - timedelta(days=age),
+        )
+
+
+def test_purgemessages_dry_run_counts_and_keeps(aged_messages):
+    """--dry-run prints how many would go and deletes nothing."""
+    output = run("purgemessages", "--older-than", "7", "--dry-run")
+    assert output == "Would delete 2 messages older than 7 days.\n"
+    assert Message.objects.count() == 3
+
+
+def test_purgemessages_deletes_only_older_messages(aged_messages):
+    """Messages older than DAYS are deleted and counted; newer ones stay."""
+    output = run("purgemessages", "--older-than", "30")
+    assert output == "Deleted 1 message older than 30 days.\n"
+    assert sorted(Message.objects.values_list("body", flat=True)) == [
+        "0 days old",
+        "10 days old",
+    ]
+
+
+def test_purgemessages_refuses_a_negative_age(aged_messages):
+    """A negative --older-than is a CommandError; nothing is deleted."""
+    with pytest.raises(CommandError, match="--older-than must be 0 or more days."):
+        run("purgemessages", "--older-than", "-1")
+    assert Message.objects.count() == 3
+
+
+def test_purgemessages_requires_older_than():
+    """--older-than is required: purging everything by accident is not possible."""
+    with pytest.raises(CommandError, match="--older-than"):
+        run("purgemessages")
