@@ -29,8 +29,11 @@ def _header(scope, name: bytes) -> str | None:
 
 def credentials_from(scope) -> tuple[str | None, str | None]:
     """The token and claimed user id a connection presents, if any."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    token = (query.get("token") or [None])[0]
+    # Blank values kept: `?id=&token=T` claims a user (none) that T is not.
+    query = parse_qs(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    )
+    token = (query.get("token") or [None])[0] or None
     claimed_id = (query.get("id") or [None])[0]
     authorization = _header(scope, b"authorization")
     if token is None and authorization:

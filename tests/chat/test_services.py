@@ -1,0 +1,524 @@
+"""The services: every write of the chat, whoever calls it (socket, HTTP, admin)."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+
+from chat import events
+from chat.errors import ChatError
+from chat.models import Conversation, Membership, Message
+from chat.services.messages import asend_message, purge_messages, store_message
+from chat.services.rooms import (
+    aadd_member,
+    add_member,
+    create_room,
+    direct_conversation_for,
+    join_room,
+    leave_room,
+    remove_member,
+)
+
+TIMEOUT = 5
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+@pytest.fixture
+def lobby(make_room, alice, bob):
+    """A public room of alice's, with bob in it."""
+    return make_room("lobby", owner=alice, members=[bob])
+
+
+@pytest.fixture
+def vault(make_room, alice):
+    """A private room of alice's, with no one else in it."""
+    return make_room("vault", owner=alice, private=True)
+
+
+def assert_refused(code: str, call, *args, **kwargs) -> ChatError:
+    with pytest.raises(ChatError) as info:
+        call(*args, **kwargs)
+    assert info.value.code == code
+    assert info.value.detail
+    return info.value
+
+
+# --- store_message --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_store_message_in_a_room(alice, lobby):
+    """A member's message is stored in the room, with body, sender and client_id."""
+    message, created = store_message(
+        sender=alice, room="lobby", body="hi", client_id="c1"
+    )
+    assert created
+    stored = Message.objects.get()
+    assert stored == message
+    assert (stored.conversation, stored.sender, stored.body, stored.client_id) == (
+        lobby,
+        alice,
+        "hi",
+        "c1",
+    )
+
+
+@pytest.mark.django_db
+def test_store_message_repeated_client_id_stores_nothing(alice, lobby, make_room):
+    """A client_id this sender used already returns the first message, unchanged."""
+    make_room("other", owner=alice)
+    first, created = store_message(
+        sender=alice, room="lobby", body="one", client_id="x"
+    )
+    assert created
+    again, created = store_message(
+        sender=alice, room="other", body="two", client_id="x"
+    )
+    assert not created
+    assert again.pk == first.pk
+    assert again.body == "one"
+    assert again.conversation == first.conversation
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_store_message_client_id_is_per_sender(alice, bob, lobby):
+    """Two senders may use the same client_id: each message is stored."""
+    first, _ = store_message(sender=alice, room="lobby", body="a", client_id="same")
+    second, created = store_message(
+        sender=bob, room="lobby", body="b", client_id="same"
+    )
+    assert created
+    assert first.pk != second.pk
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_id", [None, ""])
+def test_store_message_without_client_id_makes_one(alice, lobby, client_id):
+    """With no client_id the server makes a fresh one for each message."""
+    first, _ = store_message(sender=alice, room="lobby", body="a", client_id=client_id)
+    second, _ = store_message(sender=alice, room="lobby", body="b", client_id=client_id)
+    assert first.client_id
+    assert second.client_id
+    assert first.client_id != second.client_id
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_store_message_direct_makes_one_conversation(alice, bob):
+    """Direct messages both ways share one conversation of the two users."""
+    first, _ = store_message(sender=alice, to="bob", body="hi")
+    reply, _ = store_message(sender=bob, to="alice", body="hello")
+    assert first.conversation_id == reply.conversation_id
+    conversation = Conversation.objects.get(kind=Conversation.Kind.DIRECT)
+    assert set(conversation.memberships.values_list("user__username", flat=True)) == {
+        "alice",
+        "bob",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"room": "lobby", "body": None}, "empty"),
+        ({"room": "lobby", "body": ""}, "empty"),
+        ({"room": "lobby", "body": "  \n "}, "empty"),
+        ({"room": "lobby", "body": "x" * 4001}, "too_long"),
+        ({"room": "lobby", "body": 12}, "invalid"),
+        ({"room": "lobby", "body": "a\x00b"}, "invalid"),
+        ({"room": "lobby", "body": "a\ud800b"}, "invalid"),
+        ({"room": "lobby", "body": "ok", "client_id": 5}, "invalid"),
+        ({"room": "lobby", "body": "ok", "client_id": "c" * 65}, "invalid"),
+        ({"room": "lobby", "body": "ok", "client_id": "c\x00"}, "invalid"),
+        ({"room": "nowhere", "body": "ok"}, "not_found"),
+        ({"room": "vault", "body": "ok"}, "forbidden"),
+        ({"room": "lobby", "body": "ok"}, "forbidden"),
+        ({"room": 5, "body": "ok"}, "invalid"),
+        ({"to": "nobody", "body": "ok"}, "not_found"),
+        ({"to": "gone", "body": "ok"}, "not_found"),
+        ({"to": "carol", "body": "ok"}, "invalid"),
+        ({"room": "lobby", "to": "bob", "body": "ok"}, "invalid"),
+        ({"body": "ok"}, "invalid"),
+    ],
+    ids=[
+        "body_missing",
+        "body_empty",
+        "body_blank",
+        "body_too_long",
+        "body_not_text",
+        "body_nul",
+        "body_surrogate",
+        "client_id_not_text",
+        "client_id_too_long",
+        "client_id_nul",
+        "unknown_room",
+        "private_room_not_in",
+        "public_room_not_in",
+        "room_not_text",
+        "unknown_user",
+        "inactive_user",
+        "to_self",
+        "room_and_to",
+        "neither",
+    ],
+)
+def test_store_message_refusals_store_nothing(
+    carol, lobby, vault, make_user, kwargs, code
+):
+    """Each bad message is refused with its code, and nothing is stored."""
+    make_user("gone", is_active=False)
+    if kwargs.get("room") == "lobby" and code != "forbidden":
+        carol = lobby.owner
+    assert_refused(code, store_message, sender=carol, **kwargs)
+    assert Message.objects.count() == 0
+    assert not Conversation.objects.filter(kind=Conversation.Kind.DIRECT).exists()
+
+
+@pytest.mark.django_db
+def test_store_message_longest_body_is_kept_whole(alice, lobby):
+    """A body of exactly 4,000 characters is stored as sent."""
+    body = "é" * 4000
+    message, _ = store_message(sender=alice, room="lobby", body=body)
+    assert Message.objects.get(pk=message.pk).body == body
+
+
+# --- asend_message: acknowledge, then fan out -----------------------------------------
+
+
+@pytest.fixture
+async def listener():
+    """A channel-layer channel that joins groups; reads with a timeout."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    joined = []
+
+    class Listener:
+        async def join(self, group: str) -> None:
+            await layer.group_add(group, channel)
+            joined.append(group)
+
+        async def receive(self) -> dict:
+            return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+
+        async def assert_nothing(self) -> None:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(layer.receive(channel), 0.2)
+
+    yield Listener()
+    for group in joined:
+        await layer.group_discard(group, channel)
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_asend_acknowledges_before_it_publishes_once(
+    alice, lobby, listener, monkeypatch
+):
+    """The sender's ack comes first; the room's group then gets the frame once."""
+    await listener.join(events.room_group(lobby.pk))
+    steps = []
+    publish = events.publish_message
+
+    async def recording_publish(message):
+        steps.append(("publish", message.pk))
+        return await publish(message)
+
+    async def on_stored(message, created):
+        steps.append(("ack", message.pk, created))
+
+    monkeypatch.setattr(events, "publish_message", recording_publish)
+    message, created = await asend_message(
+        sender=alice, room="lobby", body="hi", client_id="a1", on_stored=on_stored
+    )
+    assert created
+    assert steps == [("ack", message.pk, True), ("publish", message.pk)]
+    assert await listener.receive() == {
+        "type": events.FRAME,
+        "text": events.message_frame(message),
+    }
+    await listener.assert_nothing()
+
+    steps.clear()
+    again, created = await asend_message(
+        sender=alice, room="lobby", body="hi", client_id="a1", on_stored=on_stored
+    )
+    assert not created
+    assert again.pk == message.pk
+    assert steps == [("ack", message.pk, False)]
+    await listener.assert_nothing()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_asend_direct_message_reaches_both_users_groups(alice, bob, listener):
+    """A direct message goes to the sender's and the recipient's user groups."""
+    await listener.join(events.user_group(bob.pk))
+    await listener.join(events.user_group(alice.pk))
+    message, _ = await asend_message(sender=alice, to="bob", body="psst")
+    text = events.message_frame(message)
+    assert await listener.receive() == {"type": events.FRAME, "text": text}
+    assert await listener.receive() == {"type": events.FRAME, "text": text}
+    await listener.assert_nothing()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_layer_failure_keeps_the_message_and_the_ack(alice, lobby, monkeypatch):
+    """A channel layer that fails neither un-stores nor un-acks a message."""
+    layer = get_channel_layer()
+
+    async def broken_group_send(group, message):
+        raise ConnectionError("layer down")
+
+    monkeypatch.setattr(layer, "group_send", broken_group_send)
+    acks = []
+
+    async def on_stored(message, created):
+        acks.append(message.pk)
+
+    message, created = await asend_message(
+        sender=alice, room="lobby", body="kept", client_id="k", on_stored=on_stored
+    )
+    assert created
+    assert acks == [message.pk]
+    stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
+    assert stored.body == "kept"
+    await sync_to_async(connections.close_all)()
+
+
+# --- direct conversations -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_direct_conversation_is_one_per_pair(alice, bob, carol):
+    """Both orders give the same conversation, with exactly the two members."""
+    first = direct_conversation_for(alice, bob)
+    second = direct_conversation_for(bob, alice)
+    assert first.pk == second.pk
+    low, high = sorted([alice, bob], key=lambda user: user.pk)
+    assert (first.direct_low, first.direct_high) == (low, high)
+    assert set(
+        Membership.objects.filter(conversation=first).values_list("user", flat=True)
+    ) == {
+        alice.pk,
+        bob.pk,
+    }
+    other = direct_conversation_for(alice, carol)
+    assert other.pk != first.pk
+    assert Conversation.objects.filter(kind=Conversation.Kind.DIRECT).count() == 2
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_second_conversation_for_a_pair(alice, bob):
+    """The database itself keeps one direct conversation per pair of users."""
+    existing = direct_conversation_for(alice, bob)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Conversation.objects.create(
+            kind=Conversation.Kind.DIRECT,
+            direct_low_id=existing.direct_low_id,
+            direct_high_id=existing.direct_high_id,
+        )
+
+
+# --- rooms ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_create_room_makes_its_owner_a_member(alice):
+    """A new room's owner is its first member, with the owner role."""
+    room = create_room(slug="team", owner=alice, title="The team", is_private=True)
+    assert (room.slug, room.title, room.is_private, room.owner) == (
+        "team",
+        "The team",
+        True,
+        alice,
+    )
+    membership = Membership.objects.get(conversation=room)
+    assert (membership.user, membership.role) == (alice, Membership.Role.OWNER)
+
+
+@pytest.mark.django_db
+def test_create_room_without_owner_has_no_members():
+    """A room made with no owner (a command's) has no members, its slug as title."""
+    room = create_room(slug="general")
+    assert room.title == "general"
+    assert not room.is_private
+    assert not Membership.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"slug": "Upper"}, "invalid"),
+        ({"slug": ""}, "invalid"),
+        ({"slug": "-dash-first"}, "invalid"),
+        ({"slug": "has space"}, "invalid"),
+        ({"slug": "a" * 51}, "invalid"),
+        ({"slug": 5}, "invalid"),
+        ({"slug": "fine", "title": "t" * 201}, "invalid"),
+        ({"slug": "taken"}, "exists"),
+    ],
+    ids=[
+        "upper",
+        "empty",
+        "dash_first",
+        "space",
+        "too_long",
+        "not_text",
+        "title",
+        "taken",
+    ],
+)
+def test_create_room_refusals(alice, kwargs, code):
+    """Bad or taken room names are refused with a code; nothing else is made."""
+    create_room(slug="taken", owner=alice)
+    error = assert_refused(code, create_room, owner=alice, **kwargs)
+    if code == "exists":
+        assert error.status == 409
+    assert Conversation.objects.count() == 1
+    assert Membership.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_join_and_leave_a_public_room(alice, carol, lobby):
+    """Anyone joins a public room once; leaving removes the membership once."""
+    assert join_room(user=carol, slug="lobby") == (lobby, True)
+    assert join_room(user=carol, slug="lobby") == (lobby, False)
+    assert Membership.objects.filter(user=carol, conversation=lobby).count() == 1
+    assert leave_room(user=carol, slug="lobby") == (lobby, True)
+    assert leave_room(user=carol, slug="lobby") == (lobby, False)
+    assert not Membership.objects.filter(user=carol, conversation=lobby).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_join_private_room_only_its_owner(alice, carol, vault):
+    """A stranger cannot join a private room; its owner can, after leaving."""
+    assert_refused("forbidden", join_room, user=carol, slug="vault")
+    assert not Membership.objects.filter(user=carol).exists()
+    leave_room(user=alice, slug="vault")
+    assert join_room(user=alice, slug="vault") == (vault, True)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("call", [join_room, leave_room], ids=["join", "leave"])
+def test_join_or_leave_unknown_room(carol, call):
+    """Joining or leaving a room that does not exist is `not_found`."""
+    assert_refused("not_found", call, user=carol, slug="nowhere")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_add_member_only_by_owner_or_staff(alice, bob, carol, vault, make_user):
+    """Only the owner or staff (or a trusted caller) adds members to a room."""
+    assert_refused("forbidden", add_member, slug="vault", username="carol", actor=bob)
+    assert not Membership.objects.filter(user=carol).exists()
+
+    assert add_member(slug="vault", username="carol", actor=alice) == (
+        vault,
+        carol,
+        True,
+    )
+    assert add_member(slug="vault", username="carol", actor=alice)[2] is False
+    staff = make_user("staff", is_staff=True)
+    assert add_member(slug="vault", username="bob", actor=staff)[2] is True
+    dave = make_user("dave")
+    assert add_member(slug="vault", username="dave", actor=None)[2] is True
+    assert set(
+        Membership.objects.filter(conversation=vault).values_list("user", flat=True)
+    ) == {alice.pk, bob.pk, carol.pk, dave.pk}
+    assert_refused(
+        "not_found", add_member, slug="vault", username="nobody", actor=alice
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_remove_member_only_by_owner(alice, bob, lobby):
+    """A member may not remove another; the owner may, once."""
+    assert_refused(
+        "forbidden", remove_member, slug="lobby", username="alice", actor=bob
+    )
+    assert remove_member(slug="lobby", username="bob", actor=alice) == (
+        lobby,
+        bob,
+        True,
+    )
+    assert remove_member(slug="lobby", username="bob", actor=alice)[2] is False
+    assert not Membership.objects.filter(user=bob, conversation=lobby).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_added_member_connections_are_told_to_subscribe(
+    alice, carol, vault, listener
+):
+    """Adding a member tells their connections, once, to join the room's group."""
+    await listener.join(events.user_group(carol.pk))
+    await aadd_member(slug="vault", username="carol", actor=alice)
+    assert await listener.receive() == {
+        "type": events.SUBSCRIBE,
+        "group": events.room_group(vault.pk),
+        "text": events.room_joined_frame(vault),
+        "origin": None,
+    }
+    await aadd_member(slug="vault", username="carol", actor=alice)
+    await listener.assert_nothing()
+
+
+# --- purging --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def aged_messages(alice, lobby):
+    """Messages 40, 20 and 0 days old."""
+    messages = []
+    for days in (40, 20, 0):
+        message, _ = store_message(sender=alice, room="lobby", body=f"{days} days")
+        Message.objects.filter(pk=message.pk).update(
+            created_at=timezone.now() - timedelta(days=days)
+        )
+        messages.append(message)
+    return messages
+
+
+@pytest.mark.django_db
+def test_purge_deletes_only_older_messages(aged_messages):
+    """Purging deletes messages older than the days given, keeps the rest."""
+    assert purge_messages(older_than_days=30) == 1
+    assert list(Message.objects.values_list("body", flat=True)) == [
+        "20 days",
+        "0 days",
+    ]
+    assert purge_messages(older_than_days=10) == 1
+    assert list(Message.objects.values_list("body", flat=True)) == ["0 days"]
+
+
+@pytest.mark.django_db
+def test_purge_dry_run_counts_and_keeps(aged_messages):
+    """A dry run says how many would go and deletes none."""
+    assert purge_messages(older_than_days=10, dry_run=True) == 2
+    assert Message.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_purge_refuses_negative_days(aged_messages):
+    """A negative age is refused and deletes nothing."""
+    assert_refused("invalid", purge_messages, older_than_days=-1)
+    assert Message.objects.count() == 3
