@@ -1,8 +1,9 @@
-"""A real daphne process on a free port, and a WebSocket client that reads frames.
+"""A real daphne process on a free port, and clients that talk to it.
 
 The daphne process uses the test run's own database (the tests commit their data
 with `transactional_db`, so the server sees it) and, with Redis, the run's own key
-prefix.
+prefix. The HTTP helpers are blocking (urllib): async tests call them through
+`asyncio.to_thread`.
 """
 
 import asyncio
@@ -14,10 +15,25 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import (
+    HTTPCookieProcessor,
+    HTTPRedirectHandler,
+    ProxyHandler,
+    Request,
+    build_opener,
+)
 
 from django.conf import settings
 from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,3 +176,151 @@ async def assert_silent(ws, seconds: float = 0.5) -> None:
     except TimeoutError:
         return
     raise AssertionError(f"expected no frame, got {frame!r}")
+
+
+async def close_code(ws, timeout: float = 5) -> int:
+    """The code the server closes with; fails if a frame (not a ping) comes first."""
+    try:
+        frame = await recv_frame(ws, timeout)
+    except ConnectionClosed:
+        return ws.close_code
+    raise AssertionError(f"expected the server to close, got {frame!r}")
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Chat:
+    """A connected WebSocket client, with the hello the server greeted it with."""
+
+    def __init__(self, ws: ClientConnection, hello: dict):
+        self.ws = ws
+        self.hello = hello
+
+    async def send(self, **frame: Any) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def recv(self, timeout: float = 5):
+        return await recv_frame(self.ws, timeout)
+
+    async def recv_until(self, frame_type: str, timeout: float = 5) -> list:
+        return await recv_until(self.ws, frame_type, timeout)
+
+    async def assert_silent(self, seconds: float = 0.3) -> None:
+        await assert_silent(self.ws, seconds)
+
+
+@contextlib.asynccontextmanager
+async def open_chat(
+    server: "DaphneServer", token: str, *, path: str = "/ws/chat/"
+) -> AsyncIterator[Chat]:
+    """A token client on `path` (Authorization: Bearer), past its hello."""
+    async with connect(
+        f"{server.ws_url}{path}", additional_headers=bearer(token), proxy=None
+    ) as ws:
+        hello = await recv_frame(ws)
+        assert isinstance(hello, dict), hello
+        assert hello["type"] == "hello", hello
+        yield Chat(ws, hello)
+
+
+class _NoRedirects(HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _opener(*handlers):
+    # Straight to 127.0.0.1 whatever proxy the environment names; a redirect is
+    # an answer to look at, not to follow.
+    return build_opener(ProxyHandler({}), _NoRedirects(), *handlers)
+
+
+def http_json(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: dict | None = None,
+    headers: dict | None = None,
+    timeout: float = 20,
+) -> tuple[int, dict, Any]:
+    """One HTTP request: the status, the headers and the JSON (or text) answer."""
+    request_headers = {"Accept": "application/json", **(headers or {})}
+    if token is not None:
+        request_headers.update(bearer(token))
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request_headers["Content-Type"] = "application/json"
+    # Only ever the test server's http:// URL.
+    request = Request(url, data=data, headers=request_headers, method=method)  # noqa: S310
+    try:
+        with _opener().open(request, timeout=timeout) as response:
+            status, response_headers, raw = (
+                response.status,
+                response.headers,
+                response.read(),
+            )
+    except HTTPError as exc:
+        status, response_headers, raw = exc.code, exc.headers, exc.read()
+    text = raw.decode("utf-8", errors="replace")
+    is_json = response_headers.get_content_type() == "application/json"
+    return status, dict(response_headers.items()), json.loads(text) if is_json else text
+
+
+def log_in(server: "DaphneServer", username: str, password: str) -> str:
+    """Log in through the login page; returns the `Cookie` header of the session."""
+    jar = CookieJar()
+    opener = _opener(HTTPCookieProcessor(jar))
+    url = f"{server.http_url}/accounts/login/"
+    with opener.open(url, timeout=20) as response:
+        response.read()
+    csrf = next(c.value for c in jar if c.name == settings.CSRF_COOKIE_NAME)
+    form = urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+    ).encode()
+    request = Request(url, data=form, headers={"Referer": url})  # noqa: S310
+    try:
+        with opener.open(request, timeout=20) as response:
+            status = response.status
+    except HTTPError as exc:
+        status = exc.code
+        exc.close()
+    assert status == 302, f"log-in as {username} answered {status}, not a redirect"
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+class _IsoTime:
+    """Equal to an ISO 8601 timestamp with a time zone."""
+
+    def __eq__(self, other) -> bool:
+        try:
+            return datetime.fromisoformat(other).tzinfo is not None
+        except (TypeError, ValueError):
+            return False
+
+    def __repr__(self) -> str:
+        return "<ISO 8601 time>"
+
+
+def message_frame(
+    *,
+    id: int,
+    sender: dict,
+    body: str,
+    client_id: str,
+    room: str | None = None,
+    recipient: dict | None = None,
+) -> dict:
+    """The `message` frame a client should see (any ISO 8601 `created_at`)."""
+    return {
+        "type": "message",
+        "id": id,
+        "room": room,
+        "recipient": recipient,
+        "sender": sender,
+        "body": body,
+        "client_id": client_id,
+        "created_at": _IsoTime(),
+    }

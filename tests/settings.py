@@ -8,3 +8,11 @@ from chatsite.settings import *  # noqa: E402, F403
 
 # In-process tests store messages directly; only real servers relay them.
 CHAT_RELAY_OTHER_PROCESSES = False
+
+# Users are made by the hundred: a fast hasher first. The daphne processes the
+# end-to-end tests start keep the real hashers, so a user who logs in through
+# their pages gets a PBKDF2 hash (tests.e2e.conftest.make_person).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]

@@ -1,0 +1,70 @@
+"""The article's polling alternative against a real daphne: a long poll."""
+
+import asyncio
+
+import pytest
+
+from tests.live import http_json, message_frame, open_chat
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def poll(server, token: str | None, query: str):
+    return asyncio.to_thread(
+        http_json, "GET", f"{server.http_url}/api/messages/?{query}", token=token
+    )
+
+
+async def test_long_poll_is_woken_by_a_websocket_message(
+    daphne_server, alice, bob, lobby
+):
+    """A poll waiting 10 s answers as soon as a WebSocket message is stored."""
+    loop = asyncio.get_running_loop()
+    async with open_chat(daphne_server, alice.token) as a:
+        after = a.hello["last_id"]
+        waiting = asyncio.ensure_future(
+            poll(daphne_server, bob.token, f"after={after}&wait=10")
+        )
+        # Let the poll reach its wait, so that the message has to wake it.
+        await asyncio.sleep(0.5)
+        assert not waiting.done(), waiting.result()
+        await a.send(type="message.send", room="lobby", body="wake up", client_id="w")
+        sent_at = loop.time()
+        ack = await a.recv()
+        assert ack["type"] == "ack", ack
+        status, _, answer = await asyncio.wait_for(waiting, timeout=5)
+        answered_in = loop.time() - sent_at
+    assert status == 200, answer
+    assert answered_in < 3, f"the poll answered {answered_in:.1f}s after the message"
+    assert answer == {
+        "messages": [
+            message_frame(
+                id=ack["id"],
+                room="lobby",
+                sender=alice.payload,
+                body="wake up",
+                client_id="w",
+            )
+        ],
+        "more": False,
+        "last_id": ack["id"],
+    }
+
+
+async def test_long_poll_answers_empty_when_the_wait_ends(daphne_server, bob):
+    """With nothing new, the poll answers an empty page once `wait` is over."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    status, _, answer = await poll(daphne_server, bob.token, "after=7&wait=1.5")
+    took = loop.time() - started
+    assert status == 200, answer
+    assert answer == {"messages": [], "more": False, "last_id": 7}
+    assert 1.4 <= took < 5, f"answered after {took:.1f}s"
+
+
+async def test_long_poll_without_a_valid_token_is_401(daphne_server):
+    """A poll with a wrong token gets 401 with `WWW-Authenticate: Bearer`."""
+    status, headers, answer = await poll(daphne_server, "not-a-token", "wait=1")
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert answer["code"] == "unauthenticated"
