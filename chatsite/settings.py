@@ -44,9 +44,8 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+# Local addresses by default, so that a server started on a laptop answers.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -167,7 +166,7 @@ else:
     }
 
 # --- Chat -------------------------------------------------------------------------
-CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 25)
+CHAT_HEARTBEAT_SECONDS = max(1, env_int("CHAT_HEARTBEAT_SECONDS", 25))
 CHAT_MAX_BODY_LENGTH = 4000
 CHAT_SYNC_DEFAULT_LIMIT = 100
 CHAT_SYNC_MAX_LIMIT = 500
