@@ -355,8 +355,12 @@ async def test_wait_of_the_maximum_is_allowed(people, lobby, settings):
 
 
 async def test_other_methods_get_json_405(people):
-    """Only GET: anything else is a JSON 405 naming the allowed method."""
-    response = await AsyncClient().post(
+    """Only GET: anything else is a JSON 405 naming the allowed method.
+
+    CSRF checks are on, as for a real client: a POST without a CSRF token still
+    gets the JSON answer, not Django's HTML CSRF page.
+    """
+    response = await AsyncClient(enforce_csrf_checks=True).post(
         URL, {}, headers={"Authorization": f"Bearer {people['alice'][1]}"}
     )
     assert response.status_code == 405
