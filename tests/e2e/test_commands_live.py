@@ -1,0 +1,55 @@
+"""manage.py commands, run as their own processes, reach connected clients live."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from tests.live import ROOT, message_frame, open_chat, server_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def manage(*args: str) -> subprocess.CompletedProcess:
+    """Run manage.py as an operator would, against the live server's database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_postmessage_reaches_connected_members_once(
+    daphne_server, alice, bob, carol, lobby
+):
+    """A message posted from the command line arrives live, once, at each member.
+
+    On the embedded default the command's process has no way into daphne's
+    in-memory layer: the server's relay picks the message up. With Redis the
+    command publishes to the shared layer itself. Either way: exactly once.
+    """
+    async with (
+        open_chat(daphne_server, alice.token) as a,
+        open_chat(daphne_server, bob.token) as b,
+    ):
+        done = await asyncio.to_thread(
+            manage, "postmessage", lobby, "你吃饭了没?", "--as", "carol"
+        )
+        assert done.returncode == 0, done.stderr
+        got_a = await a.recv(timeout=5)
+        got_b = await b.recv(timeout=5)
+        expected = message_frame(
+            id=got_a["id"],
+            room=lobby,
+            sender=carol.payload,
+            body="你吃饭了没?",
+            client_id=got_a["client_id"],
+        )
+        assert got_a == expected
+        assert got_b == expected
+        await asyncio.gather(a.assert_silent(2.5), b.assert_silent(2.5))
