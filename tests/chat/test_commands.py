@@ -221,3 +221,58 @@ def test_purgemessages_requires_older_than():
     """--older-than is required: purging everything by accident is not possible."""
     with pytest.raises(CommandError, match="--older-than"):
         run("purgemessages")
+
+
+# --- addmember ------------------------------------------------------------------------
+
+
+def test_addmember_fills_a_private_room_and_tells_live_connections(
+    make_user, make_room, layer_listener, django_capture_on_commit_callbacks
+):
+    """addmember puts a user in a private room; their sockets join it at once."""
+    owner, bob = make_user("owner"), make_user("bob")
+    room = make_room("secret", owner=owner, private=True)
+    layer_listener.listen(events.user_group(bob.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("addmember", "secret", "bob")
+
+    assert output == "Added bob to 'secret'.\n"
+    assert Membership.objects.filter(conversation=room, user=bob).exists()
+    event = layer_listener.receive()
+    assert event["type"] == events.SUBSCRIBE
+    assert event["group"] == events.room_group(room.pk)
+    assert run("addmember", "secret", "bob") == "Already a member: bob to 'secret'.\n"
+    layer_listener.assert_silent()
+
+
+def test_addmember_remove_takes_the_user_out(
+    make_user, make_room, layer_listener, django_capture_on_commit_callbacks
+):
+    """addmember --remove takes a member out and tells their sockets to leave."""
+    bob = make_user("bob")
+    room = make_room("lobby", members=[bob])
+    layer_listener.listen(events.user_group(bob.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("addmember", "lobby", "bob", "--remove")
+
+    assert output == "Removed bob from 'lobby'.\n"
+    assert not Membership.objects.filter(conversation=room, user=bob).exists()
+    assert layer_listener.receive()["type"] == events.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nowhere", "bob"), "No room named 'nowhere'."),
+        (("lobby", "nobody"), "No user named 'nobody'."),
+    ],
+)
+def test_addmember_errors_are_clear(make_user, make_room, args, message):
+    """An unknown room or user is a one-line CommandError, nothing changed."""
+    make_user("bob")
+    make_room("lobby")
+    with pytest.raises(CommandError, match=message):
+        run("addmember", *args)
+    assert Membership.objects.count() == 0
