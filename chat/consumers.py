@@ -32,6 +32,7 @@ from .services.rooms import ajoin_room, aleave_room
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013  # the database cannot be reached: reconnect later
 HEARTBEAT_REQUEST = "ping"
 HEARTBEAT_REPLY = "pong"
 
@@ -63,15 +64,20 @@ class ChatConsumer(AsyncConsumer):
         if user is None or not user.is_authenticated:
             await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
             return
-        self.user = user
         relay.ensure_running()
-        room_ids = await database_sync_to_async(room_group_ids)(user)
-        groups = [events.user_group(user.pk)]
-        groups += [events.room_group(room_id) for room_id in room_ids]
-        for group in groups:
-            await self.join_group(group)
-        # Read after joining the groups: nothing falls between hello and live.
-        last_id = await database_sync_to_async(last_visible_id)(user)
+        try:
+            room_ids = await database_sync_to_async(room_group_ids)(user)
+            groups = [events.user_group(user.pk)]
+            groups += [events.room_group(room_id) for room_id in room_ids]
+            for group in groups:
+                await self.join_group(group)
+            # Read after joining the groups: nothing falls between hello and live.
+            last_id = await database_sync_to_async(last_visible_id)(user)
+        except DatabaseError:
+            logger.warning("database unavailable at connect", exc_info=True)
+            await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return
+        self.user = user
         await self.send_text(
             events.hello_frame(
                 user=user, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, last_id=last_id

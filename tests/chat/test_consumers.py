@@ -234,6 +234,27 @@ def history(make_room, alice, bob, carol, lobby):
     }
 
 
+async def test_database_down_at_connect_closes_with_try_again_later(
+    transactional_db, alice, monkeypatch
+):
+    """No database at connect: the socket closes with 1013, no half-open session."""
+    from django.db import OperationalError
+
+    def unreachable(user):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("chat.consumers.room_group_ids", unreachable)
+    communicator = WebsocketCommunicator(application, f"/ws/chat/?token={alice.token}")
+    connected, _ = await communicator.connect(TIMEOUT)
+    assert connected
+    assert await communicator.receive_output(TIMEOUT) == {
+        "type": "websocket.close",
+        "code": 1013,
+    }
+    await communicator.disconnect(timeout=TIMEOUT)
+    await close_thread_connections()
+
+
 async def test_hello_last_id_is_newest_message_the_user_may_see(
     connect, alice, history
 ):
