@@ -4,6 +4,8 @@ A change of membership is stored first, then the user's open connections are
 told to join or leave the room's group, so that live messages follow at once.
 """
 
+from dataclasses import dataclass
+
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -75,46 +77,79 @@ def direct_conversation_for(user: User, other: User) -> Conversation:
     return conversation
 
 
-def _join(*, user: User, slug) -> tuple[Conversation, bool]:
+@dataclass(frozen=True)
+class MembershipChange:
+    """A user going into (`joined`) or out of a room; `changed` if it took effect."""
+
+    room: Conversation
+    user: User
+    joined: bool
+    changed: bool
+
+    def news(self, origin: str | None) -> dict:
+        """The arguments of events.publish_membership for this change."""
+        return {
+            "user_id": self.user.pk,
+            "conversation": self.room,
+            "joined": self.joined,
+            "origin": origin,
+        }
+
+
+def _join(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
     if Membership.objects.filter(user=user, conversation=room).exists():
-        return room, False
+        return MembershipChange(room, user, joined=True, changed=False)
     if room.is_private and room.owner_id != user.pk:
         raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
-    return room, created
+    return MembershipChange(room, user, joined=True, changed=created)
 
 
-def _leave(*, user: User, slug) -> tuple[Conversation, bool]:
+def _leave(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
     deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
-    return room, bool(deleted)
+    return MembershipChange(room, user, joined=False, changed=bool(deleted))
 
 
-def _add_member(
-    *, slug, username, actor: User | None
-) -> tuple[Conversation, User, bool]:
+def _add_member(*, slug, username, actor: User | None) -> MembershipChange:
     room = room_by_slug(slug)
     if actor is not None and not _may_manage(actor, room):
         raise Forbidden(f"Only the owner of '{room.slug}' adds its members.")
     user = user_by_username(username)
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
-    return room, user, created
+    return MembershipChange(room, user, joined=True, changed=created)
 
 
-def _remove_member(
-    *, slug, username, actor: User | None
-) -> tuple[Conversation, User, bool]:
+def _remove_member(*, slug, username, actor: User | None) -> MembershipChange:
     room = room_by_slug(slug)
     if actor is not None and not _may_manage(actor, room):
         raise Forbidden(f"Only the owner of '{room.slug}' removes its members.")
     user = user_by_username(username)
     deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
-    return room, user, bool(deleted)
+    return MembershipChange(room, user, joined=False, changed=bool(deleted))
 
 
 def _may_manage(actor: User, room: Conversation) -> bool:
     return actor.is_staff or room.owner_id == actor.pk
+
+
+async def _apply(change_membership, *, origin=None, **kwargs) -> MembershipChange:
+    """Store the change, then tell the user's open connections (async form)."""
+    change = await database_sync_to_async(change_membership)(**kwargs)
+    if change.changed:
+        await events.publish_membership(**change.news(origin))
+    return change
+
+
+def _apply_in_transaction(
+    change_membership, *, origin=None, **kwargs
+) -> MembershipChange:
+    """Store the change in the caller's transaction; tell connections on commit."""
+    change = change_membership(**kwargs)
+    if change.changed:
+        publish_after_commit(events.publish_membership, **change.news(origin))
+    return change
 
 
 async def ajoin_room(
@@ -125,103 +160,61 @@ async def ajoin_room(
     Returns the room and whether the user was not a member before. `origin` is
     the channel asking, which joins the room's group itself.
     """
-    room, joined = await database_sync_to_async(_join)(user=user, slug=slug)
-    if joined:
-        await events.publish_membership(
-            user_id=user.pk, conversation=room, joined=True, origin=origin
-        )
-    return room, joined
+    change = await _apply(_join, origin=origin, user=user, slug=slug)
+    return change.room, change.changed
 
 
 async def aleave_room(
     *, user: User, slug, origin: str | None = None
 ) -> tuple[Conversation, bool]:
     """Leave a room (nothing happens if the user was not in it)."""
-    room, left = await database_sync_to_async(_leave)(user=user, slug=slug)
-    if left:
-        await events.publish_membership(
-            user_id=user.pk, conversation=room, joined=False, origin=origin
-        )
-    return room, left
+    change = await _apply(_leave, origin=origin, user=user, slug=slug)
+    return change.room, change.changed
 
 
 async def aadd_member(
     *, slug, username, actor: User | None = None
 ) -> tuple[Conversation, User, bool]:
     """Add a user to a room. `actor` must own it or be staff; None is trusted."""
-    room, user, added = await database_sync_to_async(_add_member)(
-        slug=slug, username=username, actor=actor
-    )
-    if added:
-        await events.publish_membership(user_id=user.pk, conversation=room, joined=True)
-    return room, user, added
+    change = await _apply(_add_member, slug=slug, username=username, actor=actor)
+    return change.room, change.user, change.changed
 
 
 async def aremove_member(
     *, slug, username, actor: User | None = None
 ) -> tuple[Conversation, User, bool]:
     """Remove a user from a room; their connections leave its group at once."""
-    room, user, removed = await database_sync_to_async(_remove_member)(
-        slug=slug, username=username, actor=actor
-    )
-    if removed:
-        await events.publish_membership(
-            user_id=user.pk, conversation=room, joined=False
-        )
-    return room, user, removed
-
-
-# The sync forms: the database work in the caller's thread and transaction, the
-# news to live connections once it commits.
+    change = await _apply(_remove_member, slug=slug, username=username, actor=actor)
+    return change.room, change.user, change.changed
 
 
 def join_room(
     *, user: User, slug, origin: str | None = None
 ) -> tuple[Conversation, bool]:
-    room, joined = _join(user=user, slug=slug)
-    if joined:
-        publish_after_commit(
-            events.publish_membership,
-            user_id=user.pk,
-            conversation=room,
-            joined=True,
-            origin=origin,
-        )
-    return room, joined
+    change = _apply_in_transaction(_join, origin=origin, user=user, slug=slug)
+    return change.room, change.changed
 
 
 def leave_room(
     *, user: User, slug, origin: str | None = None
 ) -> tuple[Conversation, bool]:
-    room, left = _leave(user=user, slug=slug)
-    if left:
-        publish_after_commit(
-            events.publish_membership,
-            user_id=user.pk,
-            conversation=room,
-            joined=False,
-            origin=origin,
-        )
-    return room, left
+    change = _apply_in_transaction(_leave, origin=origin, user=user, slug=slug)
+    return change.room, change.changed
 
 
 def add_member(
     *, slug, username, actor: User | None = None
 ) -> tuple[Conversation, User, bool]:
-    room, user, added = _add_member(slug=slug, username=username, actor=actor)
-    if added:
-        publish_after_commit(
-            events.publish_membership, user_id=user.pk, conversation=room, joined=True
-        )
-    return room, user, added
+    change = _apply_in_transaction(
+        _add_member, slug=slug, username=username, actor=actor
+    )
+    return change.room, change.user, change.changed
 
 
 def remove_member(
     *, slug, username, actor: User | None = None
 ) -> tuple[Conversation, User, bool]:
-    room, user, removed = _remove_member(slug=slug, username=username, actor=actor)
-    if removed:
-        publish_after_commit(
-            events.publish_membership, user_id=user.pk, conversation=room, joined=False
-        )
-    return room, user, removed
+    change = _apply_in_transaction(
+        _remove_member, slug=slug, username=username, actor=actor
+    )
+    return change.room, change.user, change.changed
