@@ -1,4 +1,4 @@
-"""manage.py createtoken: a new token, printed once, on the last line."""
+"""manage.py createtoken: a new token, printed once, alone on stdout."""
 
 from datetime import timedelta
 from io import StringIO
@@ -11,28 +11,30 @@ from accounts.models import ApiToken
 from accounts.tokens import authenticate_token
 
 
-def run(*args: str) -> str:
+def run(*args: str, stderr: StringIO | None = None) -> str:
     out = StringIO()
-    call_command("createtoken", *args, stdout=out)
+    call_command("createtoken", *args, stdout=out, stderr=stderr or StringIO())
     return out.getvalue()
 
 
 @pytest.mark.django_db
-def test_prints_a_working_token_on_the_last_line(make_user):
-    """The last line of stdout is the plaintext, and it authenticates its user."""
+def test_prints_a_working_token_alone_on_stdout(make_user):
+    """stdout is the plaintext and nothing else, so `$(createtoken u)` is a token."""
     alice = make_user("alice")
-    output = run("alice", "--name", "laptop")
-    lines = output.splitlines()
-    plaintext = lines[-1]
+    err = StringIO()
+    output = run("alice", "--name", "laptop", stderr=err)
+    assert output.endswith("\n")
+    plaintext = output.strip()
+    assert "\n" not in plaintext
     token = ApiToken.objects.get()
     assert token.user == alice
     assert token.name == "laptop"
     assert token.expires_at is None
     assert plaintext.startswith(f"{token.prefix}.")
     assert authenticate_token(plaintext) == token
-    # Shown once: no other line carries it.
-    assert all(plaintext not in line for line in lines[:-1])
-    assert "alice" in lines[0]
+    # The description is for the person at the terminal, without the secret.
+    assert "alice" in err.getvalue()
+    assert plaintext not in err.getvalue()
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""`manage.py createtoken <username>`: make an API token and print it once."""
+"""`manage.py createtoken <username>`: make an API token and print it, once."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,8 +10,8 @@ MAX_EXPIRES_DAYS = 3650
 
 class Command(BaseCommand):
     help = (
-        "Make an API token for a user. The token is printed once, alone on the "
-        "last line of the output; only its digest is kept."
+        "Make an API token for a user. The token is printed once, alone on "
+        "stdout (a description goes to stderr); only its digest is kept."
     )
 
     def add_arguments(self, parser):
@@ -39,8 +39,10 @@ class Command(BaseCommand):
             )
         token, plaintext = create_token(user=user, name=name, expires_days=expires_days)
         expires = token.expires_at.isoformat() if token.expires_at else "never"
-        self.stdout.write(
+        # stdout holds the token alone, so that TOKEN=$(manage.py createtoken u)
+        # works; what it is goes to stderr for the person at the terminal.
+        self.stderr.write(
             f"Token {token.prefix}… ('{token.name}') for {user.username}, "
-            f"expires {expires}. It is shown this once:"
+            f"expires {expires}. It is shown this once."
         )
         self.stdout.write(plaintext)
