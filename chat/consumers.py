@@ -123,6 +123,12 @@ class ChatConsumer(AsyncConsumer):
             logger.warning("database error while handling a frame", exc_info=True)
             error = Unavailable()
             await self.send_error(error.code, error.detail, client_id=client_id)
+        except Exception:
+            # A bug of ours must cost the client one answer, not its connection.
+            logger.exception("unexpected error while handling a %s frame", kind)
+            await self.send_error(
+                "internal", "The server failed on this frame.", client_id=client_id
+            )
 
     async def websocket_disconnect(self, message) -> None:
         if self.heartbeat_task is not None:

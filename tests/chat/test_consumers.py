@@ -820,3 +820,23 @@ async def test_bad_input_gets_an_error_stores_nothing_and_connection_lives(
     assert ack == {"type": "ack", "client_id": "g", "id": ack["id"]}
     assert (await member.recv())["body"] == "still here"
     assert await count_messages() == 1
+
+
+async def test_a_server_fault_costs_one_error_frame_not_the_connection(
+    connect, alice, monkeypatch
+):
+    """A bug while handling a frame answers `internal`; the socket keeps working."""
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    socket = await connect(alice)
+    monkeypatch.setattr("chat.consumers.messages_after", broken)
+    await socket.send({"type": "sync", "after": 0})
+    assert await socket.recv() == {
+        "type": "error",
+        "code": "internal",
+        "detail": "The server failed on this frame.",
+        "client_id": None,
+    }
+    await socket.still_works()
