@@ -8,6 +8,7 @@ hijacking). Bad or missing credentials leave an anonymous user in the scope: the
 consumer accepts and closes with 4401.
 """
 
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
@@ -15,9 +16,15 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.http.request import validate_host
 
 from .tokens import authenticate_token
+
+logger = logging.getLogger(__name__)
+
+# scope["auth"] when the credentials could not be checked at all.
+AUTH_UNAVAILABLE = "unavailable"
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -93,6 +100,12 @@ class WebSocketAuthMiddleware:
         token, claimed_id = credentials_from(scope)
         if token is None:
             return await self.session_stack(scope, receive, send)
-        user = await database_sync_to_async(user_for_token)(token, claimed_id)
-        scope = dict(scope, user=user or AnonymousUser(), auth="token")
+        try:
+            user = await database_sync_to_async(user_for_token)(token, claimed_id)
+        except DatabaseError:
+            # Not the client's fault: the consumer asks it to come back later.
+            logger.warning("database unavailable for token auth", exc_info=True)
+            scope = dict(scope, user=AnonymousUser(), auth=AUTH_UNAVAILABLE)
+        else:
+            scope = dict(scope, user=user or AnonymousUser(), auth="token")
         return await self.inner(scope, receive, send)

@@ -16,6 +16,8 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
+from accounts.middleware import AUTH_UNAVAILABLE
+
 from . import events
 from .errors import ChatError, Unavailable
 from .relay import relay
@@ -61,6 +63,9 @@ class ChatConsumer(AsyncConsumer):
     async def websocket_connect(self, message) -> None:
         await self.send({"type": "websocket.accept"})
         user = self.scope.get("user")
+        if self.scope.get("auth") == AUTH_UNAVAILABLE:
+            await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return
         if user is None or not user.is_authenticated:
             await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
             return

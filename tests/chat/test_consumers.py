@@ -840,3 +840,24 @@ async def test_a_server_fault_costs_one_error_frame_not_the_connection(
         "client_id": None,
     }
     await socket.still_works()
+
+
+async def test_database_down_during_token_check_closes_with_try_again_later(
+    transactional_db, alice, monkeypatch
+):
+    """A token that cannot be checked is not called wrong: 1013, not 4401."""
+    from django.db import OperationalError
+
+    def unreachable(token, claimed_id):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("accounts.middleware.user_for_token", unreachable)
+    communicator = WebsocketCommunicator(application, f"/ws/chat/?token={alice.token}")
+    connected, _ = await communicator.connect(TIMEOUT)
+    assert connected
+    assert await communicator.receive_output(TIMEOUT) == {
+        "type": "websocket.close",
+        "code": 1013,
+    }
+    await communicator.disconnect(timeout=TIMEOUT)
+    await close_thread_connections()
