@@ -30,6 +30,7 @@ from .selectors import (
 )
 from .services.messages import asend_message
 from .services.rooms import ajoin_room, aleave_room
+from .services.validation import is_valid_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ class ChatConsumer(AsyncConsumer):
             await self.send_error("invalid", "A frame must be a JSON object.")
             return
         client_id = frame.get("client_id")
-        if not isinstance(client_id, str) or len(client_id) > 64:
-            client_id = None
+        if not is_valid_client_id(client_id):
+            client_id = None  # not echoed: it could not be sent back as it came
         kind = frame.get("type")
         handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:

@@ -7,6 +7,7 @@ from accounts.models import User
 
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import Conversation, Membership, Message
+from .text import is_storable, quoted
 
 MAX_ID = 2**63 - 1
 
@@ -97,19 +98,26 @@ def conversation_history(
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
+def _require_name(value, field: str, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("invalid", f"'{field}' must be {what}.")
+
+
 def room_by_slug(slug) -> Conversation:
-    if not isinstance(slug, str) or not slug:
-        raise InvalidInput("invalid", "'room' must be a room's name.")
+    _require_name(slug, "room", "a room's name")
+    if not is_storable(slug):
+        raise NotFound(f"No room named {quoted(slug)}.")
     try:
         return Conversation.objects.get(kind=Conversation.Kind.ROOM, slug=slug)
     except Conversation.DoesNotExist:
-        raise NotFound(f"No room named '{slug[:50]}'.") from None
+        raise NotFound(f"No room named {quoted(slug)}.") from None
 
 
 def room_membership(*, user: User, slug) -> Membership:
     """`user`'s membership of the room `slug`, with the room; refuses strangers."""
-    if not isinstance(slug, str) or not slug:
-        raise InvalidInput("invalid", "'room' must be a room's name.")
+    _require_name(slug, "room", "a room's name")
+    if not is_storable(slug):
+        raise NotFound(f"No room named {quoted(slug)}.")
     membership = (
         Membership.objects.select_related("conversation")
         .filter(
@@ -131,12 +139,13 @@ def readable_room(*, user: User, slug) -> Conversation:
 
 
 def user_by_username(username) -> User:
-    if not isinstance(username, str) or not username:
-        raise InvalidInput("invalid", "'to' must be a username.")
+    _require_name(username, "to", "a username")
+    if not is_storable(username):
+        raise NotFound(f"No user named {quoted(username, 150)}.")
     try:
         return User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
-        raise NotFound(f"No user named '{username[:150]}'.") from None
+        raise NotFound(f"No user named {quoted(username, 150)}.") from None
 
 
 def direct_conversation(*, user: User, other: User) -> Conversation | None:

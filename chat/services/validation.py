@@ -5,19 +5,9 @@ import uuid
 from django.conf import settings
 
 from chat.errors import InvalidInput
+from chat.text import is_storable
 
 CLIENT_ID_MAX_LENGTH = 64
-
-
-def _storable(text: str) -> bool:
-    """False for text a database cannot hold: NUL characters, lone surrogates."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def clean_body(body) -> str:
@@ -33,9 +23,17 @@ def clean_body(body) -> str:
         raise InvalidInput(
             "too_long", f"A message is at most {limit} characters ({len(body)} sent)."
         )
-    if not _storable(body):
+    if not is_storable(body):
         raise InvalidInput("invalid", "'body' holds characters that cannot be stored.")
     return body
+
+
+def is_valid_client_id(client_id) -> bool:
+    return (
+        isinstance(client_id, str)
+        and 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH
+        and is_storable(client_id)
+    )
 
 
 def clean_client_id(client_id) -> str:
@@ -44,7 +42,7 @@ def clean_client_id(client_id) -> str:
         return uuid.uuid4().hex
     if not isinstance(client_id, str):
         raise InvalidInput("invalid", "'client_id' must be a string.")
-    if len(client_id) > CLIENT_ID_MAX_LENGTH or not _storable(client_id):
+    if len(client_id) > CLIENT_ID_MAX_LENGTH or not is_storable(client_id):
         raise InvalidInput(
             "invalid",
             f"'client_id' must be at most {CLIENT_ID_MAX_LENGTH} plain characters.",

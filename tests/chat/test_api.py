@@ -217,6 +217,19 @@ def test_adding_unknown_user_is_404(api, make_room):
     assert_error(response, 404, "not_found")
 
 
+def test_text_no_database_can_hold_is_a_400_not_a_500(api, make_room):
+    """JSON may carry lone surrogates; a username or body with one is refused."""
+    owner = api("owner")
+    make_room("secret", owner=owner.user, private=True)
+    for url, payload in [
+        ("/api/rooms/secret/members/", '{"username": "gh\\ud800st"}'),
+        ("/api/rooms/secret/messages/", '{"body": "hi \\udfff", "client_id": "c"}'),
+    ]:
+        response = owner.client.post(url, payload, content_type="application/json")
+        assert_error(response, 400, "invalid")
+    assert Message.objects.count() == 0
+
+
 def test_adding_without_a_username_is_400(api, make_room):
     """The request must name the user."""
     owner = api("owner")

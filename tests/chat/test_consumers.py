@@ -750,6 +750,8 @@ BAD_FRAMES = {
     "client_id_not_string": (dict(SEND, client_id=5), "invalid"),
     "client_id_too_long": (dict(SEND, client_id="c" * 65), "invalid"),
     "client_id_with_nul": (dict(SEND, client_id="c\x00"), "invalid"),
+    "client_id_lone_surrogate": (dict(SEND, client_id="c\ud800"), "invalid"),
+    "room_lone_surrogate": (dict(SEND, room="x\udfff"), "not_found"),
     "sync_after_negative": ({"type": "sync", "after": -1}, "invalid"),
     "sync_after_past_max": ({"type": "sync", "after": MAX_ID + 1}, "invalid"),
     "sync_after_huge": ({"type": "sync", "after": 10**40}, "invalid"),
@@ -779,7 +781,12 @@ def echoed_client_id(payload) -> str | None:
             return None
     else:
         return None
-    return client_id if isinstance(client_id, str) and len(client_id) <= 64 else None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+        return None
+    # Not echoed either: text that cannot be written back as UTF-8.
+    if "\x00" in client_id or any(0xD800 <= ord(c) <= 0xDFFF for c in client_id):
+        return None
+    return client_id
 
 
 @pytest.mark.parametrize(

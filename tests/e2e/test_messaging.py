@@ -235,6 +235,12 @@ BAD_INPUTS = {
         "not_found",
         "c",
     ),
+    # Valid JSON, not valid UTF-8 once decoded: nothing of it may be echoed raw.
+    "lone-surrogates": (
+        '{"type":"message.send","room":"x\\udfff","body":"hi","client_id":"\\ud800"}',
+        "invalid",
+        None,
+    ),
 }
 
 
