@@ -7,6 +7,7 @@ of the SHA-256 digest of the whole token, compared in constant time.
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from .models import ApiToken, User
 
 PREFIX_LENGTH = 8
+PREFIX_PATTERN = re.compile(rf"[0-9a-f]{{{PREFIX_LENGTH}}}")
 
 
 def _digest(token: str) -> str:
@@ -46,8 +48,8 @@ def authenticate_token(plaintext: str) -> ApiToken | None:
     if not plaintext or len(plaintext) > 200 or "." not in plaintext:
         return None
     prefix = plaintext.split(".", 1)[0]
-    if len(prefix) != PREFIX_LENGTH:
-        return None
+    if not PREFIX_PATTERN.fullmatch(prefix) or not plaintext.isascii():
+        return None  # not one of ours: no need to ask the database
     digest = _digest(plaintext)
     candidates = ApiToken.objects.usable().select_related("user").filter(prefix=prefix)
     for token in candidates:

@@ -79,6 +79,9 @@ def test_authenticate_finds_the_token_and_its_user(alice):
         lambda p: p.upper(),
         lambda p: p + "x" * 200,
         lambda p: "abcdefgh." + p.split(".", 1)[1],
+        lambda p: "abc\x00defg." + p.split(".", 1)[1],
+        lambda p: p.split(".")[0] + ".\x00" + p.split(".", 1)[1],
+        lambda p: p + "é",
     ],
     ids=[
         "empty",
@@ -90,6 +93,9 @@ def test_authenticate_finds_the_token_and_its_user(alice):
         "case_changed",
         "too_long",
         "other_prefix",
+        "nul_in_prefix",
+        "nul_in_secret",
+        "not_ascii",
     ],
 )
 def test_anything_but_the_exact_plaintext_fails(alice, make_bad):
