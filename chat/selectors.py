@@ -1,7 +1,18 @@
 """Reads: what a user may see. Every read path (sync, history, long poll) is here."""
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
@@ -175,3 +186,43 @@ def room_group_ids(user: User) -> list[int]:
 
 def is_member(*, user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(user=user, conversation=conversation).exists()
+
+
+def with_room_counts(rooms: QuerySet) -> QuerySet:
+    """Rooms with their owner, `member_count` and newest message id (`last_id`).
+
+    Subqueries, not joins: a join would count only the memberships that matched
+    another filter on the rooms, and multiply members by messages.
+    """
+    member_count = (
+        Membership.objects.filter(conversation=OuterRef("pk"))
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    newest = (
+        Message.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("id")
+    )
+    return rooms.select_related("owner").annotate(
+        member_count=Coalesce(
+            Subquery(member_count, output_field=IntegerField()), Value(0)
+        ),
+        last_id=Subquery(newest[:1], output_field=IntegerField()),
+    )
+
+
+def direct_conversations_of(user: User) -> list[tuple[Conversation, User]]:
+    """`user`'s direct conversations with the other user, most recently active first."""
+    conversations = (
+        Conversation.objects.filter(
+            kind=Conversation.Kind.DIRECT, memberships__user=user
+        )
+        .select_related("direct_low", "direct_high")
+        .annotate(last_id=Max("messages__id"))
+        .order_by(F("last_id").desc(nulls_last=True), "-pk")
+    )
+    return [
+        (c, c.direct_high if c.direct_low_id == user.pk else c.direct_low)
+        for c in conversations
+    ]

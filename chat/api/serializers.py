@@ -54,6 +54,11 @@ class RoomSerializer(serializers.Serializer):
     last_id = serializers.IntegerField()
 
 
+class DirectConversationSerializer(serializers.Serializer):
+    user = UserSerializer(help_text="The other user of the conversation.")
+    last_id = serializers.IntegerField(help_text="Its newest message's id, or 0.")
+
+
 class CreateRoomSerializer(serializers.Serializer):
     slug = serializers.CharField(max_length=50)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -10,6 +10,7 @@ from .longpoll import LongPollView
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("rooms/", views.RoomListView.as_view(), name="api-rooms"),
+    path("rooms/<str:slug>/", views.RoomDetailView.as_view(), name="api-room"),
     path("rooms/<str:slug>/join/", views.RoomJoinView.as_view(), name="api-room-join"),
     path(
         "rooms/<str:slug>/leave/", views.RoomLeaveView.as_view(), name="api-room-leave"
@@ -24,6 +25,7 @@ urlpatterns = [
         views.RoomMessagesView.as_view(),
         name="api-room-messages",
     ),
+    path("dm/", views.DirectListView.as_view(), name="api-dms"),
     path(
         "dm/<str:username>/messages/",
         views.DirectMessagesView.as_view(),

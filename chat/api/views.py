@@ -2,8 +2,6 @@
 
 from collections.abc import Mapping
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,16 +9,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat import events
-from chat.errors import InvalidInput
-from chat.models import Conversation, Membership, Message
+from chat.errors import Forbidden, InvalidInput
+from chat.models import Conversation, Membership
 from chat.selectors import (
     conversation_history,
     direct_conversation,
+    direct_conversations_of,
+    is_member,
     parse_cursor,
     parse_limit,
     readable_room,
+    room_by_slug,
     rooms_visible_to,
     user_by_username,
+    with_room_counts,
 )
 from chat.services.messages import send_message
 from chat.services.rooms import add_member, create_room, join_room, leave_room
@@ -28,6 +30,7 @@ from chat.services.rooms import add_member, create_room, join_room, leave_room
 from .serializers import (
     AddMemberSerializer,
     CreateRoomSerializer,
+    DirectConversationSerializer,
     MemberSerializer,
     MembershipSerializer,
     MessagePageSerializer,
@@ -104,33 +107,11 @@ class RoomListView(APIView):
     @extend_schema(responses={200: RoomSerializer(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
         """Public rooms and the private rooms I am in, with whether I am a member."""
-        # Subqueries, not joins: a join would count only the memberships that
-        # matched the visibility filter, and multiply members by messages.
-        member_count = (
-            Membership.objects.filter(conversation=OuterRef("pk"))
-            .order_by()
-            .values("conversation")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        newest = (
-            Message.objects.filter(conversation=OuterRef("pk"))
-            .order_by("-id")
-            .values("id")[:1]
-        )
-        rooms = (
+        rooms = with_room_counts(
             Conversation.objects.filter(
                 pk__in=rooms_visible_to(request.user).values("pk")
             )
-            .select_related("owner")
-            .annotate(
-                member_count=Coalesce(
-                    Subquery(member_count, output_field=IntegerField()), Value(0)
-                ),
-                last_id=Subquery(newest, output_field=IntegerField()),
-            )
-            .order_by("slug")
-        )
+        ).order_by("slug")
         mine = set(
             Membership.objects.filter(user=request.user).values_list(
                 "conversation_id", flat=True
@@ -160,6 +141,18 @@ class RoomListView(APIView):
         return Response(
             room_payload(room, member=True, members=1), status=status.HTTP_201_CREATED
         )
+
+
+class RoomDetailView(APIView):
+    @extend_schema(responses={200: RoomSerializer, **errors(401, 403, 404)})
+    def get(self, request: Request, slug: str) -> Response:
+        """One room: any public room, or a private room I am in."""
+        room = room_by_slug(slug)
+        member = is_member(user=request.user, conversation=room)
+        if room.is_private and not member:
+            raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
+        room = with_room_counts(Conversation.objects.filter(pk=room.pk)).get()
+        return Response(room_payload(room, member=member, members=room.member_count))
 
 
 class RoomJoinView(APIView):
@@ -240,6 +233,23 @@ class RoomMessagesView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         """Post to a room I am in: 201, or 200 with the stored message on a retry."""
         return post_and_respond(request, room=slug)
+
+
+class DirectListView(APIView):
+    @extend_schema(
+        responses={200: DirectConversationSerializer(many=True), **errors(401)}
+    )
+    def get(self, request: Request) -> Response:
+        """My direct conversations, the most recently active first."""
+        return Response(
+            [
+                {
+                    "user": events.user_payload(other),
+                    "last_id": conversation.last_id or 0,
+                }
+                for conversation, other in direct_conversations_of(request.user)
+            ]
+        )
 
 
 class DirectMessagesView(APIView):

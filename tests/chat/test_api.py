@@ -647,3 +647,50 @@ def test_schema_generates_without_warnings(tmp_path):
         stderr=StringIO(),
     )
     assert (tmp_path / "schema.yml").read_text().startswith("openapi:")
+
+
+# --- one room, and my direct conversations --------------------------------------------
+
+
+def test_room_detail_shows_a_public_room_to_anyone(api, make_user, make_room):
+    """Any user sees a public room's details, with whether they are in it."""
+    owner, bob = api("owner"), api("bob")
+    room = make_room("lobby", owner=owner.user)
+    message, _ = send_message(sender=owner.user, room="lobby", body="hi")
+    response = bob.get("/api/rooms/lobby/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "slug": "lobby",
+        "title": room.title,
+        "private": False,
+        "owner": {"id": owner.user.pk, "username": "owner"},
+        "member": False,
+        "members": 1,
+        "last_id": message.id,
+    }
+
+
+def test_room_detail_of_a_private_room_is_for_members(api, make_room):
+    """A private room's details: its members see them, a stranger gets 403."""
+    owner, stranger = api("owner"), api("stranger")
+    make_room("secret", owner=owner.user, private=True)
+    assert owner.get("/api/rooms/secret/").json()["member"] is True
+    assert_error(stranger.get("/api/rooms/secret/"), 403, "forbidden")
+    assert_error(stranger.get("/api/rooms/nowhere/"), 404, "not_found")
+
+
+def test_dm_list_shows_my_direct_conversations_newest_first(api, make_user):
+    """GET /api/dm/ lists the people I talk to, the latest conversation first."""
+    alice = api("alice")
+    bob, carol = make_user("bob"), make_user("carol")
+    make_user("dave")
+    send_message(sender=alice.user, to="bob", body="hi bob")
+    latest, _ = send_message(sender=carol, to="alice", body="hi alice")
+    send_message(sender=bob, to="dave", body="not alice's")
+    response = alice.get("/api/dm/")
+    assert response.status_code == 200
+    assert response.json() == [
+        {"user": {"id": carol.pk, "username": "carol"}, "last_id": latest.id},
+        {"user": {"id": bob.pk, "username": "bob"}, "last_id": latest.id - 1},
+    ]
+    assert api("erin").get("/api/dm/").json() == []
