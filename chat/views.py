@@ -3,29 +3,21 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from .models import Conversation, Membership
+from .models import Conversation
+from .selectors import direct_conversations_of
 
 
 @login_required
 def home(request):
-    memberships = (
-        Membership.objects.filter(user=request.user)
-        .select_related("conversation__direct_low", "conversation__direct_high")
-        .order_by("-joined_at")
-    )
-    rooms, directs = [], []
-    for membership in memberships:
-        conversation = membership.conversation
-        if conversation.is_room:
-            rooms.append(conversation)
-        else:
-            low, high = conversation.direct_low, conversation.direct_high
-            directs.append(high if low.pk == request.user.pk else low)
+    rooms = Conversation.objects.filter(
+        kind=Conversation.Kind.ROOM, memberships__user=request.user
+    ).order_by("slug")
     public = (
         Conversation.objects.filter(kind=Conversation.Kind.ROOM, is_private=False)
         .exclude(memberships__user=request.user)
         .order_by("slug")[:50]
     )
+    directs = [other for _, other in direct_conversations_of(request.user)]
     return render(
         request,
         "chat/home.html",

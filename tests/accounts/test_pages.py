@@ -127,3 +127,23 @@ def test_wrong_password_is_refused_with_a_message(client, make_user):
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
     assert SESSION_KEY not in client.session
+
+
+def test_home_lists_my_rooms_my_direct_conversations_and_rooms_to_join(
+    client, make_user, make_room
+):
+    """Home shows my rooms and the people I talk to; others' private rooms never."""
+    from chat.services.messages import send_message
+
+    alice, bob = make_user("alice"), make_user("bob")
+    make_room("mine", owner=alice)
+    make_room("open-door", owner=bob)
+    make_room("bobs-secret", owner=bob, private=True)
+    send_message(sender=bob, to="alice", body="hi")
+    client.force_login(alice)
+    html = client.get(HOME).content.decode()
+    rooms, directs, to_join = re.split(r"<h2>", html)[1:4]
+    assert "<code>mine</code>" in rooms
+    assert "<li>bob</li>" in directs
+    assert "<code>open-door</code>" in to_join
+    assert "bobs-secret" not in html
