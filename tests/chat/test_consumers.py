@@ -234,16 +234,21 @@ def history(make_room, alice, bob, carol, lobby):
     }
 
 
+@pytest.mark.parametrize(
+    "step",
+    ["accounts.middleware.user_for_token", "chat.consumers.room_group_ids"],
+    ids=["token_check", "reading_rooms"],
+)
 async def test_database_down_at_connect_closes_with_try_again_later(
-    transactional_db, alice, monkeypatch
+    transactional_db, alice, monkeypatch, step
 ):
-    """No database at connect: the socket closes with 1013, no half-open session."""
+    """No database at connect: 1013 (come back later), never 4401 (log in again)."""
     from django.db import OperationalError
 
-    def unreachable(user):
+    def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("chat.consumers.room_group_ids", unreachable)
+    monkeypatch.setattr(step, unreachable)
     communicator = WebsocketCommunicator(application, f"/ws/chat/?token={alice.token}")
     connected, _ = await communicator.connect(TIMEOUT)
     assert connected
@@ -847,24 +852,3 @@ async def test_a_server_fault_costs_one_error_frame_not_the_connection(
         "client_id": None,
     }
     await socket.still_works()
-
-
-async def test_database_down_during_token_check_closes_with_try_again_later(
-    transactional_db, alice, monkeypatch
-):
-    """A token that cannot be checked is not called wrong: 1013, not 4401."""
-    from django.db import OperationalError
-
-    def unreachable(token, claimed_id):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr("accounts.middleware.user_for_token", unreachable)
-    communicator = WebsocketCommunicator(application, f"/ws/chat/?token={alice.token}")
-    connected, _ = await communicator.connect(TIMEOUT)
-    assert connected
-    assert await communicator.receive_output(TIMEOUT) == {
-        "type": "websocket.close",
-        "code": 1013,
-    }
-    await communicator.disconnect(timeout=TIMEOUT)
-    await close_thread_connections()
