@@ -113,7 +113,10 @@ class _Subscription:
         self.groups: set[str] = set()
 
     async def open(self, user) -> None:
-        self.channel = await self.layer.new_channel("longpoll")
+        # The layer's default prefix: channels-redis reads every process-local
+        # channel of one prefix in one loop; a prefix of our own would wait on
+        # the consumers' loop to hand over (seconds) before it heard anything.
+        self.channel = await self.layer.new_channel()
         room_ids = await database_sync_to_async(room_group_ids)(user)
         await self.add(events.user_group(user.pk))
         for room_id in room_ids:
@@ -181,7 +184,8 @@ async def wait_for_messages(*, user, after: int, limit: int, wait: float):
                     user=user, after=after, limit=limit, until=deadline
                 )
             if event is None:
-                return [], False
+                # The deadline: a last look, in case a wake-up was lost.
+                return await _read(user=user, after=after, limit=limit)
     finally:
         await subscription.close()
 

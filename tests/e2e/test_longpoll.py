@@ -68,3 +68,45 @@ async def test_long_poll_without_a_valid_token_is_401(daphne_server):
     assert status == 401
     assert headers["WWW-Authenticate"].startswith("Bearer")
     assert answer["code"] == "unauthenticated"
+
+
+@pytest.fixture
+def later(make_room, bob) -> str:
+    """A public room of bob's that carol has not joined (yet)."""
+    return make_room("later", owner=bob.user).slug
+
+
+async def test_long_poll_hears_a_room_joined_while_it_waits(
+    daphne_server, alice, bob, carol, later
+):
+    """Carol polls, then joins a room over HTTP: the room's next message wakes her.
+
+    Someone else's WebSocket is open on the same server, as in real life: with
+    Redis, the poll must not depend on the consumers' receive loop to hear.
+    """
+    url = daphne_server.http_url
+    loop = asyncio.get_running_loop()
+    async with open_chat(daphne_server, alice.token) as a:
+        waiting = asyncio.ensure_future(
+            poll(daphne_server, carol.token, f"after={a.hello['last_id']}&wait=8")
+        )
+        await asyncio.sleep(0.5)
+        status, _, _ = await asyncio.to_thread(
+            http_json, "POST", f"{url}/api/rooms/later/join/", token=carol.token
+        )
+        assert status == 200
+        await asyncio.sleep(0.3)
+        status, _, posted = await asyncio.to_thread(
+            http_json,
+            "POST",
+            f"{url}/api/rooms/later/messages/",
+            token=bob.token,
+            body={"body": "welcome", "client_id": "welcome"},
+        )
+        assert status == 201, posted
+        sent_at = loop.time()
+        status, _, answer = await asyncio.wait_for(waiting, timeout=10)
+    answered_in = loop.time() - sent_at
+    assert status == 200, answer
+    assert answer["messages"] == [posted]
+    assert answered_in < 3, f"the poll answered {answered_in:.1f}s after the message"
