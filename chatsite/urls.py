@@ -7,3 +7,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("chat.urls")),
 ]
+
+# Errors Django answers itself (a disallowed Host, a fault): JSON under /api/.
+handler400 = "chat.api.errors.bad_request"
+handler500 = "chat.api.errors.server_error"

@@ -5,6 +5,7 @@ import logging
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -87,3 +88,21 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
         if match is not None and match.func is not not_found:
             detail = f"No such API endpoint; did you mean {request.path}/ ?"
     return error_response("not_found", detail, 404)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception=None):
+    """Django's 400 (a disallowed Host, say): JSON under /api/, its page elsewhere."""
+    if _is_api(request):
+        return error_response("bad_request", "The request was refused.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest):
+    """An unhandled fault: JSON under /api/, the plain page elsewhere."""
+    if _is_api(request):
+        return error_response("internal", "The server failed on this request.", 500)
+    return defaults.server_error(request)

@@ -694,3 +694,13 @@ def test_dm_list_shows_my_direct_conversations_newest_first(api, make_user):
         {"user": {"id": bob.pk, "username": "bob"}, "last_id": latest.id - 1},
     ]
     assert api("erin").get("/api/dm/").json() == []
+
+
+def test_a_disallowed_host_gets_json_under_api(client, settings):
+    """Django's own 400 (a Host not allowed) is JSON for API clients, HTML for pages."""
+    settings.DEBUG = False
+    response = client.get("/api/rooms/", HTTP_HOST="evil.example")
+    assert_error(response, 400, "bad_request")
+    page = client.get("/accounts/login/", HTTP_HOST="evil.example")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
