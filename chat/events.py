@@ -14,6 +14,7 @@ from datetime import datetime
 from channels.layers import get_channel_layer
 
 from .models import Conversation, Message
+from .relay import relay
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +132,11 @@ def message_groups(message: Message) -> list[str]:
 
 async def _group_send(groups: Iterable[str], event: dict) -> bool:
     """Send `event` to `groups`; False (and a log line) if the layer failed."""
-    layer = get_channel_layer()
     try:
+        if relay.writes_outbox:
+            await relay.store(groups, event)
+            return True
+        layer = get_channel_layer()
         for group in groups:
             await layer.group_send(group, event)
     except Exception:

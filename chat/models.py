@@ -162,3 +162,20 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.sender} in {self.conversation}"
+
+
+class OutboxEvent(models.Model):
+    """A channel-layer event from a process that cannot reach the server's layer.
+
+    Only on the in-memory layer (no REDIS_URL): a `manage.py` command stores its
+    events here and the daphne process publishes them (chat.relay). Rows are
+    kept for minutes, not as history.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    groups = models.JSONField()
+    event = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.event.get('type')} to {', '.join(self.groups)}"

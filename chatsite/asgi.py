@@ -15,11 +15,16 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
+from chat.relay import relay  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 if settings.DEBUG:
     # Development only: daphne serves static files (the admin's styles) itself.
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+# This process serves the sockets: it publishes to its own layer, and relays
+# what other processes (manage.py) leave in the outbox (chat.relay).
+relay.mark_serving()
 
 application = ProtocolTypeRouter(
     {

@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from chat import events
+from chat import events, ordering
 from chat.errors import InvalidInput, Unavailable
 from chat.models import Conversation, Message
-from chat.relay import relay
+from chat.ordering import commit_in_id_order
 from chat.selectors import room_membership, user_by_username, with_message_relations
 
 from . import publish_after_commit
@@ -26,9 +26,6 @@ from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 
 logger = logging.getLogger(__name__)
-
-# An arbitrary key, the same in every process that stores messages.
-MESSAGE_INSERT_LOCK = 0x63686174  # "chat"
 
 OnStored = Callable[[Message, bool], Awaitable[None]]
 
@@ -48,15 +45,14 @@ def store_message(
     try:
         conversation = _conversation_for(sender=sender, room=room, to=to)
         try:
-            with relay.storing(), transaction.atomic():
-                _serialize_inserts()
+            with transaction.atomic():
+                commit_in_id_order(ordering.MESSAGES)
                 message = Message.objects.create(
                     conversation=conversation,
                     sender=sender,
                     body=body,
                     client_id=client_id,
                 )
-                relay.mark_ours(message.id)
         except IntegrityError:
             earlier = with_message_relations(
                 Message.objects.filter(sender=sender, client_id=client_id)
@@ -69,20 +65,6 @@ def store_message(
         raise Unavailable() from exc
     message.sender = sender
     return message, True
-
-
-def _serialize_inserts() -> None:
-    """Make ids commit in the order they are given out.
-
-    `sync` hands a client every message after the last id it saw; if a message
-    with a lower id could commit after one with a higher id, a sync between the
-    two commits would skip it for good. On PostgreSQL a transaction-scoped
-    advisory lock, taken before the id is drawn, rules that out; SQLite has a
-    single writer already.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MESSAGE_INSERT_LOCK])
 
 
 def _conversation_for(*, sender: User, room, to) -> Conversation:

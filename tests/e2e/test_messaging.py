@@ -8,9 +8,9 @@ from tests.live import http_json, message_frame, open_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# Long enough for a second copy to show up, from the layer or from the embedded
-# relay of other processes' messages (it publishes what is a second old, each
-# second): "exactly one" must outlast both.
+# Long enough for a second copy to show up from the layer or the server's relay
+# (which reads other processes' events twice a second): "exactly one" must
+# outlast both.
 DUPLICATE_WINDOW = 2.5
 
 
