@@ -18,7 +18,6 @@ from accounts.models import User
 from chat import events, ordering
 from chat.errors import InvalidInput, Unavailable
 from chat.models import Conversation, Message
-from chat.ordering import commit_in_id_order
 from chat.selectors import room_membership, user_by_username, with_message_relations
 
 from . import publish_after_commit
@@ -41,12 +40,12 @@ def store_message(
     body = clean_body(body)
     client_id = clean_client_id(client_id)
     if (room is None) == (to is None):
-        raise InvalidInput("invalid", "Give either 'room' or 'to', not both.")
+        raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
     try:
         conversation = _conversation_for(sender=sender, room=room, to=to)
         try:
             with transaction.atomic():
-                commit_in_id_order(ordering.MESSAGES)
+                ordering.commit_in_id_order(ordering.MESSAGES)
                 message = Message.objects.create(
                     conversation=conversation,
                     sender=sender,
