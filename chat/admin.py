@@ -14,7 +14,7 @@ from django.utils.text import Truncator
 
 from .errors import ChatError
 from .models import Conversation, Membership, Message, Room
-from .services.rooms import add_member, create_room, remove_member
+from .services.rooms import add_member, create_room, remove_member, update_room
 
 
 class MembershipInline(admin.TabularInline):
@@ -83,7 +83,7 @@ class RoomAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["title", "is_private"])
+            update_room(room=obj, title=obj.title, is_private=obj.is_private)
             return
         room = create_room(
             slug=obj.slug,

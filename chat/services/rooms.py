@@ -36,8 +36,7 @@ def create_room(
         slug_validator(slug)
     except ValidationError as exc:
         raise InvalidInput("invalid", exc.messages[0]) from None
-    if not isinstance(title, str) or len(title) > 200:
-        raise InvalidInput("invalid", "'title' must be text of at most 200 characters.")
+    _check_title(title)
     try:
         with transaction.atomic():
             room = Conversation.objects.create(
@@ -54,6 +53,20 @@ def create_room(
     except IntegrityError:
         raise RoomExists(slug) from None
     return room
+
+
+def update_room(*, room: Conversation, title, is_private: bool) -> Conversation:
+    """Change a room's title or privacy (its slug and owner stay as made)."""
+    _check_title(title)
+    room.title = title or room.slug
+    room.is_private = bool(is_private)
+    room.save(update_fields=["title", "is_private"])
+    return room
+
+
+def _check_title(title) -> None:
+    if not isinstance(title, str) or len(title) > 200:
+        raise InvalidInput("invalid", "'title' must be text of at most 200 characters.")
 
 
 def direct_conversation_for(user: User, other: User) -> Conversation:

@@ -522,3 +522,20 @@ def test_purge_refuses_negative_days(aged_messages):
     """A negative age is refused and deletes nothing."""
     assert_refused("invalid", purge_messages, older_than_days=-1)
     assert Message.objects.count() == 3
+
+
+def test_update_room_changes_title_and_privacy_only(make_room, alice):
+    """update_room sets title and privacy; an empty title falls back to the slug."""
+    from chat.services.rooms import update_room
+
+    room = make_room("lobby", owner=alice)
+    update_room(room=room, title="", is_private=True)
+    room.refresh_from_db()
+    assert (room.slug, room.title, room.is_private, room.owner) == (
+        "lobby",
+        "lobby",
+        True,
+        alice,
+    )
+    with pytest.raises(ChatError, match="title"):
+        update_room(room=room, title="x" * 201, is_private=False)
