@@ -19,16 +19,19 @@ from django.db import DatabaseError
 from accounts.middleware import AUTH_UNAVAILABLE
 
 from . import events
-from .errors import ChatError, Unavailable
+from .errors import ChatError, Forbidden, InvalidInput, Unavailable
 from .relay import relay
 from .selectors import (
     last_visible_id,
     messages_after,
     parse_cursor,
     parse_limit,
+    room_by_slug,
     room_group_ids,
+    user_by_username,
 )
 from .services.messages import asend_message
+from .services.reads import amark_read
 from .services.rooms import ajoin_room, aleave_room
 from .services.validation import is_valid_client_id
 
@@ -49,6 +52,11 @@ class ChatConsumer(AsyncConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.groups: set[str] = set()
+        # For `typing`: slugs and usernames seen (they never change), and when
+        # this connection last relayed typing to each conversation.
+        self.room_ids: dict[str, int] = {}
+        self.user_ids: dict[str, int] = {}
+        self.typing_relayed: dict[str, float] = {}
 
     async def dispatch(self, message):
         # Channels' own dispatch hops to a thread to close stale database
@@ -185,11 +193,55 @@ class ChatConsumer(AsyncConsumer):
         await self.leave_group(events.room_group(room.pk))
         await self.send_text(events.room_left_frame(room))
 
+    async def on_typing(self, frame: dict) -> None:
+        """Relay "typing" to the conversation's other members, at most every
+        CHAT_TYPING_INTERVAL_SECONDS; no answer, nothing stored."""
+        room, to = frame.get("room"), frame.get("to")
+        if (room is None) == (to is None):
+            raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
+        if room is not None:
+            room_id = self.room_ids.get(room) if isinstance(room, str) else None
+            if room_id is None:
+                room_id = (await database_sync_to_async(room_by_slug)(room)).pk
+                self.room_ids[room] = room_id
+            # The groups follow join, leave and membership news: no query.
+            if events.room_group(room_id) not in self.groups:
+                raise Forbidden(f"You are not a member of '{room}': join it first.")
+            key, target = f"room.{room_id}", {"room_id": room_id, "room": room}
+        else:
+            to_id = self.user_ids.get(to) if isinstance(to, str) else None
+            if to_id is None:
+                to_id = (await database_sync_to_async(user_by_username)(to)).pk
+                self.user_ids[to] = to_id
+            if to_id == self.user.pk:
+                raise InvalidInput(
+                    "invalid", "A direct conversation needs another user."
+                )
+            key, target = f"user.{to_id}", {"to_id": to_id}
+        now = asyncio.get_running_loop().time()
+        if (
+            now - self.typing_relayed.get(key, -1e9)
+            < settings.CHAT_TYPING_INTERVAL_SECONDS
+        ):
+            return
+        self.typing_relayed[key] = now
+        await events.publish_typing(user=self.user, **target)
+
+    async def on_read(self, frame: dict) -> None:
+        await amark_read(
+            user=self.user,
+            room=frame.get("room"),
+            to=frame.get("to"),
+            message_id=frame.get("id"),
+        )
+
     frame_handlers = {
         "message.send": on_message_send,
         "sync": on_sync,
         "room.join": on_room_join,
         "room.leave": on_room_leave,
+        "typing": on_typing,
+        "read": on_read,
     }
 
     # --- channel layer events -------------------------------------------------------
@@ -207,6 +259,10 @@ class ChatConsumer(AsyncConsumer):
             await self.leave_group(event["group"])
             await self.send_text(event["text"])
 
+    async def on_layer_typing(self, event: dict) -> None:
+        if event.get("sender_id") != self.scope["user"].pk:
+            await self.send_text(event["text"])
+
     event_handlers = {
         "websocket.connect": websocket_connect,
         "websocket.receive": websocket_receive,
@@ -214,6 +270,7 @@ class ChatConsumer(AsyncConsumer):
         events.FRAME: on_layer_frame,
         events.SUBSCRIBE: on_layer_subscribe,
         events.UNSUBSCRIBE: on_layer_unsubscribe,
+        events.TYPING: on_layer_typing,
     }
 
     # --- helpers ------------------------------------------------------------------

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 FRAME = "chat.frame"
 SUBSCRIBE = "chat.subscribe"
 UNSUBSCRIBE = "chat.unsubscribe"
+TYPING = "chat.typing"  # a frame for everyone in the groups but its sender
 
 
 def room_group(conversation_id: int) -> str:
@@ -170,3 +171,49 @@ async def publish_membership(
         "origin": origin,
     }
     return await _group_send([user_group(user_id)], event)
+
+
+def typing_frame(*, room: str | None, user) -> str:
+    """`user` is typing in `room` (None: in a direct conversation with the reader)."""
+    return dumps({"type": "typing", "room": room, "user": user_payload(user)})
+
+
+async def publish_typing(
+    *,
+    user,
+    room_id: int | None = None,
+    room: str | None = None,
+    to_id: int | None = None,
+) -> bool:
+    """Relay that `user` is typing to a room's group or to one user's group.
+
+    Ephemeral: nothing is stored. The sender's own connections skip it
+    (`sender_id`), even where they share the group.
+    """
+    group = room_group(room_id) if room_id is not None else user_group(to_id)
+    event = {
+        "type": TYPING,
+        "text": typing_frame(room=room, user=user),
+        "sender_id": user.pk,
+    }
+    return await _group_send([group], event)
+
+
+def read_frame(*, room: str | None, other, read_id: int, unread: int) -> str:
+    return dumps(
+        {
+            "type": "read",
+            "room": room,
+            "with": user_payload(other) if other is not None else None,
+            "id": read_id,
+            "unread": unread,
+        }
+    )
+
+
+async def publish_read(
+    *, user_id: int, room: str | None, other, read_id: int, unread: int
+) -> bool:
+    """Tell every connection of the reader how far it has read a conversation."""
+    text = read_frame(room=room, other=other, read_id=read_id, unread=unread)
+    return await _group_send([user_group(user_id)], {"type": FRAME, "text": text})

@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db.models import (
     Count,
-    F,
     IntegerField,
     Max,
     OuterRef,
@@ -188,8 +187,8 @@ def is_member(*, user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(user=user, conversation=conversation).exists()
 
 
-def with_room_counts(rooms: QuerySet) -> QuerySet:
-    """Rooms with their owner, `member_count` and newest message id (`last_id`).
+def with_room_counts(rooms: QuerySet, user: User) -> QuerySet:
+    """Rooms with their owner, `member_count` and `with_activity` for `user`.
 
     Subqueries, not joins: a join would count only the memberships that matched
     another filter on the rooms, and multiply members by messages.
@@ -201,28 +200,68 @@ def with_room_counts(rooms: QuerySet) -> QuerySet:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    newest = (
-        Message.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("id")
-    )
-    return rooms.select_related("owner").annotate(
-        member_count=Coalesce(
-            Subquery(member_count, output_field=IntegerField()), Value(0)
+    return with_activity(
+        rooms.select_related("owner").annotate(
+            member_count=Coalesce(
+                Subquery(member_count, output_field=IntegerField()), Value(0)
+            )
         ),
-        last_id=Subquery(newest[:1], output_field=IntegerField()),
+        user,
     )
 
 
 def direct_conversations_of(user: User) -> list[tuple[Conversation, User]]:
-    """`user`'s direct conversations with the other user, most recently active first."""
-    conversations = (
+    """`user`'s direct conversations with the other user, most recently active first.
+
+    Each has the annotations of `with_activity`.
+    """
+    conversations = with_activity(
         Conversation.objects.filter(
             kind=Conversation.Kind.DIRECT, memberships__user=user
-        )
-        .select_related("direct_low", "direct_high")
-        .annotate(last_id=Max("messages__id"))
-        .order_by(F("last_id").desc(nulls_last=True), "-pk")
-    )
+        ).select_related("direct_low", "direct_high"),
+        user,
+    ).order_by("-last_id", "-pk")
     return [
         (c, c.direct_high if c.direct_low_id == user.pk else c.direct_low)
         for c in conversations
     ]
+
+
+def with_activity(conversations: QuerySet, user: User) -> QuerySet:
+    """Conversations with their newest message and `user`'s unread count.
+
+    Annotates `last_id` (0 if none), `last_message_at`, `read_id` (`user`'s read
+    position, 0 if not a member) and `unread`: the messages of others after it.
+    Each is a subquery over the (conversation, id) index.
+    """
+    newest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
+    read_id = Membership.objects.filter(user=user, conversation=OuterRef("pk")).values(
+        "last_read_id"
+    )
+    annotated = conversations.annotate(
+        last_id=Coalesce(
+            Subquery(newest.values("id")[:1], output_field=IntegerField()), Value(0)
+        ),
+        last_message_at=Subquery(newest.values("created_at")[:1]),
+        read_id=Coalesce(Subquery(read_id[:1], output_field=IntegerField()), Value(0)),
+    )
+    unread = (
+        Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("read_id"))
+        .exclude(sender=user)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return annotated.annotate(
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+    )
+
+
+def unread_count(*, user: User, conversation: Conversation, after: int) -> int:
+    """Messages of others in `conversation` with an id above `after`."""
+    return (
+        Message.objects.filter(conversation=conversation, id__gt=after)
+        .exclude(sender=user)
+        .count()
+    )

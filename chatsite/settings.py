@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -174,6 +179,10 @@ CHAT_LONG_POLL_MAX_SECONDS = 30
 CHAT_TOKEN_TOUCH_SECONDS = 60
 # On the in-memory layer, publish what other processes (manage.py) stored.
 CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
+
+# --- Browser pages (issue 3) -------------------------------------------------------
+# A connection relays `typing` to one conversation at most this often.
+CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

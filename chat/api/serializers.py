@@ -52,11 +52,43 @@ class RoomSerializer(serializers.Serializer):
     member = serializers.BooleanField()
     members = serializers.IntegerField()
     last_id = serializers.IntegerField()
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    read_id = serializers.IntegerField(help_text="My read position (0: none).")
+    unread = serializers.IntegerField(
+        help_text="Messages of others after my read position (0 if not a member)."
+    )
 
 
 class DirectConversationSerializer(serializers.Serializer):
     user = UserSerializer(help_text="The other user of the conversation.")
     last_id = serializers.IntegerField(help_text="Its newest message's id, or 0.")
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    read_id = serializers.IntegerField(help_text="My read position (0: none).")
+    unread = serializers.IntegerField(
+        help_text="Messages of the other user after my read position."
+    )
+
+
+class ReadSerializer(serializers.Serializer):
+    """Documents a read; the id is checked by the service, as on the WebSocket."""
+
+    id = serializers.IntegerField(help_text="The newest message id I have read.")
+
+
+# "with" is a Python keyword: the class is built from a dict of its fields.
+ReadPositionSerializer = type(
+    "ReadPositionSerializer",
+    (serializers.Serializer,),
+    {
+        "room": serializers.CharField(allow_null=True),
+        "with": UserSerializer(
+            allow_null=True, help_text="The other user of a direct conversation."
+        ),
+        "id": serializers.IntegerField(help_text="My read position now."),
+        "unread": serializers.IntegerField(),
+        "changed": serializers.BooleanField(help_text="Whether the position moved."),
+    },
+)
 
 
 class CreateRoomSerializer(serializers.Serializer):

@@ -25,7 +25,9 @@ urlpatterns = [
         views.RoomMessagesView.as_view(),
         name="api-room-messages",
     ),
+    path("rooms/<str:slug>/read/", views.RoomReadView.as_view(), name="api-room-read"),
     path("dm/", views.DirectListView.as_view(), name="api-dms"),
+    path("dm/<str:username>/read/", views.DirectReadView.as_view(), name="api-dm-read"),
     path(
         "dm/<str:username>/messages/",
         views.DirectMessagesView.as_view(),

@@ -25,6 +25,7 @@ from chat.selectors import (
     with_room_counts,
 )
 from chat.services.messages import send_message
+from chat.services.reads import mark_read
 from chat.services.rooms import add_member, create_room, join_room, leave_room
 
 from .serializers import (
@@ -36,6 +37,8 @@ from .serializers import (
     MessagePageSerializer,
     MessageSerializer,
     PostMessageSerializer,
+    ReadPositionSerializer,
+    ReadSerializer,
     RoomSerializer,
     errors,
 )
@@ -56,6 +59,20 @@ def room_payload(room: Conversation, *, member: bool, members: int) -> dict:
         "member": member,
         "members": members,
         "last_id": getattr(room, "last_id", None) or 0,
+        **activity(room, member=member),
+    }
+
+
+def activity(conversation: Conversation, *, member: bool = True) -> dict:
+    """The newest message's time and the reader's position and unread count.
+
+    Reads the annotations of selectors.with_activity, if made.
+    """
+    last_at = getattr(conversation, "last_message_at", None)
+    return {
+        "last_message_at": events.isoformat(last_at) if last_at else None,
+        "read_id": getattr(conversation, "read_id", 0) if member else 0,
+        "unread": getattr(conversation, "unread", 0) if member else 0,
     }
 
 
@@ -110,7 +127,8 @@ class RoomListView(APIView):
         rooms = with_room_counts(
             Conversation.objects.filter(
                 pk__in=rooms_visible_to(request.user).values("pk")
-            )
+            ),
+            request.user,
         ).order_by("slug")
         mine = set(
             Membership.objects.filter(user=request.user).values_list(
@@ -151,7 +169,9 @@ class RoomDetailView(APIView):
         member = is_member(user=request.user, conversation=room)
         if room.is_private and not member:
             raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
-        room = with_room_counts(Conversation.objects.filter(pk=room.pk)).get()
+        room = with_room_counts(
+            Conversation.objects.filter(pk=room.pk), request.user
+        ).get()
         return Response(room_payload(room, member=member, members=room.member_count))
 
 
@@ -246,6 +266,7 @@ class DirectListView(APIView):
                 {
                     "user": events.user_payload(other),
                     "last_id": conversation.last_id or 0,
+                    **activity(conversation),
                 }
                 for conversation, other in direct_conversations_of(request.user)
             ]
@@ -270,3 +291,36 @@ class DirectMessagesView(APIView):
     def post(self, request: Request, username: str) -> Response:
         """Write to `username`: 201, or 200 with the stored message on a retry."""
         return post_and_respond(request, to=username)
+
+
+def read_and_respond(request: Request, **target) -> Response:
+    """Move my read position (`{"id": N}`) through the WebSocket's service."""
+    if not isinstance(request.data, Mapping):
+        raise InvalidInput("invalid", "Send a JSON object with 'id'.")
+    position = mark_read(user=request.user, message_id=request.data.get("id"), **target)
+    return Response(
+        {
+            "room": position.room,
+            "with": events.user_payload(position.other) if position.other else None,
+            "id": position.read_id,
+            "unread": position.unread,
+            "changed": position.changed,
+        }
+    )
+
+
+READ = {200: ReadPositionSerializer, **errors(400, 401, 403, 404)}
+
+
+class RoomReadView(APIView):
+    @extend_schema(request=ReadSerializer, responses=READ)
+    def post(self, request: Request, slug: str) -> Response:
+        """I have read a room up to message `id` (a position never moves back)."""
+        return read_and_respond(request, room=slug)
+
+
+class DirectReadView(APIView):
+    @extend_schema(request=ReadSerializer, responses=READ)
+    def post(self, request: Request, username: str) -> Response:
+        """I have read my direct conversation with `username` up to message `id`."""
+        return read_and_respond(request, to=username)

@@ -78,6 +78,9 @@ def test_room_list_shows_public_rooms_and_my_private_ones(api, make_user, make_r
         "member": False,
         "members": 2,
         "last_id": 0,
+        "last_message_at": None,
+        "read_id": 0,
+        "unread": 0,
     }
     assert secret["member"] is True
     assert secret["private"] is True
@@ -120,6 +123,9 @@ def test_create_room_makes_me_its_owner(api):
         "member": True,
         "members": 1,
         "last_id": 0,
+        "last_message_at": None,
+        "read_id": 0,
+        "unread": 0,
     }
     membership = Membership.objects.get(conversation__slug="team")
     assert (membership.user, membership.role) == (alice.user, "owner")
@@ -667,6 +673,9 @@ def test_room_detail_shows_a_public_room_to_anyone(api, make_user, make_room):
         "member": False,
         "members": 1,
         "last_id": message.id,
+        "last_message_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "read_id": 0,
+        "unread": 0,
     }
 
 
@@ -689,9 +698,9 @@ def test_dm_list_shows_my_direct_conversations_newest_first(api, make_user):
     send_message(sender=bob, to="dave", body="not alice's")
     response = alice.get("/api/dm/")
     assert response.status_code == 200
-    assert response.json() == [
-        {"user": {"id": carol.pk, "username": "carol"}, "last_id": latest.id},
-        {"user": {"id": bob.pk, "username": "bob"}, "last_id": latest.id - 1},
+    assert [(c["user"], c["last_id"]) for c in response.json()] == [
+        ({"id": carol.pk, "username": "carol"}, latest.id),
+        ({"id": bob.pk, "username": "bob"}, latest.id - 1),
     ]
     assert api("erin").get("/api/dm/").json() == []
 
