@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-embedded test-services lint format clean
+.PHONY: install run test test-embedded test-services lint format clean messages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# After changing a visible string: extract, fill the Chinese from
+# locale/fill_zh_hans.py (it names what it lacks), compile. The .mo files are
+# committed, so a checkout needs no gettext tools.
+MAKEMESSAGES := DEBUG=1 $(PY) manage.py makemessages -l zh_Hans --no-obsolete \
+	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*'
+messages: install
+	$(MAKEMESSAGES)
+	$(MAKEMESSAGES) -d djangojs
+	$(PY) locale/fill_zh_hans.py
+	DEBUG=1 $(PY) manage.py compilemessages --ignore .venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

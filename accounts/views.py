@@ -1,8 +1,8 @@
 """Sign-up, log-in and log-out pages."""
 
-from django.contrib.auth import login
-from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.contrib.auth import REDIRECT_FIELD_NAME, login
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView
 
 from .forms import SignUpForm
@@ -11,12 +11,28 @@ from .forms import SignUpForm
 class SignUpView(FormView):
     template_name = "accounts/signup.html"
     form_class = SignUpForm
-    success_url = reverse_lazy("home")
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return redirect(self.success_url)
+            return redirect(self.get_success_url())
         return super().dispatch(request, *args, **kwargs)
+
+    def get_success_url(self) -> str:
+        """`next` if it is a page of this site, else home (as the login page does)."""
+        target = self.request.POST.get(
+            REDIRECT_FIELD_NAME, self.request.GET.get(REDIRECT_FIELD_NAME, "")
+        )
+        if url_has_allowed_host_and_scheme(
+            target,
+            allowed_hosts={self.request.get_host()},
+            require_https=self.request.is_secure(),
+        ):
+            return target
+        return resolve_url("home")
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("next", self.request.GET.get(REDIRECT_FIELD_NAME, ""))
+        return super().get_context_data(**kwargs)
 
     def form_valid(self, form):
         user = form.save()

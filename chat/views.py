@@ -1,25 +1,204 @@
-"""Pages: a plain home page (the rich chat pages come with their own issue)."""
+"""The chat pages: home, a room, a direct conversation.
 
+The pages render what a visitor may see and hand the rest to the browser client
+(static/chat/chat.js), which reads the HTTP API and the WebSocket. Actions go
+through the same services as the API.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from . import events
+from .errors import ChatError, NotFound
+from .forms import CreateRoomForm, DirectForm
 from .models import Conversation
-from .selectors import direct_conversations_of
+from .selectors import (
+    direct_conversation,
+    direct_conversations_of,
+    is_member,
+    last_visible_id,
+    room_by_slug,
+    user_by_username,
+    with_activity,
+)
+from .services.rooms import RoomExists, create_room, join_room
+
+
+def my_rooms(user) -> list[Conversation]:
+    """The rooms `user` is in, the newest activity first."""
+    rooms = Conversation.objects.filter(
+        kind=Conversation.Kind.ROOM, memberships__user=user
+    )
+    return list(with_activity(rooms, user).order_by("-last_id", "slug"))
+
+
+def home_context(request, **forms) -> dict:
+    user = request.user
+    public = (
+        Conversation.objects.filter(kind=Conversation.Kind.ROOM, is_private=False)
+        .exclude(memberships__user=user)
+        .order_by("slug")[:50]
+    )
+    return {
+        "rooms": my_rooms(user),
+        "directs": direct_conversations_of(user),
+        "public_rooms": public,
+        "room_form": forms.get("room_form") or CreateRoomForm(),
+        "direct_form": forms.get("direct_form") or DirectForm(),
+        "page_data": page_data(request, page="home"),
+    }
+
+
+def page_data(request, **extra) -> dict:
+    """What chat.js needs, passed with json_script (never inline code).
+
+    `cursor`: the newest message id the user could see as the page was made;
+    the client's first `sync` starts there, so nothing falls between the
+    page and the socket.
+    """
+    return {
+        "me": events.user_payload(request.user),
+        "cursor": last_visible_id(request.user),
+        **extra,
+    }
 
 
 @login_required
 def home(request):
-    rooms = Conversation.objects.filter(
-        kind=Conversation.Kind.ROOM, memberships__user=request.user
-    ).order_by("slug")
-    public = (
-        Conversation.objects.filter(kind=Conversation.Kind.ROOM, is_private=False)
-        .exclude(memberships__user=request.user)
-        .order_by("slug")[:50]
+    return render(request, "chat/home.html", home_context(request))
+
+
+@login_required
+@require_POST
+def create_room_page(request):
+    form = CreateRoomForm(request.POST)
+    if form.is_valid():
+        try:
+            room = create_room(
+                slug=form.cleaned_data["slug"],
+                title=form.cleaned_data["title"],
+                is_private=form.cleaned_data["private"],
+                owner=request.user,
+            )
+        except RoomExists:
+            form.add_error("slug", _("A room with this name exists already."))
+        except ChatError:
+            form.add_error("slug", _("This room name cannot be used."))
+        else:
+            return redirect("room", slug=room.slug)
+    return render(
+        request, "chat/home.html", home_context(request, room_form=form), status=400
     )
-    directs = [other for _, other in direct_conversations_of(request.user)]
+
+
+@login_required
+@require_POST
+def start_direct(request):
+    form = DirectForm(request.POST)
+    if form.is_valid():
+        username = form.cleaned_data["username"]
+        try:
+            other = user_by_username(username)
+        except ChatError:
+            form.add_error("username", _("No one has this username."))
+        else:
+            if other.pk == request.user.pk:
+                form.add_error("username", _("Choose someone other than yourself."))
+            else:
+                return redirect("direct", username=other.username)
+    return render(
+        request, "chat/home.html", home_context(request, direct_form=form), status=400
+    )
+
+
+def _room_or_404(request, slug):
+    try:
+        return room_by_slug(slug)
+    except ChatError:
+        return None
+
+
+@login_required
+def room(request, slug):
+    found = _room_or_404(request, slug)
+    if found is None:
+        return render(request, "chat/missing.html", {"slug": slug}, status=404)
+    if not is_member(user=request.user, conversation=found):
+        if found.is_private and found.owner_id != request.user.pk:
+            # Says nothing of the room but that it exists and is closed.
+            return render(request, "chat/private.html", {"slug": slug}, status=403)
+        return render(request, "chat/join.html", {"room": found})
+    data = page_data(
+        request,
+        page="conversation",
+        room=found.slug,
+        to=None,
+        title=found.title,
+        read_id=_read_position(request.user, found),
+    )
     return render(
         request,
-        "chat/home.html",
-        {"rooms": rooms, "directs": directs, "public_rooms": public},
+        "chat/conversation.html",
+        {
+            "room": found,
+            "title": found.title or found.slug,
+            "page_data": data,
+            "rooms": my_rooms(request.user),
+            "directs": direct_conversations_of(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def join_room_page(request, slug):
+    try:
+        found, _joined = join_room(user=request.user, slug=slug)
+    except NotFound:
+        return render(request, "chat/missing.html", {"slug": slug}, status=404)
+    except ChatError:
+        return render(request, "chat/private.html", {"slug": slug}, status=403)
+    messages.success(request, _("You joined %(room)s.") % {"room": found.title})
+    return redirect("room", slug=found.slug)
+
+
+@login_required
+def direct(request, username):
+    try:
+        other = user_by_username(username)
+    except ChatError:
+        return render(request, "chat/missing.html", {"username": username}, status=404)
+    if other.pk == request.user.pk:
+        return redirect("home")
+    conversation = direct_conversation(user=request.user, other=other)
+    data = page_data(
+        request,
+        page="conversation",
+        room=None,
+        to=other.username,
+        title=other.username,
+        read_id=_read_position(request.user, conversation) if conversation else 0,
+    )
+    return render(
+        request,
+        "chat/conversation.html",
+        {
+            "other": other,
+            "title": other.username,
+            "page_data": data,
+            "rooms": my_rooms(request.user),
+            "directs": direct_conversations_of(request.user),
+        },
+    )
+
+
+def _read_position(user, conversation: Conversation) -> int:
+    return (
+        conversation.memberships.filter(user=user)
+        .values_list("last_read_id", flat=True)
+        .first()
+        or 0
     )

@@ -142,8 +142,10 @@ def test_home_lists_my_rooms_my_direct_conversations_and_rooms_to_join(
     send_message(sender=bob, to="alice", body="hi")
     client.force_login(alice)
     html = client.get(HOME).content.decode()
-    rooms, directs, to_join = re.split(r"<h2>", html)[1:4]
-    assert "<code>mine</code>" in rooms
-    assert "<li>bob</li>" in directs
+    rooms = html.split('id="room-list"')[1].split("</ul>")[0]
+    directs = html.split('id="direct-list"')[1].split("</ul>")[0]
+    to_join = html.split('id="public-heading"')[1].split("</section>")[0]
+    assert 'href="/rooms/mine/"' in rooms
+    assert 'href="/dm/bob/"' in directs
     assert "<code>open-door</code>" in to_join
     assert "bobs-secret" not in html

@@ -1,0 +1,166 @@
+"""Fill the Simplified Chinese catalogues from the table below (msgids unchanged).
+
+Run `make messages` after changing a visible string: it extracts the strings
+(makemessages), fills what this table knows, compiles the .mo files, and lists
+what is left untranslated.
+"""
+
+import sys
+from pathlib import Path
+
+ZH_HANS = {
+    # Pages (django.po)
+    "Revoked %d token.": "已吊销 %d 个令牌。",
+    "1-50 lower-case letters, digits, “-” or “_”.": "1 到 50 个小写字母、数字、“-”或“_”。",  # noqa: E501
+    "Room name": "房间名",
+    "Title (optional)": "标题（可选）",
+    "Private: only people I add can see it": "私密：只有我添加的人能看到",
+    "Username": "用户名",
+    "A room with this name exists already.": "已有同名的房间。",
+    "This room name cannot be used.": "不能使用这个房间名。",
+    "No one has this username.": "没有这个用户名的用户。",
+    "Choose someone other than yourself.": "请选择除你以外的人。",
+    "You joined %(room)s.": "你已加入 %(room)s。",
+    "Sign up": "注册",
+    "Have an account?": "已有账号？",
+    "Log in": "登录",
+    "Chat": "聊天",
+    "Skip to content": "跳到正文",
+    "Account": "账号",
+    "Signed in as <strong>%(name)s</strong>": "已登录：<strong>%(name)s</strong>",
+    "Log out": "退出登录",
+    "Language": "语言",
+    "Switch": "切换",
+    "Rooms": "房间",
+    "You are in no room yet.": "你还没有加入任何房间。",
+    "private": "私密",
+    "%(counter)s unread": "%(counter)s 条未读",
+    "%(count)s unread": "%(count)s 条未读",
+    "Direct conversations": "私聊",
+    "No direct conversations yet.": "还没有私聊。",
+    "Conversations": "会话",
+    "All conversations": "全部会话",
+    "Conversation with %(name)s": "与 %(name)s 的私聊",
+    "Connecting…": "正在连接…",
+    "Messages": "消息",
+    "Load older messages": "加载更早的消息",
+    "Members": "成员",
+    "Message": "消息",
+    "Write a message…": "输入消息…",
+    "Send": "发送",
+    "Enter sends, Shift+Enter starts a new line.": "按 Enter 发送，Shift+Enter 换行。",
+    "Your conversations": "你的会话",
+    "Start a direct conversation": "发起私聊",
+    "Open conversation": "打开会话",
+    "Create a room": "创建房间",
+    "Create room": "创建房间",
+    "Public rooms to join": "可加入的公开房间",
+    "Join %(name)s": "加入 %(name)s",
+    "Join": "加入",
+    "No other public rooms.": "没有其他公开房间。",
+    "This is a public room. Join it to read and write its messages.": (
+        "这是一个公开房间。加入后即可阅读和发送消息。"
+    ),
+    "Back to your conversations": "返回你的会话",
+    "Not found": "未找到",
+    "No one has the username “%(name)s”.": "没有用户名为“%(name)s”的用户。",
+    "There is no room named “%(name)s”.": "没有名为“%(name)s”的房间。",
+    "Private room": "私密房间",
+    "This room is private: only its members can see it. Ask its owner to add you.": (
+        "这是私密房间：只有成员能看到。请让房主把你加进来。"
+    ),
+    "No account yet?": "还没有账号？",
+    # The browser client (djangojs.po)
+    "Connected": "已连接",
+    "Reconnecting…": "正在重新连接…",
+    "Offline: waiting for the network": "离线：等待网络恢复",
+    "Signed out: log in again": "已退出：请重新登录",
+    "Write something first.": "请先输入内容。",
+    "Too long: at most 4,000 characters.": "太长了：最多 4000 个字符。",
+    "You cannot write here.": "你不能在这里发消息。",
+    "This conversation no longer exists.": "这个会话已不存在。",
+    "The server cannot store messages right now.": "服务器暂时无法保存消息。",
+    "You are no longer a member of this room.": "你已不是这个房间的成员。",
+    "No messages yet. Say hello!": "还没有消息。打个招呼吧！",
+    "Could not load the history. It will come with the connection.": (
+        "无法加载历史消息。连接恢复后会自动补上。"
+    ),
+    "owner": "房主",
+    "%(name)s is typing…": "%(name)s 正在输入…",
+    "%(first)s and %(second)s are typing…": "%(first)s 和 %(second)s 正在输入…",
+    "Several people are typing…": "多人正在输入…",
+    "Retry": "重试",
+    "Not sent: %(reason)s": "未发送：%(reason)s",
+    "Sending…": "正在发送…",
+    "Waiting for the connection…": "等待连接…",
+    "the server refused it.": "服务器拒绝了它。",
+}
+
+
+HEADER = {
+    "Project-Id-Version": "chatsite",
+    "Language": "zh_Hans",
+    "Language-Team": "Chinese (Simplified)",
+    "Last-Translator": "chatsite developers",
+}
+
+
+def unquote(parts: list[str]) -> str:
+    """The text of a msgid's quoted lines (the catalogue escapes only \\ and ")."""
+    text = "".join(part.strip()[1:-1] for part in parts)
+    return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fill_entry(lines: list[str], missing: list[str]) -> list[str]:
+    """One entry with its msgstr from ZH_HANS (and no fuzzy flag)."""
+    lines = [line for line in lines if line != "#, fuzzy"]
+    start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith('"'):
+        end += 1
+    msgid = unquote([lines[start][len("msgid ") :], *lines[start + 1 : end]])
+    if msgid == "":  # the header
+        return [_header_line(line) if line.startswith('"') else line for line in lines]
+    translation = ZH_HANS.get(msgid)
+    if translation is None:
+        missing.append(msgid)
+        return lines
+    msgstr_at = next(i for i, line in enumerate(lines) if line.startswith("msgstr"))
+    plural = lines[msgstr_at].startswith("msgstr[")
+    head = lines[:msgstr_at]
+    return [*head, ("msgstr[0] " if plural else "msgstr ") + quote(translation)]
+
+
+def _header_line(line: str) -> str:
+    name = line[1:].split(":", 1)[0]
+    if name in HEADER:
+        return f'"{name}: {HEADER[name]}\\n"'
+    return line
+
+
+def fill(path: Path) -> list[str]:
+    """Fill every msgstr of `path` from ZH_HANS; return the msgids it lacks."""
+    missing: list[str] = []
+    blocks = path.read_text(encoding="utf-8").strip("\n").split("\n\n")
+    entries = [
+        "\n".join(fill_entry(block.split("\n"), missing))
+        if any(line.startswith("msgid ") for line in block.split("\n"))
+        else block
+        for block in blocks
+    ]
+    path.write_text("\n\n".join(entries) + "\n", encoding="utf-8")
+    return missing
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES"
+    left = []
+    for name in ("django.po", "djangojs.po"):
+        left += fill(root / name)
+    for msgid in left:
+        print(f"untranslated: {msgid!r}", file=sys.stderr)
+    sys.exit(1 if left else 0)
