@@ -430,6 +430,7 @@ class ConversationView {
     this.connection.connect();
     document.addEventListener("visibilitychange", () => this.markRead());
     window.addEventListener("focus", () => this.markRead());
+    window.addEventListener("pagehide", () => this.flushRead());
   }
 
   // --- what belongs here
@@ -642,16 +643,29 @@ class ConversationView {
     return newest;
   }
 
+  /** Send the read position now, and at most twice a second after that. */
   markRead() {
-    clearTimeout(this.readTimer);
+    if (this.readTimer) {
+      this.readAgain = true;
+      return;
+    }
+    this.flushRead();
     this.readTimer = setTimeout(() => {
-      if (document.visibilityState !== "visible" || !this.nearBottom()) return;
-      const newest = this.newestId();
-      if (newest <= this.readSent) return;
-      if (this.connection.send({ type: "read", ...this.target(), id: newest })) {
-        this.readSent = newest;
+      this.readTimer = null;
+      if (this.readAgain) {
+        this.readAgain = false;
+        this.flushRead();
       }
-    }, 250);
+    }, 500);
+  }
+
+  flushRead() {
+    if (document.visibilityState !== "visible" || !this.nearBottom()) return;
+    const newest = this.newestId();
+    if (newest <= this.readSent) return;
+    if (this.connection.send({ type: "read", ...this.target(), id: newest })) {
+      this.readSent = newest;
+    }
   }
 
   // --- members and typing
