@@ -281,10 +281,14 @@ class Connection {
     this.connect();
   }
 
-  /** A socket silent for 2.5 heartbeats is dead, even if the browser thinks not. */
+  /**
+   * A socket silent for 2.5 heartbeats is dead, even if the browser thinks not;
+   * so is one that has not said hello within 10 seconds of opening.
+   */
   watch() {
-    if (!this.ws || !this.ready) return;
-    if (Date.now() - this.lastHeard > this.heartbeatMs * 2.5) {
+    if (!this.ws) return;
+    const limit = this.ready ? this.heartbeatMs * 2.5 : 10000;
+    if (Date.now() - this.lastHeard > limit) {
       this.drop();
       this.scheduleReconnect();
     }
@@ -459,8 +463,9 @@ class ConversationView {
     for (const entry of this.pending.values()) this.drawStatus(entry);
   }
 
-  onHello(hello) {
-    this.cursor = Math.max(this.cursor, 0);
+  onHello() {
+    // Everything after the newest id this page has seen, in every conversation:
+    // what came while it was away, and what it sent and never heard back about.
     this.sync(this.cursor);
     this.refreshLists();
   }
@@ -494,6 +499,10 @@ class ConversationView {
         this.onTyping(frame);
         break;
       case "read":
+        // From this tab or another one: the lists' unread counts follow.
+        if (this.room ? frame.room === this.room : frame.with?.username === this.to) {
+          this.readSent = Math.max(this.readSent, frame.id);
+        }
         this.refreshLists();
         break;
       case "room.joined":

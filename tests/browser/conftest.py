@@ -147,14 +147,16 @@ def visitor(browser: Browser, live: DaphneServer):
     """Open a new browser context as a person: `visitor("alice", locale="zh-CN")`."""
     contexts = []
 
-    def make(name: str, *, locale: str = "en-US", **options) -> Visitor:
+    def make(
+        name: str, *, locale: str = "en-US", base_url: str | None = None, **options
+    ) -> Visitor:
         context = browser.new_context(
             locale=locale, timezone_id=options.pop("timezone_id", "UTC"), **options
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
-        person = Visitor(name=name, page=page, base_url=live.http_url)
+        person = Visitor(name=name, page=page, base_url=base_url or live.http_url)
 
         def on_dialog(dialog) -> None:
             person.dialogs.append(dialog.message)

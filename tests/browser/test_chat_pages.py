@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from chat.models import Message
 from chat.services.messages import send_message
 from tests.browser.conftest import off_loop
+from tests.browser.proxy import FreezableProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -157,6 +158,17 @@ def test_pages_for_strangers_phones_and_logins(visitor, make_room, make_user):
     carol.wait_connected()
     carol.send("from a phone")
     expect(carol.message_with("from a phone")).to_have_count(1)
+    # The server refuses a message (too long: the box's maxlength is bypassed
+    # here): it shows as failed, with a retry that asks again.
+    box = carol.page.locator("#message-body")
+    box.evaluate("(box) => { box.value = 'x'.repeat(4001); }")
+    box.press("Enter")
+    failed = carol.page.locator("#messages li.message.failed")
+    expect(failed).to_have_count(1)
+    expect(failed.locator(".status")).to_contain_text("Not sent: Too long")
+    failed.locator("button.retry").click()
+    expect(failed).to_have_count(1)
+    expect(carol.page.locator("#messages li.message[data-id]")).to_have_count(1)
     # Nothing sticks out sideways on a phone.
     width = carol.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
@@ -213,3 +225,39 @@ def test_a_server_restart_loses_nothing_and_shows_nothing_twice(visitor, live):
     )
     for person in (alice, bob):
         assert person.errors == []
+
+
+@pytest.fixture
+def proxy(live):
+    proxy = FreezableProxy(live.port)
+    yield proxy
+    proxy.close()
+
+
+def test_a_silent_connection_is_replaced_and_nothing_is_lost(visitor, proxy):
+    """A socket that goes silent is dropped after ~2.5 heartbeats; sync and resend."""
+    alice = visitor("alice", base_url=proxy.http_url)
+    bob = visitor("bob")
+    alice.sign_up()
+    bob.sign_up()
+    create_room(alice, "lobby")
+    join_room(bob, "lobby")
+    alice.send("before the silence")
+    expect(bob.message_with("before the silence")).to_have_count(1)
+
+    assert proxy.freeze_websockets() == 1
+    bob.send("said while alice hears nothing")
+    alice.send("sent into the silence")
+    state = alice.page.locator("#connection-state")
+    # Heartbeats every 2 s: dead after 5 s of silence, then a new socket.
+    expect(state).not_to_have_attribute("data-state", "connected", timeout=10_000)
+    alice.wait_connected()
+    for person in (alice, bob):
+        for body in (
+            "before the silence",
+            "said while alice hears nothing",
+            "sent into the silence",
+        ):
+            expect(person.message_with(body)).to_have_count(1)
+        expect(person.messages()).to_have_count(3)
+    assert Message.objects.filter(body="sent into the silence").count() == 1
