@@ -75,9 +75,13 @@ def test_two_people_chat_in_a_room_and_directly(visitor):
     # A message from the typist clears the indicator.
     expect(bob.page.locator("#typing")).to_have_text("")
 
-    bob.page.locator("#message-body").press_sequentially("你", delay=30)
+    box = bob.page.locator("#message-body")
+    box.press_sequentially("你吃饭了没?", delay=30)
     expect(alice.page.locator("#typing")).to_have_text("bob is typing…")
-    bob.send("你吃饭了没?\n第二行")
+    # Shift+Enter makes a new line; Enter sends.
+    box.press("Shift+Enter")
+    box.press_sequentially("第二行")
+    box.press("Enter")
     for person in (alice, bob):
         expect(person.message_with("你吃饭了没?\n第二行")).to_have_count(1)
     expect(alice.page.locator("#members")).to_contain_text("bob")
@@ -153,9 +157,23 @@ def test_pages_for_strangers_phones_and_logins(visitor, make_room, make_user):
     expect(carol.page.locator("body")).not_to_contain_text("the vault's secret")
     carol.shot("private")
 
+    carol.open("/rooms/nowhere/")
+    carol.shot("not-found")
+
+    # A room with a long history: the newest page first, older ones on scrolling up.
+    for n in range(60):
+        off_loop(send_message, sender=owner, room="open-room", body=f"old {n}")
     carol.open("/rooms/open-room/")
     carol.page.locator("#join-room").click()
     carol.wait_connected()
+    expect(carol.messages()).to_have_count(50)
+    expect(carol.message_with("old 59")).to_have_count(1)
+    carol.page.locator("#log").evaluate("(log) => { log.scrollTop = 0; }")
+    expect(carol.messages()).to_have_count(60)
+    expect(carol.message_with("old 0")).to_have_count(1)
+    carol.page.locator("#log").evaluate(
+        "(log) => { log.scrollTop = log.scrollHeight; }"
+    )
     carol.send("from a phone")
     expect(carol.message_with("from a phone")).to_have_count(1)
     # The server refuses a message (too long: the box's maxlength is bypassed
@@ -168,7 +186,7 @@ def test_pages_for_strangers_phones_and_logins(visitor, make_room, make_user):
     expect(failed.locator(".status")).to_contain_text("Not sent: Too long")
     failed.locator("button.retry").click()
     expect(failed).to_have_count(1)
-    expect(carol.page.locator("#messages li.message[data-id]")).to_have_count(1)
+    expect(carol.page.locator("#messages li.message[data-id]")).to_have_count(61)
     # Nothing sticks out sideways on a phone.
     width = carol.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
