@@ -232,21 +232,24 @@ def with_activity(conversations: QuerySet, user: User) -> QuerySet:
 
     Annotates `last_id` (0 if none), `last_message_at`, `read_id` (`user`'s read
     position, 0 if not a member) and `unread`: the messages of others after it.
-    Each is a subquery over the (conversation, id) index.
+    Each is a subquery over the (conversation, id) index; where `user` is no
+    member the position is NULL, so the count reads no rows at all.
     """
     newest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
-    read_id = Membership.objects.filter(user=user, conversation=OuterRef("pk")).values(
+    position = Membership.objects.filter(user=user, conversation=OuterRef("pk")).values(
         "last_read_id"
-    )
+    )[:1]
     annotated = conversations.annotate(
         last_id=Coalesce(
             Subquery(newest.values("id")[:1], output_field=IntegerField()), Value(0)
         ),
         last_message_at=Subquery(newest.values("created_at")[:1]),
-        read_id=Coalesce(Subquery(read_id[:1], output_field=IntegerField()), Value(0)),
+        membership_read_id=Subquery(position, output_field=IntegerField()),
     )
     unread = (
-        Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("read_id"))
+        Message.objects.filter(
+            conversation=OuterRef("pk"), id__gt=OuterRef("membership_read_id")
+        )
         .exclude(sender=user)
         .order_by()
         .values("conversation")
@@ -254,7 +257,8 @@ def with_activity(conversations: QuerySet, user: User) -> QuerySet:
         .values("n")
     )
     return annotated.annotate(
-        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+        read_id=Coalesce("membership_read_id", Value(0)),
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
     )
 
 

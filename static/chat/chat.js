@@ -346,13 +346,17 @@ function fillList(list, items) {
   }
 }
 
+let listsAsked = 0;
+
 /** Redraw my rooms and direct conversations from the API (the source of truth). */
 async function refreshLists(data) {
   const roomList = document.getElementById("room-list");
   const directList = document.getElementById("direct-list");
   if (!roomList && !directList) return;
+  const asked = ++listsAsked;
   try {
     const [rooms, directs] = await Promise.all([getJson("/api/rooms/"), getJson("/api/dm/")]);
+    if (asked !== listsAsked) return; // a later answer is on its way
     const mine = rooms.filter((room) => room.member);
     mine.sort((a, b) => b.last_id - a.last_id || a.slug.localeCompare(b.slug));
     fillList(
