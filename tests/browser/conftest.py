@@ -65,9 +65,13 @@ def _closing_connections(function, args, kwargs):
         connections.close_all()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(django_db_setup):
-    """One headless Chromium for the session (after the test database is made)."""
+    """One headless Chromium per module (after the test database is made).
+
+    Not for the session: Playwright's sync API keeps an event loop in the main
+    thread while it runs, which the async tests of other modules must not meet.
+    """
     reason = browser_unavailable()
     if reason:
         if ON_CI and not USES_SERVICES:
