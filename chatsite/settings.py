@@ -71,8 +71,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files (the pages' scripts and styles) also with DEBUG off.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Static files (the pages' scripts and styles) also with DEBUG off, by
+    # WhiteNoise's index without making the request path sync (chat.static_files).
+    "chat.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the session's choice (set_language), else Accept-Language.
     "django.middleware.locale.LocaleMiddleware",

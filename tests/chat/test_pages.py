@@ -266,3 +266,25 @@ def test_daphne_serves_the_static_files_with_debug_off(transactional_db, tmp_pat
         assert status == 404
     finally:
         server.stop()
+
+
+def test_every_middleware_is_async_capable(settings):
+    """No middleware puts every request (and each long poll) through one thread."""
+    from django.utils.module_loading import import_string
+
+    sync_only = [
+        path
+        for path in settings.MIDDLEWARE
+        if not getattr(import_string(path), "async_capable", False)
+    ]
+    assert sync_only == []
+
+
+def test_static_files_come_with_caching_headers(client):
+    """A static file is served with its type, length and a validator for 304s."""
+    response = client.get("/static/chat/chat.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert int(response["Content-Length"]) == len(response.content) > 1000
+    again = client.get("/static/chat/chat.js", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
