@@ -4,6 +4,9 @@ Each test signs its people up through the sign-up page, in browser contexts of
 their own (bob's browser asks for Chinese), and checks what they see.
 """
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
@@ -69,6 +72,11 @@ def test_two_people_chat_in_a_room_and_directly(visitor):
         expect(
             person.message_with("hello bob, see https://example.com/docs.")
         ).to_have_count(1)
+    # Times in the reader's zone: bob's browser is in Shanghai (UTC+8).
+    when = bob.page.locator("#messages li.message[data-id] time").last
+    sent_at = datetime.fromisoformat(when.get_attribute("datetime"))
+    shanghai = sent_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    expect(when).to_have_text(shanghai)
     link = bob.page.locator("#messages a[href='https://example.com/docs']")
     expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
     expect(link).to_have_attribute("target", "_blank")
