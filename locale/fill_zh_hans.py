@@ -70,6 +70,9 @@ ZH_HANS = {
         "这是私密房间：只有成员能看到。请让房主把你加进来。"
     ),
     "No account yet?": "还没有账号？",
+    "There is no page at this address.": "这个地址没有页面。",
+    "Not allowed": "不允许",
+    "You may not open this page.": "你不能打开这个页面。",
     # The browser client (djangojs.po)
     "Connected": "已连接",
     "Reconnecting…": "正在重新连接…",

@@ -288,3 +288,11 @@ def test_static_files_come_with_caching_headers(client):
     assert int(response["Content-Length"]) == len(response.content) > 1000
     again = client.get("/static/chat/chat.js", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
+
+
+def test_unknown_page_is_a_page_of_ours_in_the_readers_language(client, settings):
+    """An unknown address (not under /api/) answers our 404 page, translated."""
+    settings.DEBUG = False
+    response = client.get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert response.status_code == 404
+    assert "这个地址没有页面。" in response.content.decode()
