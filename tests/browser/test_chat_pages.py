@@ -18,6 +18,7 @@ from tests.browser.proxy import FreezableProxy
 pytestmark = pytest.mark.e2e
 
 XSS = "<img src=x onerror=alert(1)>"
+BACKLOG = 250
 
 
 def create_room(person, slug: str) -> None:
@@ -222,10 +223,20 @@ def test_a_server_restart_loses_nothing_and_shows_nothing_twice(visitor, live):
     bob.send("also sent while down")
     expect(alice.page.locator("#messages li[data-pending]")).to_have_count(1)
     alice.shot("reconnecting")
-    # Stored by another path while the pages cannot hear: `sync` brings it.
+    # Stored by another path while the pages cannot hear: `sync` brings them,
+    # more than one `sync` page of them (the client asks 200 at a time).
     lobby = Message.objects.get(body="before the restart").conversation
     off_loop(
         send_message, sender=lobby.owner, room="lobby", body="stored during the outage"
+    )
+    Message.objects.bulk_create(
+        Message(
+            conversation=lobby,
+            sender=lobby.owner,
+            body=f"backlog {n}",
+            client_id=f"b{n}",
+        )
+        for n in range(BACKLOG)
     )
 
     live.start()
@@ -238,15 +249,16 @@ def test_a_server_restart_loses_nothing_and_shows_nothing_twice(visitor, live):
         "stored during the outage",
     ]
     for person in (alice, bob):
-        for body in bodies:
+        for body in [*bodies, "backlog 0", f"backlog {BACKLOG - 1}"]:
             expect(person.message_with(body)).to_have_count(1)
         expect(person.page.locator("#messages li[data-pending]")).to_have_count(0)
-        expect(person.messages()).to_have_count(len(bodies))
+        expect(person.messages()).to_have_count(len(bodies) + BACKLOG)
 
     # After the restart, live messages still flow both ways.
     bob.send("after the restart")
     expect(alice.message_with("after the restart")).to_have_count(1)
-    assert sorted(Message.objects.values_list("body", flat=True)) == sorted(
+    stored = Message.objects.exclude(body__startswith="backlog ")
+    assert sorted(stored.values_list("body", flat=True)) == sorted(
         [*bodies, "after the restart"]
     )
     for person in (alice, bob):
