@@ -177,6 +177,7 @@ class Connection {
     this.lastHeard = Date.now();
     this.retryTimer = null;
     this.state = null;
+    this.sessions = 0; // sockets that got as far as hello
     this.stopped = false;
     setInterval(() => this.watch(), 1000);
     window.addEventListener("online", () => this.reconnectNow());
@@ -194,7 +195,7 @@ class Connection {
   setState(state) {
     if (state === this.state) return;
     this.state = state;
-    this.onState(state);
+    this.onState(state, this.sessions);
   }
 
   connect() {
@@ -226,6 +227,8 @@ class Connection {
         this.ready = true;
         this.everReady = true;
         this.attempt = 0;
+        this.sessions += 1;
+        this.state = null; // a new session is news even if the state looks the same
         this.setState("connected");
         this.onHello(frame);
         return;
@@ -301,10 +304,11 @@ class Connection {
   }
 }
 
-function showState(state) {
+function showState(state, sessions) {
   const node = document.getElementById("connection-state");
   if (!node) return;
   node.dataset.state = state;
+  node.dataset.sessions = String(sessions); // how many sockets said hello
   node.textContent = STATE_TEXT[state]();
 }
 
@@ -425,7 +429,7 @@ class ConversationView {
     this.connection = new Connection({
       onHello: (hello) => this.onHello(hello),
       onFrame: (frame) => this.onFrame(frame),
-      onState: (state) => this.onState(state),
+      onState: (state, sessions) => this.onState(state, sessions),
     });
   }
 
@@ -462,8 +466,8 @@ class ConversationView {
 
   // --- the socket
 
-  onState(state) {
-    showState(state);
+  onState(state, sessions) {
+    showState(state, sessions);
     for (const entry of this.pending.values()) this.drawStatus(entry);
   }
 

@@ -89,8 +89,12 @@ def browser(django_db_setup):
 
 @pytest.fixture
 def live(transactional_db, tmp_path):
-    """A daphne of the test's own (DEBUG off, heartbeat every 2 s)."""
-    server = DaphneServer(tmp_path / "daphne.log", CHAT_HEARTBEAT_SECONDS="2")
+    """A daphne of the test's own: DEBUG off, heartbeat every 2 s, a strict CSP."""
+    server = DaphneServer(
+        tmp_path / "daphne.log",
+        CHAT_HEARTBEAT_SECONDS="2",
+        DJANGO_SETTINGS_MODULE="tests.browser.csp_settings",
+    )
     server.start()
     yield server
     server.stop()
@@ -106,8 +110,8 @@ class Visitor:
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def open(self, path: str) -> None:
-        self.page.goto(f"{self.base_url}{path}")
+    def open(self, path: str):
+        return self.page.goto(f"{self.base_url}{path}")
 
     def sign_up(self) -> None:
         """Sign up through the page; it ends on the home page, logged in."""
@@ -146,6 +150,11 @@ class Visitor:
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def note_csp_violation(person: "Visitor", message) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        person.errors.append(message.text)
+
+
 @pytest.fixture
 def visitor(browser: Browser, live: DaphneServer):
     """Open a new browser context as a person: `visitor("alice", locale="zh-CN")`."""
@@ -168,6 +177,7 @@ def visitor(browser: Browser, live: DaphneServer):
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: person.errors.append(str(error)))
+        page.on("console", lambda message: note_csp_violation(person, message))
         return person
 
     yield make
