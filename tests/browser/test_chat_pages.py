@@ -120,6 +120,8 @@ def test_two_people_chat_in_a_room_and_directly(visitor):
     alice.wait_connected()
     expect(alice.message_with("are you there?")).to_have_count(1)
     expect(unread_badge(alice, "dm:bob")).to_have_count(0)
+    alice.page.locator("#message-body").press_sequentially("yes", delay=30)
+    expect(bob.page.locator("#typing")).to_have_text("alice 正在输入…")
     alice.send("yes, here")
     expect(bob.message_with("yes, here")).to_have_count(1)
     expect(alice.message_with("yes, here")).to_have_count(1)
