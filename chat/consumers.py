@@ -194,38 +194,47 @@ class ChatConsumer(AsyncConsumer):
         await self.send_text(events.room_left_frame(room))
 
     async def on_typing(self, frame: dict) -> None:
-        """Relay "typing" to the conversation's other members, at most every
-        CHAT_TYPING_INTERVAL_SECONDS; no answer, nothing stored."""
+        """Relay "typing" to the conversation's other members; nothing stored.
+
+        At most once per CHAT_TYPING_INTERVAL_SECONDS per conversation: the
+        frames in between are dropped, and none is answered.
+        """
         room, to = frame.get("room"), frame.get("to")
         if (room is None) == (to is None):
             raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
         if room is not None:
-            room_id = self.room_ids.get(room) if isinstance(room, str) else None
-            if room_id is None:
-                room_id = (await database_sync_to_async(room_by_slug)(room)).pk
-                self.room_ids[room] = room_id
-            # The groups follow join, leave and membership news: no query.
-            if events.room_group(room_id) not in self.groups:
-                raise Forbidden(f"You are not a member of '{room}': join it first.")
+            room_id = await self.typing_room_id(room)
             key, target = f"room.{room_id}", {"room_id": room_id, "room": room}
         else:
-            to_id = self.user_ids.get(to) if isinstance(to, str) else None
-            if to_id is None:
-                to_id = (await database_sync_to_async(user_by_username)(to)).pk
-                self.user_ids[to] = to_id
-            if to_id == self.user.pk:
-                raise InvalidInput(
-                    "invalid", "A direct conversation needs another user."
-                )
+            to_id = await self.typing_user_id(to)
             key, target = f"user.{to_id}", {"to_id": to_id}
         now = asyncio.get_running_loop().time()
-        if (
-            now - self.typing_relayed.get(key, -1e9)
-            < settings.CHAT_TYPING_INTERVAL_SECONDS
-        ):
+        last = self.typing_relayed.get(key)
+        if last is not None and now - last < settings.CHAT_TYPING_INTERVAL_SECONDS:
             return
         self.typing_relayed[key] = now
         await events.publish_typing(user=self.user, **target)
+
+    async def typing_room_id(self, slug) -> int:
+        """The room's id, if this connection receives it (a member's)."""
+        room_id = self.room_ids.get(slug) if isinstance(slug, str) else None
+        if room_id is None:
+            room_id = (await database_sync_to_async(room_by_slug)(slug)).pk
+            self.room_ids[slug] = room_id
+        # The groups follow join, leave and membership news: no query.
+        if events.room_group(room_id) not in self.groups:
+            raise Forbidden(f"You are not a member of '{slug}': join it first.")
+        return room_id
+
+    async def typing_user_id(self, username) -> int:
+        """Another active user's id (anyone may write to anyone)."""
+        user_id = self.user_ids.get(username) if isinstance(username, str) else None
+        if user_id is None:
+            user_id = (await database_sync_to_async(user_by_username)(username)).pk
+            self.user_ids[username] = user_id
+        if user_id == self.user.pk:
+            raise InvalidInput("invalid", "A direct conversation needs another user.")
+        return user_id
 
     async def on_read(self, frame: dict) -> None:
         await amark_read(
