@@ -310,3 +310,49 @@ def test_a_silent_connection_is_replaced_and_nothing_is_lost(visitor, proxy):
             expect(person.message_with(body)).to_have_count(1)
         expect(person.messages()).to_have_count(3)
     assert Message.objects.filter(body="sent into the silence").count() == 1
+
+
+def test_a_message_never_sent_survives_a_reload(visitor):
+    """Written while the socket cannot get through, then reloaded: sent once."""
+    alice = visitor("alice")
+    blocked = False
+
+    def socket_route(ws) -> None:
+        # Blocked: the page's socket opens but reaches nothing (no hello).
+        if not blocked:
+            ws.connect_to_server()
+
+    alice.page.context.route_web_socket("**/ws/chat/", socket_route)
+    alice.sign_up()
+    create_room(alice, "lobby")
+    blocked = True
+    alice.page.reload()
+    alice.send("written on the train")
+    expect(alice.page.locator("#messages li[data-pending] .status")).to_have_text(
+        "Waiting for the connection…"
+    )
+    alice.shot("not-sent-yet")
+    blocked = False
+    alice.page.reload()
+    alice.wait_connected()
+    expect(alice.message_with("written on the train")).to_have_count(1)
+    expect(alice.page.locator("#messages li[data-pending]")).to_have_count(0)
+    assert Message.objects.filter(body="written on the train").count() == 1
+    assert alice.errors == []
+
+
+def test_offline_is_shown_and_the_page_comes_back_online(visitor):
+    """The browser going offline shows "offline"; back online it reconnects."""
+    alice = visitor("alice")
+    alice.sign_up()
+    create_room(alice, "lobby")
+    state = alice.page.locator("#connection-state")
+    alice.page.context.set_offline(True)
+    expect(state).to_have_attribute("data-state", "offline")
+    expect(state).to_have_text("Offline: waiting for the network")
+    alice.send("written offline")
+    alice.shot("offline")
+    alice.page.context.set_offline(False)
+    alice.wait_connected()
+    expect(alice.message_with("written offline")).to_have_count(1)
+    assert Message.objects.filter(body="written offline").count() == 1
