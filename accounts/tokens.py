@@ -69,7 +69,10 @@ def _touch(token: ApiToken) -> None:
 
 
 def revoke_token(token: ApiToken) -> None:
-    """Revoke `token`; it stops working at once for new requests and connections."""
+    """Revoke `token`: new requests are refused, open connections are closed."""
+    from .access import token_revoked
+
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.revoked_at)
+        token_revoked(token)

@@ -175,6 +175,26 @@ CHAT_TOKEN_TOUCH_SECONDS = 60
 # On the in-memory layer, publish what other processes (manage.py) stored.
 CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
 
+# --- Security: limits and abuse (docs/security.md) ---------------------------------
+# Per-user token bucket shared by WebSocket frames and HTTP API requests.
+CHAT_RATE_BURST = max(1, env_int("CHAT_RATE_BURST", 60))
+CHAT_RATE_PER_SECOND = max(0.01, float(os.environ.get("CHAT_RATE_PER_SECOND") or 10))
+# Per client address: sign-ups and token requests (password guessing, spam).
+CHAT_AUTH_RATE_BURST = max(1, env_int("CHAT_AUTH_RATE_BURST", 10))
+CHAT_AUTH_RATE_PER_MINUTE = max(
+    0.01, float(os.environ.get("CHAT_AUTH_RATE_PER_MINUTE") or 5)
+)
+CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 20))
+# A client frame longer than this (characters) is refused with `too_long`.
+CHAT_MAX_FRAME_LENGTH = 16384
+# Bytes a connection may have waiting to be written to a client that does not
+# read, before the server closes it (chat.sendbuffer).
+CHAT_SEND_BUFFER_BYTES = max(65536, env_int("CHAT_SEND_BUFFER_BYTES", 1048576))
+CHAT_TICKET_SECONDS = 30
+# HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000
+# characters, so 64 KiB is plenty.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 65536
+
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -209,6 +229,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["chat.api.throttles.UserRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chat.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -55,6 +55,8 @@ def _code(exc: Exception) -> str:
         return "forbidden"
     if isinstance(exc, exceptions.NotFound):
         return "not_found"
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited"
     return getattr(exc, "default_code", "error")
 
 

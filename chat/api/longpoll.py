@@ -20,7 +20,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from accounts.tokens import authenticate_token
-from chat import events
+from chat import events, ratelimit
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
@@ -76,6 +76,13 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         return error_response(
             "unauthenticated", "A valid bearer token or session is needed.", 401
         )
+    wait_seconds = await ratelimit.ahit(ratelimit.user_limit(), str(user.pk))
+    if wait_seconds:
+        response = error_response(
+            "rate_limited", "Too many requests: wait before polling again.", 429
+        )
+        response["Retry-After"] = ratelimit.retry_after_header(wait_seconds)
+        return response
     try:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))

@@ -97,11 +97,19 @@ ERROR_DESCRIPTIONS = {
     404: "No such room or user.",
     405: "Method not allowed.",
     409: "Exists already.",
+    413: "The request body is too large (`too_long`).",
+    429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }
 
 
 def errors(*statuses: int) -> dict:
-    """OpenAPI responses for the given error statuses, all `ErrorSerializer`."""
+    """OpenAPI responses for the given error statuses, all `ErrorSerializer`.
+
+    Every authenticated endpoint draws on the user's rate limit: with 401 comes
+    429.
+    """
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
         code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
         for code in statuses

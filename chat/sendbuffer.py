@@ -1,0 +1,69 @@
+"""A cap on what daphne holds for a WebSocket client that does not read.
+
+daphne hands every frame to Twisted's transport, which buffers whatever the
+client's TCP window does not take, without limit: a client that stops reading
+while its rooms are busy would grow the server's memory for as long as it stays
+connected. Before each frame is written, this checks how many bytes are still
+waiting for that client; past CHAT_SEND_BUFFER_BYTES the connection is closed
+with 1008 (policy violation). The close frame itself may never get through, so
+autobahn drops the TCP connection after its close-handshake timeout (1 s), which
+also frees the buffer. Other connections are not touched.
+
+Installed from chatsite.asgi when the process runs under daphne.
+"""
+
+import logging
+import sys
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CLOSE_POLICY_VIOLATION = 1008
+
+
+def buffered_bytes(transport) -> int | None:
+    """Bytes a Twisted transport has not written yet; None if it cannot tell."""
+    seen = 0
+    while transport is not None and seen < 5:
+        if hasattr(transport, "_tempDataLen") and hasattr(transport, "dataBuffer"):
+            pending = len(transport.dataBuffer) - transport.offset
+            return pending + transport._tempDataLen
+        # A TLS (or other) wrapper: the socket's own transport is inside it.
+        transport = getattr(transport, "transport", None)
+        seen += 1
+    return None
+
+
+def install() -> bool:
+    """Guard daphne's WebSocket writes; False when not running under daphne."""
+    if "daphne.server" not in sys.modules:
+        return False
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if getattr(WebSocketProtocol.handle_reply, "send_buffer_guard", False):
+        return True
+    original = WebSocketProtocol.handle_reply
+
+    def handle_reply(self, message):
+        if message.get("type") == "websocket.send" and getattr(
+            self, "closed_for_backlog", False
+        ):
+            return None  # closing: what the consumer still sends goes nowhere
+        if message.get("type") == "websocket.send" and self.state == self.STATE_OPEN:
+            waiting = buffered_bytes(self.transport)
+            if waiting is not None and waiting > settings.CHAT_SEND_BUFFER_BYTES:
+                logger.warning(
+                    "closing a WebSocket that does not read: %d bytes waiting",
+                    waiting,
+                )
+                self.closed_for_backlog = True
+                self.sendClose(
+                    code=CLOSE_POLICY_VIOLATION, reason="Too much unread data."
+                )
+                return None
+        return original(self, message)
+
+    handle_reply.send_buffer_guard = True
+    WebSocketProtocol.handle_reply = handle_reply
+    return True
