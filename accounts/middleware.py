@@ -54,12 +54,7 @@ def credentials_from(scope) -> tuple[str | None, str | None]:
 
 def token_for(token: str, claimed_id: str | None):
     """The usable ApiToken, or None; with `claimed_id` it must be its user's id."""
-    found = authenticate_token(token)
-    if found is None:
-        return None
-    if claimed_id is not None and claimed_id != str(found.user_id):
-        return None
-    return found
+    return authenticate_token(token, claimed_user_id=claimed_id)
 
 
 def ticket_from(scope) -> str | None:
