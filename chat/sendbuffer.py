@@ -9,7 +9,10 @@ with 1008 (policy violation). The close frame itself may never get through, so
 autobahn drops the TCP connection after its close-handshake timeout (1 s), which
 also frees the buffer. Other connections are not touched.
 
-Installed from chatsite.asgi when the process runs under daphne.
+It also lets the application close with 1008, 1011 or 1013 (autobahn's
+sendClose takes only 1000 and 3000-4999, so daphne failed on the consumer's
+1013 "try again later"). Installed from chatsite.asgi when the process runs
+under daphne.
 """
 
 import logging
@@ -20,6 +23,8 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
+# Close codes a server may send that autobahn's sendClose refuses.
+SERVER_CODES = {1001, 1008, 1011, 1013}
 
 
 def buffered_bytes(transport) -> int | None:
@@ -58,12 +63,24 @@ def install() -> bool:
                     waiting,
                 )
                 self.closed_for_backlog = True
-                self.sendClose(
-                    code=CLOSE_POLICY_VIOLATION, reason="Too much unread data."
+                self.sendCloseFrame(
+                    code=CLOSE_POLICY_VIOLATION,
+                    reasonUtf8=b"Too much unread data.",
+                    isReply=False,
                 )
                 return None
         return original(self, message)
 
+    def server_close(self, code=None):
+        # autobahn's sendClose takes only 1000 and 3000-4999 from an
+        # application; 1008 and 1013 are for servers to send (RFC 6455 7.4.1).
+        if code in SERVER_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original_close(self, code)
+
+    original_close = WebSocketProtocol.serverClose
     handle_reply.send_buffer_guard = True
     WebSocketProtocol.handle_reply = handle_reply
+    WebSocketProtocol.serverClose = server_close
     return True
