@@ -188,7 +188,7 @@ CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 
 # A client frame longer than this (characters) is refused with `too_long`.
 CHAT_MAX_FRAME_LENGTH = 16384
 # Bytes a connection may have waiting to be written to a client that does not
-# read, before the server closes it (chat.sendbuffer).
+# read, before the server closes it (chat.server_guards).
 CHAT_SEND_BUFFER_BYTES = max(65536, env_int("CHAT_SEND_BUFFER_BYTES", 1048576))
 CHAT_TICKET_SECONDS = 30
 # HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000

@@ -1,4 +1,6 @@
-"""A cap on what daphne holds for a WebSocket client that does not read.
+"""What daphne does not do for us, added to it at start-up.
+
+1. A cap on what daphne holds for a WebSocket client that does not read.
 
 daphne hands every frame to Twisted's transport, which buffers whatever the
 client's TCP window does not take, without limit: a client that stops reading
@@ -9,13 +11,19 @@ with 1008 (policy violation). The close frame itself may never get through, so
 autobahn drops the TCP connection after its close-handshake timeout (1 s), which
 also frees the buffer. Other connections are not touched.
 
-It also lets the application close with 1008, 1011 or 1013 (autobahn's
-sendClose takes only 1000 and 3000-4999, so daphne failed on the consumer's
-1013 "try again later"). Installed from chatsite.asgi when the process runs
-under daphne.
+2. Server close codes: the application may close with 1008, 1011 or 1013
+(autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed on the
+consumer's 1013 "try again later").
+
+3. The access log: daphne writes each HTTP request's path with its query
+string. The API takes no credentials there, but a client may still put one in
+a URL; the values of `token` and `ticket` are written as `[redacted]`.
+
+Installed from chatsite.asgi when the process runs under daphne.
 """
 
 import logging
+import re
 import sys
 
 from django.conf import settings
@@ -38,6 +46,14 @@ def buffered_bytes(transport) -> int | None:
         transport = getattr(transport, "transport", None)
         seen += 1
     return None
+
+
+_SECRET_PARAMETER = re.compile(r"([?&](?:token|ticket)=)[^&#\s]*", re.IGNORECASE)
+
+
+def redact(path: str) -> str:
+    """The path with the values of `token` and `ticket` parameters hidden."""
+    return _SECRET_PARAMETER.sub(r"\1[redacted]", path)
 
 
 def install() -> bool:
@@ -80,7 +96,21 @@ def install() -> bool:
             original_close(self, code)
 
     original_close = WebSocketProtocol.serverClose
+    _redact_access_log()
     handle_reply.send_buffer_guard = True
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.serverClose = server_close
     return True
+
+
+def _redact_access_log() -> None:
+    from daphne.access import AccessLogGenerator
+
+    original = AccessLogGenerator.__call__
+
+    def log(self, protocol, action, details):
+        if isinstance(details.get("path"), str):
+            details = dict(details, path=redact(details["path"]))
+        return original(self, protocol, action, details)
+
+    AccessLogGenerator.__call__ = log
