@@ -372,3 +372,13 @@ async def test_removed_member_stops_receiving_a_private_room_at_once(
         await removed.send(type="sync", after=0)
         frames = await removed.recv_until("sync.done")
         assert [f["type"] for f in frames] == ["sync.done"]
+
+
+async def test_database_down_at_connect_closes_with_1013_under_daphne(
+    start_daphne, alice
+):
+    """No database at the handshake: daphne sends 1013 (try later), not a crash."""
+    server = start_daphne(DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
+    async with open_chat_raw(server, alice.token) as ws:
+        assert await close_code(ws, 20) == 1013
+    assert "Exception inside application" not in server.log()
