@@ -71,6 +71,10 @@ def server_env(**overrides: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url(),
         CHAT_HEARTBEAT_SECONDS="1",
+        # Limits are tested where a test sets them (tests/security).
+        CHAT_RATE_BURST="1000000",
+        CHAT_AUTH_RATE_BURST="1000000",
+        CHAT_MAX_CONNECTIONS_PER_USER="1000",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
