@@ -80,8 +80,8 @@ async def test_token_requests_are_limited_per_client_address(start_daphne, alice
     assert int(headers["Retry-After"]) >= 30
 
 
-def _sign_up_three_times(server) -> list[tuple[int, str | None]]:
-    """A browser's sign-up attempts (with the CSRF token): status, Retry-After."""
+def _post_form_three_times(server, path: str) -> list[tuple[int, str | None]]:
+    """A browser's form posts (with the CSRF token): status, Retry-After."""
     from http.cookiejar import CookieJar
     from urllib.error import HTTPError
     from urllib.parse import urlencode
@@ -89,7 +89,7 @@ def _sign_up_three_times(server) -> list[tuple[int, str | None]]:
 
     jar = CookieJar()
     opener = build_opener(ProxyHandler({}), HTTPCookieProcessor(jar))
-    url = f"{server.http_url}/accounts/signup/"
+    url = f"{server.http_url}{path}"
     with opener.open(url, timeout=20) as response:
         response.read()
     csrf = next(c.value for c in jar if c.name == "csrftoken")
@@ -97,8 +97,9 @@ def _sign_up_three_times(server) -> list[tuple[int, str | None]]:
     for i in range(3):
         form = {
             "username": f"spam{i}",
+            "password": "guess",
             "password1": "a",
-            "password2": "b",  # never valid: nothing is made
+            "password2": "b",  # never valid: nothing is made, no one logs in
             "csrfmiddlewaretoken": csrf,
         }
         request = Request(url, data=urlencode(form).encode(), headers={"Referer": url})  # noqa: S310
@@ -111,10 +112,11 @@ def _sign_up_three_times(server) -> list[tuple[int, str | None]]:
     return answers
 
 
-async def test_sign_ups_are_limited_per_client_address(start_daphne):
-    """Sign-up spam: past the burst, the sign-up form answers 429."""
+@pytest.mark.parametrize("path", ["/accounts/signup/", "/accounts/login/"])
+async def test_sign_ups_and_log_ins_are_limited_per_client_address(start_daphne, path):
+    """Sign-up spam, password guessing on the page: past the burst, 429."""
     server = start_daphne(CHAT_AUTH_RATE_BURST="2", CHAT_AUTH_RATE_PER_MINUTE="1")
-    answers = await asyncio.to_thread(_sign_up_three_times, server)
+    answers = await asyncio.to_thread(_post_form_three_times, server, path)
     assert [status for status, _ in answers] == [200, 200, 429]
     assert int(answers[2][1]) >= 30
 
