@@ -239,6 +239,12 @@ class ChatConsumer(AsyncConsumer):
             session is not None and session == self.session_digest()
         )
         if everything or mine:
+            # From now on nothing goes in or out, before daphne even confirms.
+            self.user = None
+            if self.heartbeat_task is not None:
+                self.heartbeat_task.cancel()
+            for group in list(self.groups):
+                await self.leave_group(group)
             await self.send({"type": "websocket.close", "code": event["code"]})
 
     event_handlers = {
@@ -299,7 +305,8 @@ class ChatConsumer(AsyncConsumer):
         while True:
             await asyncio.sleep(interval)
             await self.send_text(HEARTBEAT_REQUEST)
-            await ratelimit.aconnection_alive(self.user.pk, self.channel_name)
+            if self.counted_as is not None:
+                await ratelimit.aconnection_alive(self.counted_as, self.channel_name)
 
 
 def _client_id_of(text) -> str | None:
