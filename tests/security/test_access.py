@@ -320,7 +320,7 @@ def open_chat_raw(server, token: str):
 
 
 async def test_logging_out_closes_that_sessions_sockets(daphne_server, alice_page):
-    """Log-out (the page) closes the WebSockets of that session, not of others."""
+    """Log-out closes the session's WebSockets (cookie or ticket), not others'."""
     cookie = await asyncio.to_thread(log_in, daphne_server, "alicep", PASSWORD)
     other = await asyncio.to_thread(log_in, daphne_server, "alicep", PASSWORD)
     origin = daphne_server.http_url
@@ -333,14 +333,28 @@ async def test_logging_out_closes_that_sessions_sockets(daphne_server, alice_pag
             proxy=None,
         )
 
-    async with session_socket(cookie) as ws, session_socket(other) as kept:
-        assert (await recv_frame(ws))["type"] == "hello"
-        assert (await recv_frame(kept))["type"] == "hello"
+    # A ticket asked for by the page (session and CSRF token): tied to the session.
+    status, _, body = await asyncio.to_thread(
+        http_json,
+        "POST",
+        f"{daphne_server.http_url}/api/auth/ticket/",
+        headers={"Cookie": cookie, "X-CSRFToken": _cookie(cookie, "csrftoken")},
+    )
+    assert status == 201, body
+    ticket_url = f"{daphne_server.ws_url}/ws/chat/?ticket={body['ticket']}"
+    async with (
+        session_socket(cookie) as ws,
+        connect(ticket_url, proxy=None) as via_ticket,
+        session_socket(other) as kept,
+    ):
+        for socket in (ws, via_ticket, kept):
+            assert (await recv_frame(socket))["type"] == "hello"
         status = await asyncio.to_thread(
             post_form, daphne_server, "/accounts/logout/", cookie, []
         )
         assert status == 302
         assert await close_code(ws, CLOSE_WITHIN) == 4401
+        assert await close_code(via_ticket, CLOSE_WITHIN) == 4401
         await assert_silent(kept, 1)
 
 
