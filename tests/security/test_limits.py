@@ -138,6 +138,25 @@ async def test_connections_per_user_are_capped(start_daphne, alice, bob):
             assert again.hello["type"] == "hello"
 
 
+async def test_connection_cap_holds_across_processes_with_redis(
+    start_daphne, alice, settings
+):
+    """With Redis the cap counts every process: one here, so none there."""
+    if not settings.REDIS_URL:
+        pytest.skip("several processes need REDIS_URL (the PostgreSQL+Redis run)")
+    first = start_daphne(CHAT_MAX_CONNECTIONS_PER_USER="1")
+    second = start_daphne(CHAT_MAX_CONNECTIONS_PER_USER="1")
+    headers = bearer(alice.token)
+    async with (
+        open_chat(first, alice.token),
+        connect(f"{second.ws_url}/ws/chat/", additional_headers=headers) as ws,
+    ):
+        assert await close_code(ws) == 4429
+    await asyncio.sleep(0.5)  # the first one is uncounted as it closes
+    async with open_chat(second, alice.token) as again:
+        assert again.hello["type"] == "hello"
+
+
 # --- sizes ------------------------------------------------------------------------
 
 
