@@ -22,8 +22,10 @@ from .tokens import create_token, revoke_token
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = serializers.CharField(min_length=1, max_length=150)
+    password = serializers.CharField(
+        min_length=1, max_length=4096, trim_whitespace=False
+    )
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     expires_days = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=3650

@@ -26,7 +26,7 @@ from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 
 from .errors import error_response
-from .serializers import MessagePageSerializer, errors
+from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer, errors
 
 logger = logging.getLogger(__name__)
 
@@ -222,15 +222,21 @@ class LongPollView(APIView):
         operation_id="messages_poll",
         parameters=[
             OpenApiParameter(
-                "after", int, description="Only messages with a larger id (0)."
+                "after", MESSAGE_ID, description="Only messages with a larger id (0)."
             ),
             OpenApiParameter(
                 "wait",
-                float,
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": settings.CHAT_LONG_POLL_MAX_SECONDS,
+                },
                 description="Seconds to wait for a message, 0 to "
                 f"{settings.CHAT_LONG_POLL_MAX_SECONDS} (0).",
             ),
-            OpenApiParameter("limit", int, description="At most this many (1-500)."),
+            OpenApiParameter(
+                "limit", LIMIT, description="At most this many (above 500: 500)."
+            ),
         ],
         responses={200: MessagePageSerializer, **errors(400, 401)},
     )
