@@ -115,7 +115,8 @@ class TicketResponseSerializer(serializers.Serializer):
 
 class TicketView(APIView):
     @extend_schema(
-        request=None, responses={201: TicketResponseSerializer, **errors(401, 429)}
+        request=None,
+        responses={201: TicketResponseSerializer, **errors(401, 403, 429)},
     )
     def post(self, request: Request) -> Response:
         """A single-use WebSocket ticket, for clients that cannot send headers."""
