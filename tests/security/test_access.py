@@ -58,6 +58,11 @@ def alice_token_pk(alice) -> str:
 
 
 @pytest.fixture
+def alices_other_token(alice, make_token) -> str:
+    return make_token(alice.user)
+
+
+@pytest.fixture
 def staff(make_person):
     person = make_person("root", with_password=True)
     User.objects.filter(pk=person.id).update(is_staff=True, is_superuser=True)
@@ -240,10 +245,10 @@ async def test_ticket_with_redis_is_single_use_across_processes(
 
 
 async def test_revoking_a_token_closes_its_sockets_not_others(
-    daphne_server, alice, make_token
+    daphne_server, alice, alices_other_token
 ):
     """DELETE /api/auth/token/: sockets on that token close with 4401 at once."""
-    other_token = await asyncio.to_thread(make_token, alice.user)
+    other_token = alices_other_token
     ticket = await _ticket(daphne_server, alice.token)
     async with (
         open_chat(daphne_server, alice.token) as revoked,
