@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from .access import deactivate_user
 from .models import ApiToken, User
 from .tokens import revoke_token
 
@@ -43,6 +44,22 @@ class ApiTokenInline(admin.TabularInline):
 @admin.register(User)
 class ChatUserAdmin(UserAdmin):
     inlines = [ApiTokenInline]
+    actions = ["deactivate_selected"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "active" ends the account's open connections too.
+            deactivate_user(obj)
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        done = sum(deactivate_user(user) for user in queryset.filter(is_active=True))
+        self.message_user(
+            request,
+            ngettext("Deactivated %d user.", "Deactivated %d users.", done) % done,
+            messages.SUCCESS,
+        )
 
 
 class TokenStateFilter(admin.SimpleListFilter):

@@ -1,5 +1,9 @@
-"""`/api/auth/token/`: trade a username and password for a token, or revoke one."""
+"""`/api/auth/token/`: trade a username and password for a token, or revoke one.
 
+`/api/auth/ticket/`: a single-use WebSocket ticket valid for 30 seconds.
+"""
+
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,14 +14,18 @@ from rest_framework.views import APIView
 
 from chat.api.errors import error_body
 from chat.api.serializers import errors
+from chat.api.throttles import AddressRateThrottle
 
 from .models import ApiToken
+from .tickets import create_ticket
 from .tokens import create_token, revoke_token
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = serializers.CharField(min_length=1, max_length=150)
+    password = serializers.CharField(
+        min_length=1, max_length=4096, trim_whitespace=False
+    )
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     expires_days = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=3650
@@ -44,9 +52,15 @@ class TokenView(APIView):
             return [AllowAny()]
         return super().get_permissions()
 
+    def get_throttles(self):
+        # Password attempts are limited per client address, not per user.
+        if self.request.method == "POST":
+            return [AddressRateThrottle()]
+        return super().get_throttles()
+
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: TokenResponseSerializer, **errors(400)},
+        responses={201: TokenResponseSerializer, **errors(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -92,3 +106,24 @@ class TokenView(APIView):
             )
         revoke_token(request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TicketResponseSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Use once, as /ws/chat/?ticket=...")
+    expires_in = serializers.IntegerField(help_text="Seconds it stays valid.")
+
+
+class TicketView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: TicketResponseSerializer, **errors(401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        """A single-use WebSocket ticket, for clients that cannot send headers."""
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        session_key = None if token else request.session.session_key
+        ticket = create_ticket(user=request.user, token=token, session_key=session_key)
+        return Response(
+            {"ticket": ticket, "expires_in": settings.CHAT_TICKET_SECONDS},
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,11 +1,12 @@
-"""WebSocket authentication: a bearer token, or the session cookie.
+"""WebSocket authentication: a bearer token, a one-use ticket, or the session cookie.
 
 A token may come as `?token=T`, as the article's `?id=U&token=T` (U must be T's
 user) or as `Authorization: Bearer T`; such clients often send no Origin and are
-served all the same. A connection that rests on the session cookie must come from
-an allowed Origin, else its handshake is refused with 403 (cross-site WebSocket
-hijacking). Bad or missing credentials leave an anonymous user in the scope: the
-consumer accepts and closes with 4401.
+served all the same. `?ticket=T` (accounts.tickets) is used up by the handshake
+and is checked only when no token is given. A connection that rests on the
+session cookie must come from an allowed Origin, else its handshake is refused
+with 403 (cross-site WebSocket hijacking). Bad or missing credentials leave an
+anonymous user in the scope: the consumer accepts and closes with 4401.
 """
 
 import logging
@@ -19,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http.request import validate_host
 
+from .tickets import redeem_ticket
 from .tokens import authenticate_token
 
 logger = logging.getLogger(__name__)
@@ -50,14 +52,14 @@ def credentials_from(scope) -> tuple[str | None, str | None]:
     return token, claimed_id
 
 
-def user_for_token(token: str, claimed_id: str | None):
-    """The token's user, or None; with `claimed_id` it must be that user's id."""
-    found = authenticate_token(token)
-    if found is None:
-        return None
-    if claimed_id is not None and claimed_id != str(found.user_id):
-        return None
-    return found.user
+def token_for(token: str, claimed_id: str | None):
+    """The usable ApiToken, or None; with `claimed_id` it must be its user's id."""
+    return authenticate_token(token, claimed_user_id=claimed_id)
+
+
+def ticket_from(scope) -> str | None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return (query.get("ticket") or [None])[0]
 
 
 def origin_allowed(scope) -> bool:
@@ -98,14 +100,25 @@ class WebSocketAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         token, claimed_id = credentials_from(scope)
-        if token is None:
+        ticket = ticket_from(scope) if token is None else None
+        if token is None and ticket is None:
             return await self.session_stack(scope, receive, send)
         try:
-            user = await database_sync_to_async(user_for_token)(token, claimed_id)
+            if token is not None:
+                found = await database_sync_to_async(token_for)(token, claimed_id)
+                access = {"token_id": found.pk if found else None}
+            else:
+                found = await database_sync_to_async(redeem_ticket)(ticket)
+                access = {
+                    "token_id": found.token_id if found else None,
+                    "session_key": found.session_key if found else None,
+                }
         except DatabaseError:
             # Not the client's fault: the consumer asks it to come back later.
             logger.warning("database unavailable for token auth", exc_info=True)
             scope = dict(scope, user=AnonymousUser(), auth=AUTH_UNAVAILABLE)
         else:
-            scope = dict(scope, user=user or AnonymousUser(), auth="token")
+            user = found.user if found else AnonymousUser()
+            kind = "token" if token is not None else "ticket"
+            scope = dict(scope, user=user, auth=kind, **access)
         return await self.inner(scope, receive, send)

@@ -60,3 +60,24 @@ class ApiToken(models.Model):
         if self.revoked_at is not None or not self.user.is_active:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class WebSocketTicket(models.Model):
+    """A short-lived, single-use ticket for opening one WebSocket (`?ticket=`).
+
+    Only the digest is kept. A ticket made with a token remembers it, so that
+    revoking the token also closes the connection the ticket opened.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    session_key = models.CharField(max_length=40, blank=True, default="")
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"ticket of {self.user_id} until {self.expires_at:%H:%M:%S}"

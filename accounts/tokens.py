@@ -43,8 +43,14 @@ def create_token(
     return token, plaintext
 
 
-def authenticate_token(plaintext: str) -> ApiToken | None:
-    """The usable token that `plaintext` is, or None; touches its last use."""
+def authenticate_token(
+    plaintext: str, *, claimed_user_id: str | None = None
+) -> ApiToken | None:
+    """The usable token that `plaintext` is, or None; touches its last use.
+
+    With `claimed_user_id`, a token of another user is refused before anything
+    is written, so that it costs what a wrong token costs (no timing tell).
+    """
     if not plaintext or len(plaintext) > 200 or "." not in plaintext:
         return None
     prefix = plaintext.split(".", 1)[0]
@@ -54,6 +60,8 @@ def authenticate_token(plaintext: str) -> ApiToken | None:
     candidates = ApiToken.objects.usable().select_related("user").filter(prefix=prefix)
     for token in candidates:
         if hmac.compare_digest(token.digest, digest):
+            if claimed_user_id is not None and claimed_user_id != str(token.user_id):
+                return None
             _touch(token)
             return token
     return None
@@ -69,7 +77,10 @@ def _touch(token: ApiToken) -> None:
 
 
 def revoke_token(token: ApiToken) -> None:
-    """Revoke `token`; it stops working at once for new requests and connections."""
+    """Revoke `token`: new requests are refused, open connections are closed."""
+    from .access import token_revoked
+
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.revoked_at)
+        token_revoked(token)

@@ -18,7 +18,7 @@ from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
 
-from . import events
+from . import events, ratelimit
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
 from .relay import relay
 from .selectors import (
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TRY_AGAIN_LATER = 1013  # the database cannot be reached: reconnect later
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 HEARTBEAT_REQUEST = "ping"
 HEARTBEAT_REPLY = "pong"
 
@@ -48,6 +49,7 @@ class ChatConsumer(AsyncConsumer):
 
     user = None
     heartbeat_task: asyncio.Task | None = None
+    counted_as: int | None = None  # the user whose connections count this one
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +81,12 @@ class ChatConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
             return
         relay.ensure_running()
+        if not await ratelimit.aconnection_opened(user.pk, self.channel_name):
+            await self.send(
+                {"type": "websocket.close", "code": CLOSE_TOO_MANY_CONNECTIONS}
+            )
+            return
+        self.counted_as = user.pk
         try:
             room_ids = await database_sync_to_async(room_group_ids)(user)
             groups = [events.user_group(user.pk)]
@@ -103,6 +111,19 @@ class ChatConsumer(AsyncConsumer):
         if self.user is None:
             return
         text = message.get("text")
+        wait = await ratelimit.ahit(ratelimit.user_limit(), str(self.user.pk))
+        if wait:
+            await self.send_error(
+                "rate_limited",
+                "Too many frames: wait before sending again.",
+                client_id=_client_id_of(text),
+                retry_after=round(wait, 3),
+            )
+            return
+        limit = settings.CHAT_MAX_FRAME_LENGTH
+        if len(text if text is not None else message.get("bytes") or b"") > limit:
+            await self.send_error("too_long", f"A frame is at most {limit} characters.")
+            return
         if text is None:
             await self.send_error("invalid_frame", "Binary frames are not supported.")
             return
@@ -147,6 +168,9 @@ class ChatConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message) -> None:
         if self.heartbeat_task is not None:
             self.heartbeat_task.cancel()
+        if self.counted_as is not None:
+            await ratelimit.aconnection_closed(self.counted_as, self.channel_name)
+            self.counted_as = None
         for group in list(self.groups):
             await self.leave_group(group)
         raise StopConsumer()
@@ -272,6 +296,22 @@ class ChatConsumer(AsyncConsumer):
         if event.get("sender_id") != self.scope["user"].pk:
             await self.send_text(event["text"])
 
+    async def on_layer_access_lost(self, event: dict) -> None:
+        """A token revoked, a log-out, an account turned off: close if it is ours."""
+        token_id, session = event.get("token_id"), event.get("session")
+        everything = token_id is None and session is None
+        mine = (token_id is not None and token_id == self.scope.get("token_id")) or (
+            session is not None and session == self.session_digest()
+        )
+        if everything or mine:
+            # From now on nothing goes in or out, before daphne even confirms.
+            self.user = None
+            if self.heartbeat_task is not None:
+                self.heartbeat_task.cancel()
+            for group in list(self.groups):
+                await self.leave_group(group)
+            await self.send({"type": "websocket.close", "code": event["code"]})
+
     event_handlers = {
         "websocket.connect": websocket_connect,
         "websocket.receive": websocket_receive,
@@ -280,6 +320,7 @@ class ChatConsumer(AsyncConsumer):
         events.SUBSCRIBE: on_layer_subscribe,
         events.UNSUBSCRIBE: on_layer_unsubscribe,
         events.TYPING: on_layer_typing,
+        events.ACCESS_LOST: on_layer_access_lost,
     }
 
     # --- helpers ------------------------------------------------------------------
@@ -288,11 +329,26 @@ class ChatConsumer(AsyncConsumer):
         await self.send({"type": "websocket.send", "text": text})
 
     async def send_error(
-        self, code: str, detail: str, *, client_id: str | None = None
+        self,
+        code: str,
+        detail: str,
+        *,
+        client_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         await self.send_text(
-            events.error_frame(code=code, detail=detail, client_id=client_id)
+            events.error_frame(
+                code=code, detail=detail, client_id=client_id, retry_after=retry_after
+            )
         )
+
+    def session_digest(self) -> str | None:
+        """The digest of the session this connection rests on, if any."""
+        key = self.scope.get("session_key")
+        if not key and self.scope.get("auth") is None:
+            session = self.scope.get("session")
+            key = getattr(session, "session_key", None)
+        return events.session_digest(key) if key else None
 
     async def join_group(self, group: str) -> None:
         """Best effort: without the layer a client still catches up by `sync`."""
@@ -315,3 +371,17 @@ class ChatConsumer(AsyncConsumer):
         while True:
             await asyncio.sleep(interval)
             await self.send_text(HEARTBEAT_REQUEST)
+            if self.counted_as is not None:
+                await ratelimit.aconnection_alive(self.counted_as, self.channel_name)
+
+
+def _client_id_of(text) -> str | None:
+    """The frame's client_id, if it has a usable one (for a refusal's answer)."""
+    if not isinstance(text, str) or len(text) > settings.CHAT_MAX_FRAME_LENGTH:
+        return None
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    client_id = frame.get("client_id") if isinstance(frame, dict) else None
+    return client_id if is_valid_client_id(client_id) else None

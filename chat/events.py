@@ -6,6 +6,7 @@ a failure to publish is logged and never undoes what the database holds; a clien
 that missed a frame recovers it with `sync`.
 """
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ FRAME = "chat.frame"
 SUBSCRIBE = "chat.subscribe"
 UNSUBSCRIBE = "chat.unsubscribe"
 TYPING = "chat.typing"  # a frame for everyone in the groups but its sender
+ACCESS_LOST = "chat.access_lost"
 
 
 def room_group(conversation_id: int) -> str:
@@ -89,10 +91,17 @@ def ack_frame(*, client_id: str, message_id: int) -> str:
     return dumps({"type": "ack", "client_id": client_id, "id": message_id})
 
 
-def error_frame(*, code: str, detail: str, client_id: str | None = None) -> str:
-    return dumps(
-        {"type": "error", "code": code, "detail": detail, "client_id": client_id}
-    )
+def error_frame(
+    *,
+    code: str,
+    detail: str,
+    client_id: str | None = None,
+    retry_after: float | None = None,
+) -> str:
+    payload = {"type": "error", "code": code, "detail": detail, "client_id": client_id}
+    if retry_after is not None:
+        payload["retry_after"] = retry_after
+    return dumps(payload)
 
 
 def sync_done_frame(*, last_id: int, more: bool) -> str:
@@ -217,3 +226,29 @@ async def publish_read(
     """Tell every connection of the reader how far it has read a conversation."""
     text = read_frame(room=room, other=other, read_id=read_id, unread=unread)
     return await _group_send([user_group(user_id)], {"type": FRAME, "text": text})
+
+
+def session_digest(session_key: str) -> str:
+    """How events name a session: never the session id itself."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+async def publish_access_lost(
+    *,
+    user_id: int,
+    code: int,
+    token_id: int | None = None,
+    session_key: str | None = None,
+) -> bool:
+    """Close the user's connections that rest on a token or a session now gone.
+
+    With neither `token_id` nor `session_key`, every connection of the user closes
+    (a deactivated account). `code` is the WebSocket close code to use.
+    """
+    event = {
+        "type": ACCESS_LOST,
+        "code": code,
+        "token_id": token_id,
+        "session": session_digest(session_key) if session_key else None,
+    }
+    return await _group_send([user_group(user_id)], event)

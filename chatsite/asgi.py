@@ -17,6 +17,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
 from chat.relay import relay  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.server_guards import install as install_server_guards  # noqa: E402
 
 if settings.DEBUG:
     # Development only: daphne serves static files (the admin's styles) itself.
@@ -25,6 +26,9 @@ if settings.DEBUG:
 # This process serves the sockets: it publishes to its own layer, and relays
 # what other processes (manage.py) leave in the outbox (chat.relay).
 relay.mark_serving()
+# Under daphne: cap a WebSocket's unread backlog, allow server close codes,
+# redact credentials in the access log (chat.server_guards).
+install_server_guards()
 
 application = ProtocolTypeRouter(
     {

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chatsite.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -190,6 +191,26 @@ CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
 # A connection relays `typing` to one conversation at most this often.
 CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)
 
+# --- Security: limits and abuse (docs/security.md) ---------------------------------
+# Per-user token bucket shared by WebSocket frames and HTTP API requests.
+CHAT_RATE_BURST = max(1, env_int("CHAT_RATE_BURST", 60))
+CHAT_RATE_PER_SECOND = max(0.01, float(os.environ.get("CHAT_RATE_PER_SECOND") or 10))
+# Per client address: sign-ups and token requests (password guessing, spam).
+CHAT_AUTH_RATE_BURST = max(1, env_int("CHAT_AUTH_RATE_BURST", 10))
+CHAT_AUTH_RATE_PER_MINUTE = max(
+    0.01, float(os.environ.get("CHAT_AUTH_RATE_PER_MINUTE") or 5)
+)
+CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 20))
+# A client frame longer than this (characters) is refused with `too_long`.
+CHAT_MAX_FRAME_LENGTH = 16384
+# Bytes a connection may have waiting to be written to a client that does not
+# read, before the server closes it (chat.server_guards).
+CHAT_SEND_BUFFER_BYTES = max(65536, env_int("CHAT_SEND_BUFFER_BYTES", 1048576))
+CHAT_TICKET_SECONDS = 30
+# HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000
+# characters, so 64 KiB is plenty.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 65536
+
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -223,8 +244,19 @@ warnings.filterwarnings("ignore", "No directory at", UserWarning)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+# CHAT_HTTPS: the site is served over HTTPS (behind a TLS proxy that sets
+# X-Forwarded-Proto). Cookies go over HTTPS only, HTTP is redirected, HSTS.
+CHAT_HTTPS = env_bool("CHAT_HTTPS")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES") or CHAT_HTTPS
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if CHAT_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("CHAT_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CHAT_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading HSTS is a promise to browser vendors, made by hand, not a setting.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -232,6 +264,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["chat.api.throttles.UserRateThrottle"],
+    # JSON and form bodies only: twisted answers a malformed multipart body with
+    # an empty 400 before Django sees it, and no endpoint takes files.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chat.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

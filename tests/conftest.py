@@ -102,3 +102,12 @@ def make_room(db):
         return room
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with full buckets (user ids come back after a rollback)."""
+    from chat import ratelimit
+
+    ratelimit.local_buckets.clear()
+    ratelimit._local_connections.clear()

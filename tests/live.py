@@ -71,6 +71,10 @@ def server_env(**overrides: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url(),
         CHAT_HEARTBEAT_SECONDS="1",
+        # Limits are tested where a test sets them (tests/security).
+        CHAT_RATE_BURST="1000000",
+        CHAT_AUTH_RATE_BURST="1000000",
+        CHAT_MAX_CONNECTIONS_PER_USER="1000",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
@@ -83,8 +87,9 @@ def server_env(**overrides: str) -> dict:
 class DaphneServer:
     """`daphne chatsite.asgi:application` on 127.0.0.1 and a free port."""
 
-    def __init__(self, log_path: Path, **env: str):
+    def __init__(self, log_path: Path, *, args: tuple[str, ...] = (), **env: str):
         self.port = free_port()
+        self.args = list(args)  # more daphne options, e.g. ("--ping-interval", "1")
         self.env = server_env(**env)
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -108,6 +113,7 @@ class DaphneServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.args,
                 "chatsite.asgi:application",
             ],
             cwd=ROOT,
@@ -244,12 +250,16 @@ def http_json(
     body: dict | None = None,
     headers: dict | None = None,
     timeout: float = 20,
+    raw: bytes | None = None,
 ) -> tuple[int, dict, Any]:
-    """One HTTP request: the status, the headers and the JSON (or text) answer."""
+    """One HTTP request: the status, the headers and the JSON (or text) answer.
+
+    `raw` is a body sent as it is (with the caller's Content-Type header).
+    """
     request_headers = {"Accept": "application/json", **(headers or {})}
     if token is not None:
         request_headers.update(bearer(token))
-    data = None
+    data = raw
     if body is not None:
         data = json.dumps(body).encode()
         request_headers["Content-Type"] = "application/json"

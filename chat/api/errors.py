@@ -2,8 +2,10 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -55,6 +57,8 @@ def _code(exc: Exception) -> str:
         return "forbidden"
     if isinstance(exc, exceptions.NotFound):
         return "not_found"
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited"
     return getattr(exc, "default_code", "error")
 
 
@@ -96,6 +100,13 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception=None):
     """Django's 400 (a disallowed Host, say): JSON under /api/, its page elsewhere."""
+    if isinstance(exception, RequestDataTooBig):
+        # DATA_UPLOAD_MAX_MEMORY_SIZE: refused before anything was parsed.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"A request body is at most {limit} bytes."
+        if _is_api(request):
+            return error_response("too_long", detail, 413)
+        return HttpResponse(detail, status=413, content_type="text/plain")
     if _is_api(request):
         return error_response("bad_request", "The request was refused.", 400)
     return defaults.bad_request(request, exception)

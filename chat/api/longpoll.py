@@ -20,13 +20,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from accounts.tokens import authenticate_token
-from chat import events
+from chat import events, ratelimit
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 
 from .errors import error_response
-from .serializers import MessagePageSerializer, errors
+from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer, errors
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,13 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         return error_response(
             "unauthenticated", "A valid bearer token or session is needed.", 401
         )
+    wait_seconds = await ratelimit.ahit(ratelimit.user_limit(), str(user.pk))
+    if wait_seconds:
+        response = error_response(
+            "rate_limited", "Too many requests: wait before polling again.", 429
+        )
+        response["Retry-After"] = ratelimit.retry_after_header(wait_seconds)
+        return response
     try:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
@@ -215,15 +222,21 @@ class LongPollView(APIView):
         operation_id="messages_poll",
         parameters=[
             OpenApiParameter(
-                "after", int, description="Only messages with a larger id (0)."
+                "after", MESSAGE_ID, description="Only messages with a larger id (0)."
             ),
             OpenApiParameter(
                 "wait",
-                float,
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": settings.CHAT_LONG_POLL_MAX_SECONDS,
+                },
                 description="Seconds to wait for a message, 0 to "
                 f"{settings.CHAT_LONG_POLL_MAX_SECONDS} (0).",
             ),
-            OpenApiParameter("limit", int, description="At most this many (1-500)."),
+            OpenApiParameter(
+                "limit", LIMIT, description="At most this many (above 500: 500)."
+            ),
         ],
         responses={200: MessagePageSerializer, **errors(400, 401)},
     )

@@ -3,6 +3,14 @@
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from chat.models import slug_validator
+from chat.selectors import MAX_ID
+
+# Query parameters, with the bounds the server checks (a schema that says what
+# is accepted, so that generated clients and fuzzers stay within it).
+MESSAGE_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
 
 class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -32,6 +40,7 @@ class PostMessageSerializer(serializers.Serializer):
     """Documents a post; the fields are checked by the service, as on the WebSocket."""
 
     body = serializers.CharField(
+        min_length=1,
         max_length=4000,
         help_text="1 to 4,000 characters, not only spaces "
         "(else 400 with code `empty` or `too_long`).",
@@ -92,7 +101,11 @@ ReadPositionSerializer = type(
 
 
 class CreateRoomSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=50)
+    slug = serializers.RegexField(
+        slug_validator.regex,
+        max_length=50,
+        error_messages={"invalid": slug_validator.message},
+    )
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     private = serializers.BooleanField(required=False, default=False)
 
@@ -104,7 +117,7 @@ class MembershipSerializer(serializers.Serializer):
 
 
 class AddMemberSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(min_length=1, max_length=150)
 
 
 class MemberSerializer(serializers.Serializer):
@@ -129,11 +142,19 @@ ERROR_DESCRIPTIONS = {
     404: "No such room or user.",
     405: "Method not allowed.",
     409: "Exists already.",
+    413: "The request body is too large (`too_long`).",
+    429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }
 
 
 def errors(*statuses: int) -> dict:
-    """OpenAPI responses for the given error statuses, all `ErrorSerializer`."""
+    """OpenAPI responses for the given error statuses, all `ErrorSerializer`.
+
+    Every authenticated endpoint draws on the user's rate limit: with 401 comes
+    429.
+    """
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
         code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
         for code in statuses

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts.api import TokenView
+from accounts.api import TicketView, TokenView
 
 from . import views
 from .errors import not_found
@@ -9,6 +9,7 @@ from .longpoll import LongPollView
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/ticket/", TicketView.as_view(), name="api-ticket"),
     path("rooms/", views.RoomListView.as_view(), name="api-rooms"),
     path("rooms/<str:slug>/", views.RoomDetailView.as_view(), name="api-room"),
     path("rooms/<str:slug>/join/", views.RoomJoinView.as_view(), name="api-room-join"),

@@ -29,6 +29,8 @@ from chat.services.reads import mark_read
 from chat.services.rooms import add_member, create_room, join_room, leave_room
 
 from .serializers import (
+    LIMIT,
+    MESSAGE_ID,
     AddMemberSerializer,
     CreateRoomSerializer,
     DirectConversationSerializer,
@@ -44,9 +46,13 @@ from .serializers import (
 )
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("after", int, description="Only messages with a larger id."),
-    OpenApiParameter("before", int, description="Only messages with a smaller id."),
-    OpenApiParameter("limit", int, description="At most this many (1-500)."),
+    OpenApiParameter(
+        "after", MESSAGE_ID, description="Only messages with a larger id."
+    ),
+    OpenApiParameter(
+        "before", MESSAGE_ID, description="Only messages with a smaller id."
+    ),
+    OpenApiParameter("limit", LIMIT, description="At most this many (above 500: 500)."),
 ]
 
 

@@ -175,6 +175,14 @@ def test_failed_authentication_touches_nothing(alice):
     assert ApiToken.objects.get(pk=row.pk).last_used_at is None
 
 
+def test_token_claimed_for_another_user_fails_and_touches_nothing(alice):
+    """`?id=` of someone else: refused like a wrong token, with no write (timing)."""
+    row, plaintext = create_token(user=alice)
+    assert authenticate_token(plaintext, claimed_user_id=str(alice.pk + 1)) is None
+    assert ApiToken.objects.get(pk=row.pk).last_used_at is None
+    assert authenticate_token(plaintext, claimed_user_id=str(alice.pk)) == row
+
+
 def test_long_name_is_cut_to_fit(alice):
     """A name longer than the column is stored cut, not refused."""
     row, _ = create_token(user=alice, name="n" * 300)

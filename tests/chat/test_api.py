@@ -342,10 +342,23 @@ def test_form_encoded_post_is_accepted(api, make_room):
     alice = api("alice")
     make_room("lobby", owner=alice.user)
     response = alice.client.post(
-        "/api/rooms/lobby/messages/", {"body": "from curl", "client_id": "f-1"}
+        "/api/rooms/lobby/messages/",
+        "body=from+curl&client_id=f-1",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 201
     assert Message.objects.get().body == "from curl"
+
+
+def test_multipart_post_is_refused_with_415(api, make_room):
+    """No endpoint takes files: a multipart body (curl -F) gets 415, stores nothing."""
+    alice = api("alice")
+    make_room("lobby", owner=alice.user)
+    response = alice.client.post(
+        "/api/rooms/lobby/messages/", {"body": "from curl", "client_id": "f-1"}
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert not Message.objects.exists()
 
 
 def test_posting_needs_membership(api, make_user, make_room):

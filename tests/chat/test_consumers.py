@@ -236,7 +236,7 @@ def history(make_room, alice, bob, carol, lobby):
 
 @pytest.mark.parametrize(
     "step",
-    ["accounts.middleware.user_for_token", "chat.consumers.room_group_ids"],
+    ["accounts.middleware.token_for", "chat.consumers.room_group_ids"],
     ids=["token_check", "reading_rooms"],
 )
 async def test_database_down_at_connect_closes_with_try_again_later(
@@ -721,7 +721,8 @@ SEND = {"type": "message.send", "room": "lobby", "body": "ok", "client_id": "bad
 BAD_FRAMES = {
     # What the client sends (text, bytes or a dict as JSON), and the error code.
     "invalid_json": ("{nope", "invalid_json"),
-    "deeply_nested_json": ("[" * 100_000, "invalid_json"),
+    "deeply_nested_json": ("[" * 10_000, "invalid_json"),
+    "frame_too_long": ("[" * 100_000, "too_long"),
     "json_array": ("[1, 2]", "invalid"),
     "json_number": ("42", "invalid"),
     "binary_frame": (b"\x00\x01binary", "invalid_frame"),

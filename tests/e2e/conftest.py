@@ -28,8 +28,10 @@ def start_daphne(django_db_setup, live_server_log):
     """Start a daphne of the test's own (other settings); stopped after the test."""
     servers = []
 
-    def start(**env: str) -> DaphneServer:
-        server = DaphneServer(live_server_log / f"daphne-{len(servers)}.log", **env)
+    def start(*, args: tuple[str, ...] = (), **env: str) -> DaphneServer:
+        server = DaphneServer(
+            live_server_log / f"daphne-{len(servers)}.log", args=args, **env
+        )
         servers.append(server.start())
         return server
 

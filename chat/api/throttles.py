@@ -1,0 +1,54 @@
+"""DRF throttles on chat.ratelimit's buckets: 429 `rate_limited` with Retry-After."""
+
+import math
+
+from rest_framework.throttling import BaseThrottle
+
+from chat import ratelimit
+
+
+def client_address(request) -> str:
+    """The client's address as daphne saw it (from X-Forwarded-For only when
+    daphne runs with --proxy-headers, i.e. behind a proxy we trust)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class _BucketThrottle(BaseThrottle):
+    wait_seconds = 0.0
+
+    def subject(self, request) -> str | None:
+        raise NotImplementedError
+
+    def limit(self) -> ratelimit.Limit:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        subject = self.subject(request)
+        if subject is None:
+            return True
+        self.wait_seconds = ratelimit.hit(self.limit(), subject)
+        return not self.wait_seconds
+
+    def wait(self) -> int:
+        return max(1, math.ceil(self.wait_seconds))
+
+
+class UserRateThrottle(_BucketThrottle):
+    """The user's bucket, the same one their WebSocket frames draw from."""
+
+    def subject(self, request) -> str | None:
+        user = request.user
+        return str(user.pk) if user is not None and user.is_authenticated else None
+
+    def limit(self) -> ratelimit.Limit:
+        return ratelimit.user_limit()
+
+
+class AddressRateThrottle(_BucketThrottle):
+    """Token requests (password attempts) and sign-ups, per client address."""
+
+    def subject(self, request) -> str | None:
+        return client_address(request)
+
+    def limit(self) -> ratelimit.Limit:
+        return ratelimit.auth_limit()

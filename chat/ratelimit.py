@@ -1,0 +1,244 @@
+"""Token-bucket rate limits, per process or shared through Redis.
+
+A bucket holds up to `burst` tokens and refills at `rate` tokens a second; each
+action takes one. An empty bucket answers how many seconds until one is back.
+Without REDIS_URL the buckets live in this process (one daphne: exact). With
+REDIS_URL they live in Redis, updated by one Lua script (atomic, with Redis's
+clock), so every process draws from the same bucket. No database query: a
+limit is checked on every frame.
+
+If Redis cannot be reached the action is allowed (and logged): a limit must not
+take the chat down with it.
+"""
+
+import asyncio
+import logging
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1]: the bucket. ARGV: burst, rate per second. Returns the milliseconds to
+# wait: 0 when a token was taken.
+_SCRIPT = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return wait
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A bucket's shape: `burst` actions at once, `rate` a second after that."""
+
+    name: str
+    burst: int
+    rate: float
+
+
+def user_limit() -> Limit:
+    """Frames and API requests of one user (WebSocket and HTTP together)."""
+    return Limit("user", settings.CHAT_RATE_BURST, settings.CHAT_RATE_PER_SECOND)
+
+
+def auth_limit() -> Limit:
+    """Sign-ups and token requests from one client address."""
+    return Limit(
+        "auth", settings.CHAT_AUTH_RATE_BURST, settings.CHAT_AUTH_RATE_PER_MINUTE / 60
+    )
+
+
+class _LocalBuckets:
+    """The buckets of this process: {key: (tokens, monotonic time)}."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, limit: Limit) -> float:
+        now = time.monotonic()
+        with self.lock:
+            tokens, at = self.buckets.get(key, (limit.burst, now))
+            tokens = min(limit.burst, tokens + (now - at) * limit.rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / limit.rate
+            self.buckets[key] = (tokens, now)
+            if len(self.buckets) > 100_000:
+                self._forget_full(now)
+            return wait
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled: they hold no information."""
+        for key, (tokens, at) in list(self.buckets.items()):
+            if now - at > 3600 or tokens >= 1:
+                del self.buckets[key]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.buckets.clear()
+
+
+local_buckets = _LocalBuckets()
+_sync_client = None
+_async_clients: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _key(limit: Limit, subject: str) -> str:
+    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "chat")
+    return f"{prefix}:rate:{limit.name}:{subject}"
+
+
+def _redis_sync():
+    global _sync_client
+    if _sync_client is None:
+        import redis
+
+        _sync_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+    return _sync_client
+
+
+def _redis_async():
+    """One client per event loop: redis.asyncio clients are bound to theirs."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+        _async_clients[loop] = client
+    return client
+
+
+def _seconds(wait) -> float:
+    return int(wait) / 1000
+
+
+def hit(limit: Limit, subject: str) -> float:
+    """Take one token from `subject`'s bucket: 0, or the seconds to wait."""
+    if not settings.REDIS_URL:
+        return local_buckets.take(f"{limit.name}:{subject}", limit)
+    try:
+        wait = _redis_sync().eval(
+            _SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate
+        )
+    except Exception:
+        logger.warning("rate limit not checked: Redis failed", exc_info=True)
+        return 0.0
+    return _seconds(wait)
+
+
+async def ahit(limit: Limit, subject: str) -> float:
+    """hit() for async callers (the consumer): no thread, no database."""
+    if not settings.REDIS_URL:
+        return local_buckets.take(f"{limit.name}:{subject}", limit)
+    try:
+        wait = await _redis_async().eval(
+            _SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate
+        )
+    except Exception:
+        logger.warning("rate limit not checked: Redis failed", exc_info=True)
+        return 0.0
+    return _seconds(wait)
+
+
+def retry_after_header(wait: float) -> str:
+    """Retry-After is whole seconds, at least 1."""
+    return str(max(1, math.ceil(wait)))
+
+
+# --- connections per user ---------------------------------------------------------
+# Redis: a sorted set per user of its connections' channel names, scored by when
+# each stops counting unless refreshed (at every heartbeat): a process that dies
+# leaves no connection counted for long.
+
+_local_connections: dict[int, set[str]] = {}
+
+
+def _connections_key(user_id: int) -> str:
+    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "chat")
+    return f"{prefix}:conns:{user_id}"
+
+
+def _connection_ttl() -> float:
+    return 3 * settings.CHAT_HEARTBEAT_SECONDS + 10
+
+
+async def aconnection_opened(user_id: int, channel: str) -> bool:
+    """Count a new connection of the user; False if that is one too many."""
+    limit = settings.CHAT_MAX_CONNECTIONS_PER_USER
+    if not settings.REDIS_URL:
+        mine = _local_connections.setdefault(user_id, set())
+        if len(mine) >= limit:
+            return False
+        mine.add(channel)
+        return True
+    key, now = _connections_key(user_id), time.time()
+    try:
+        async with _redis_async().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {channel: now + _connection_ttl()})
+            pipe.zcard(key)
+            pipe.expire(key, math.ceil(_connection_ttl()))
+            _, _, count, _ = await pipe.execute()
+        if count > limit:
+            await _redis_async().zrem(key, channel)
+            return False
+    except Exception:
+        logger.warning("connection limit not checked: Redis failed", exc_info=True)
+    return True
+
+
+async def aconnection_alive(user_id: int, channel: str) -> None:
+    """Keep counting an open connection (called at each heartbeat)."""
+    if not settings.REDIS_URL:
+        return
+    key = _connections_key(user_id)
+    try:
+        await _redis_async().zadd(key, {channel: time.time() + _connection_ttl()})
+        await _redis_async().expire(key, math.ceil(_connection_ttl()))
+    except Exception:
+        logger.warning("connection not refreshed: Redis failed", exc_info=True)
+
+
+async def aconnection_closed(user_id: int, channel: str) -> None:
+    if not settings.REDIS_URL:
+        mine = _local_connections.get(user_id)
+        if mine is not None:
+            mine.discard(channel)
+            if not mine:
+                del _local_connections[user_id]
+        return
+    try:
+        await _redis_async().zrem(_connections_key(user_id), channel)
+    except Exception:
+        logger.warning("connection not uncounted: Redis failed", exc_info=True)

@@ -1,0 +1,116 @@
+"""What daphne does not do for us, added to it at start-up.
+
+1. A cap on what daphne holds for a WebSocket client that does not read.
+
+daphne hands every frame to Twisted's transport, which buffers whatever the
+client's TCP window does not take, without limit: a client that stops reading
+while its rooms are busy would grow the server's memory for as long as it stays
+connected. Before each frame is written, this checks how many bytes are still
+waiting for that client; past CHAT_SEND_BUFFER_BYTES the connection is closed
+with 1008 (policy violation). The close frame itself may never get through, so
+autobahn drops the TCP connection after its close-handshake timeout (1 s), which
+also frees the buffer. Other connections are not touched.
+
+2. Server close codes: the application may close with 1008, 1011 or 1013
+(autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed on the
+consumer's 1013 "try again later").
+
+3. The access log: daphne writes each HTTP request's path with its query
+string. The API takes no credentials there, but a client may still put one in
+a URL; the values of `token` and `ticket` are written as `[redacted]`.
+
+Installed from chatsite.asgi when the process runs under daphne.
+"""
+
+import logging
+import re
+import sys
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CLOSE_POLICY_VIOLATION = 1008
+# Close codes a server may send that autobahn's sendClose refuses.
+SERVER_CODES = {1001, 1008, 1011, 1013}
+
+
+def buffered_bytes(transport) -> int | None:
+    """Bytes a Twisted transport has not written yet; None if it cannot tell."""
+    seen = 0
+    while transport is not None and seen < 5:
+        if hasattr(transport, "_tempDataLen") and hasattr(transport, "dataBuffer"):
+            pending = len(transport.dataBuffer) - transport.offset
+            return pending + transport._tempDataLen
+        # A TLS (or other) wrapper: the socket's own transport is inside it.
+        transport = getattr(transport, "transport", None)
+        seen += 1
+    return None
+
+
+_SECRET_PARAMETER = re.compile(r"([?&](?:token|ticket)=)[^&#\s]*", re.IGNORECASE)
+
+
+def redact(path: str) -> str:
+    """The path with the values of `token` and `ticket` parameters hidden."""
+    return _SECRET_PARAMETER.sub(r"\1[redacted]", path)
+
+
+def install() -> bool:
+    """Guard daphne's WebSocket writes; False when not running under daphne."""
+    if "daphne.server" not in sys.modules:
+        return False
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if getattr(WebSocketProtocol.handle_reply, "send_buffer_guard", False):
+        return True
+    original = WebSocketProtocol.handle_reply
+
+    def handle_reply(self, message):
+        if message.get("type") == "websocket.send" and getattr(
+            self, "closed_for_backlog", False
+        ):
+            return None  # closing: what the consumer still sends goes nowhere
+        if message.get("type") == "websocket.send" and self.state == self.STATE_OPEN:
+            waiting = buffered_bytes(self.transport)
+            if waiting is not None and waiting > settings.CHAT_SEND_BUFFER_BYTES:
+                logger.warning(
+                    "closing a WebSocket that does not read: %d bytes waiting",
+                    waiting,
+                )
+                self.closed_for_backlog = True
+                self.sendCloseFrame(
+                    code=CLOSE_POLICY_VIOLATION,
+                    reasonUtf8=b"Too much unread data.",
+                    isReply=False,
+                )
+                return None
+        return original(self, message)
+
+    def server_close(self, code=None):
+        # autobahn's sendClose takes only 1000 and 3000-4999 from an
+        # application; 1008 and 1013 are for servers to send (RFC 6455 7.4.1).
+        if code in SERVER_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original_close(self, code)
+
+    original_close = WebSocketProtocol.serverClose
+    _redact_access_log()
+    handle_reply.send_buffer_guard = True
+    WebSocketProtocol.handle_reply = handle_reply
+    WebSocketProtocol.serverClose = server_close
+    return True
+
+
+def _redact_access_log() -> None:
+    from daphne.access import AccessLogGenerator
+
+    original = AccessLogGenerator.__call__
+
+    def log(self, protocol, action, details):
+        if isinstance(details.get("path"), str):
+            details = dict(details, path=redact(details["path"]))
+        return original(self, protocol, action, details)
+
+    AccessLogGenerator.__call__ = log

@@ -1,0 +1,57 @@
+"""The token bucket itself: burst, refusal with the wait, refill (local or Redis)."""
+
+import time
+
+import pytest
+from django.conf import settings as django_settings
+
+from chat import ratelimit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def subject() -> str:
+    """A bucket no other test or run touches."""
+    return f"bucket-test-{time.monotonic_ns()}"
+
+
+def test_bucket_gives_the_burst_then_the_wait(subject):
+    """Five at once, then a wait of about one token's refill (0.5 s at 2/s)."""
+    limit = ratelimit.Limit("test", burst=5, rate=2)
+    assert [ratelimit.hit(limit, subject) for _ in range(5)] == [0] * 5
+    wait = ratelimit.hit(limit, subject)
+    assert 0.3 < wait <= 0.5
+
+
+def test_bucket_refills_at_the_rate(subject):
+    """After the wait a token is back, and only one."""
+    limit = ratelimit.Limit("test", burst=2, rate=10)
+    for _ in range(2):
+        ratelimit.hit(limit, subject)
+    assert ratelimit.hit(limit, subject) > 0
+    time.sleep(0.15)
+    assert ratelimit.hit(limit, subject) == 0
+    assert ratelimit.hit(limit, subject) > 0
+
+
+async def test_async_hits_draw_from_the_same_bucket(subject):
+    """The consumer's ahit and the views' hit share one bucket."""
+    limit = ratelimit.Limit("test", burst=3, rate=0.1)
+    assert await ratelimit.ahit(limit, subject) == 0
+    assert ratelimit.hit(limit, subject) == 0
+    assert await ratelimit.ahit(limit, subject) == 0
+    assert ratelimit.hit(limit, subject) > 5
+
+
+def test_redis_down_lets_actions_through(subject, settings):
+    """A limit must not take the chat down: Redis unreachable means no limit."""
+    if not django_settings.REDIS_URL:
+        pytest.skip("the Redis path runs where REDIS_URL is set")
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    ratelimit._sync_client = None
+    try:
+        limit = ratelimit.Limit("test", burst=1, rate=0.01)
+        assert [ratelimit.hit(limit, subject) for _ in range(3)] == [0, 0, 0]
+    finally:
+        ratelimit._sync_client = None
