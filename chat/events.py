@@ -150,7 +150,9 @@ async def _group_send(groups: Iterable[str], event: dict) -> bool:
 async def publish_message(message: Message) -> bool:
     """Fan a stored message out to every connection that may see it."""
     return await _group_send(
-        message_groups(message), {"type": FRAME, "text": message_frame(message)}
+        message_groups(message),
+        # message_id: where the connection's catch-up after an outage begins.
+        {"type": FRAME, "text": message_frame(message), "message_id": message.id},
     )
 
 

@@ -15,6 +15,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
+from chat import shutdown  # noqa: E402
+from chat.health import HealthCheck  # noqa: E402
 from chat.relay import relay  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
@@ -25,10 +27,14 @@ if settings.DEBUG:
 # This process serves the sockets: it publishes to its own layer, and relays
 # what other processes (manage.py) leave in the outbox (chat.relay).
 relay.mark_serving()
+# Under daphne, SIGTERM closes every WebSocket with "server restarting" and
+# exits once they are gone (chat.shutdown), instead of dropping them.
+shutdown.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # /healthz is answered before Django (no Host check, no thread).
+        "http": HealthCheck(django_asgi_app),
         "websocket": WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

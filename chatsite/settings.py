@@ -121,6 +121,12 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_chat_{os.getpid()}",
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # An unreachable server fails a query in seconds (an `unavailable`
+        # error), not after the system's minutes of TCP retries.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("CHAT_DATABASE_CONNECT_TIMEOUT", 5)
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -174,6 +180,16 @@ CHAT_LONG_POLL_MAX_SECONDS = 30
 CHAT_TOKEN_TOUCH_SECONDS = 60
 # On the in-memory layer, publish what other processes (manage.py) stored.
 CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
+
+# --- Several processes, failures (docs/deploy.md) ---------------------------------
+# Each connection re-adds itself to its groups this often, so that the layer's
+# group_expiry never ends live delivery, and at once after a layer outage.
+CHAT_GROUP_REFRESH_SECONDS = CHANNEL_LAYERS["default"]["CONFIG"]["group_expiry"] / 4
+# SIGTERM: keep listening this long (health 503), then wait this long at most
+# for the WebSockets to close before exiting (chat.shutdown).
+CHAT_SHUTDOWN_DELAY_SECONDS = env_int("CHAT_SHUTDOWN_DELAY_SECONDS", 0)
+CHAT_SHUTDOWN_TIMEOUT_SECONDS = env_int("CHAT_SHUTDOWN_TIMEOUT_SECONDS", 5)
+CHAT_HEALTH_TIMEOUT_SECONDS = 2
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
