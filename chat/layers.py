@@ -7,10 +7,11 @@ sockets; a blocking pool makes the burst wait for a free connection instead.
 
 channels-redis raises a connection error from `receive` when Redis goes away,
 and channels' consumers die of it: every WebSocket of the process would close
-with 1011. Here a receive waits and tries again instead, and the first receive
-that works after a failure sets `recovered`, so that the process can put its
-connections back in their groups (a restarted Redis has forgotten them) and
-send them what they missed (chat.connections).
+with 1011. Here a receive waits and tries again instead. After a failure the
+layer PINGs Redis until it answers, then sets `recovered`, so that the process
+puts its connections back in their groups (a restarted Redis has forgotten
+them) and sends them what they missed (chat.connections). It cannot wait for a
+receive to work again: with the groups gone, nothing would ever arrive.
 """
 
 import asyncio
@@ -36,6 +37,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         super().__init__(*args, **kwargs)
         self.failing = False
         self.recovered = asyncio.Event()
+        self.watcher: asyncio.Future | None = None
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
@@ -50,17 +52,32 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         delay = self.retry_first_delay
         while True:
             try:
-                message = await super().receive(channel)
+                return await super().receive(channel)
             except LAYER_ERRORS as exc:
-                if not self.failing:
-                    logger.warning("channel layer receive failed: %r; retrying", exc)
-                self.failing = True
+                self.note_failure(exc)
                 # Jitter: a process's consumers do not all come back at once.
                 await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311
                 delay = min(delay * 2, self.retry_max_delay)
+
+    def note_failure(self, exc: BaseException) -> None:
+        """Redis failed: watch for it to answer again (a receive may wait long)."""
+        if self.failing:
+            return
+        logger.warning("channel layer failed: %r; retrying", exc)
+        self.failing = True
+        self.watcher = asyncio.ensure_future(self.watch_until_back())
+
+    async def watch_until_back(self) -> None:
+        delay = self.retry_first_delay
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.retry_max_delay)
+            try:
+                for index in range(self.ring_size):
+                    await self.connection(index).ping()
+            except LAYER_ERRORS:
                 continue
-            if self.failing:
-                self.failing = False
-                logger.warning("channel layer receive works again")
-                self.recovered.set()
-            return message
+            logger.warning("channel layer answers again")
+            self.failing = False
+            self.recovered.set()
+            return

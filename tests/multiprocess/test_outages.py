@@ -1,0 +1,115 @@
+"""Redis or PostgreSQL gone while clients talk: nothing acked is lost, and the
+server comes back by itself."""
+
+import asyncio
+
+import pytest
+
+from tests.live import database_url, http_json, open_chat
+
+from .support import SERVICES_ONLY, ChatClient, TcpProxy, until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), SERVICES_ONLY]
+
+
+async def health(server) -> tuple[int, dict]:
+    status, _, body = await asyncio.to_thread(
+        http_json, "GET", f"{server.http_url}/healthz"
+    )
+    return status, body
+
+
+async def wait_health(server, status: int, timeout: float = 20) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got, body = await health(server)
+        if got == status:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"/healthz still {got}: {body}")
+        await asyncio.sleep(0.2)
+
+
+async def test_redis_restart_loses_no_acked_message_and_live_resumes(
+    start_daphnes, own_redis, alice, bob, lobby
+):
+    """Redis stopped and started while Alice sends: every ack reaches Bob on the
+    other process, the health check tells, and live delivery resumes by itself."""
+    one, two = start_daphnes(2, REDIS_URL=own_redis.url)
+    a = ChatClient("alice", alice.token, [one]).start()
+    b = ChatClient("bob", bob.token, [two]).start()
+    await asyncio.gather(a.ready.wait(), b.ready.wait())
+    first = await a.send("before 0", room=lobby)
+    await until(lambda: first in b.messages)
+
+    own_redis.stop()
+    during = [await a.send(f"during {n}", room=lobby) for n in range(5)]
+    during.append(await a.send("during dm", to="bob"))
+    body = await wait_health(one, 503)
+    assert body["status"] == "unavailable"
+    assert body["database"] == {"ok": True}
+    assert body["channel_layer"]["ok"] is False
+
+    own_redis.start()  # empty: it forgot every group
+    await wait_health(one, 200)
+    await wait_health(two, 200)
+    # What Bob missed comes after the layer is back, without a reconnect.
+    await until(lambda: all(mid in b.messages for mid in during), timeout=20)
+    # Live again, through groups the processes re-added on their own.
+    after = await a.send("after 0", room=lobby)
+    await until(lambda: after in b.messages, timeout=10)
+    reply = await b.send("after dm", to="alice")
+    await until(lambda: reply in a.messages, timeout=10)
+    assert (a.connections, b.connections) == (1, 1), "nobody had to reconnect"
+    assert a.errors == b.errors == []
+    for client in (a, b):
+        await client.stop()
+
+
+@pytest.fixture
+def database_proxy():
+    """A TCP proxy in front of the run's PostgreSQL, which the test may cut."""
+    from django.db import connection
+
+    proxy = TcpProxy(int(connection.settings_dict.get("PORT") or 5432)).start()
+    yield proxy
+    proxy.stop()
+
+
+async def test_database_unreachable_send_gets_unavailable_then_recovers(
+    start_daphnes, database_proxy, alice, bob, lobby
+):
+    """PostgreSQL cut off: a send gets error `unavailable`, never an ack; once it
+    is back the same send is stored and delivered."""
+    url = database_url().replace(
+        f":{database_proxy.upstream_port}/", f":{database_proxy.port}/"
+    )
+    (server,) = start_daphnes(1, DATABASE_URL=url)
+    async with open_chat(server, alice.token) as a, open_chat(server, bob.token) as b:
+        database_proxy.cut()
+        await a.send(type="message.send", room=lobby, body="lost?", client_id="c1")
+        frames = await a.recv_until("error", timeout=15)
+        assert frames[-1] == {
+            "type": "error",
+            "code": "unavailable",
+            "detail": frames[-1]["detail"],
+            "client_id": "c1",
+        }
+        assert all(f.get("type") != "ack" for f in frames if isinstance(f, dict))
+        status, body = await health(server)
+        assert status == 503
+        assert body["database"]["ok"] is False
+        assert body["channel_layer"] == {"ok": True}
+        # Still answering: a sync fails the same way, the heartbeat goes on.
+        await a.send(type="sync", after=0)
+        assert (await a.recv_until("error", timeout=15))[-1]["code"] == "unavailable"
+        await a.ws.send("ping")
+        assert await a.recv() == "pong"
+
+        database_proxy.restore()
+        await wait_health(server, 200)
+        await a.send(type="message.send", room=lobby, body="lost?", client_id="c1")
+        ack = (await a.recv_until("ack", timeout=15))[-1]
+        assert ack["client_id"] == "c1"
+        delivered = [f for f in await b.recv_until("message") if isinstance(f, dict)]
+        assert delivered[-1]["id"] == ack["id"]
