@@ -176,6 +176,7 @@ class ChatClient:
         self.acks: dict[str, int] = {}  # client_id -> message id
         self.pending: dict[str, dict] = {}  # sent, not acknowledged yet
         self.errors: list[dict] = []
+        self.trace: list = []
         self.close_codes: list[int | None] = []
         self.connections = 0
         self.ws = None
@@ -248,6 +249,7 @@ class ChatClient:
 
     async def _handle(self, ws, frame: dict) -> None:
         kind = frame["type"]
+        self.trace.append((kind, frame.get("id"), time.monotonic()))
         if kind == "message":
             self.live_copies[frame["id"]] = self.live_copies.get(frame["id"], 0) + 1
             self.messages[frame["id"]] = frame
