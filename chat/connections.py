@@ -21,6 +21,9 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# How soon the keeper notices that the layer works again (chat.layers).
+RECOVERY_POLL_SECONDS = 0.5
+
 
 class Connection(Protocol):
     async def renew_groups(self) -> None: ...
@@ -34,52 +37,54 @@ class LocalConnections:
     def __init__(self) -> None:
         self.open: set[Connection] = set()
         self.keeper: asyncio.Task | None = None
-        self.emptied = asyncio.Event()
+        self.emptied: asyncio.Event | None = None
 
     def add(self, connection: Connection) -> None:
         self.open.add(connection)
-        self.emptied.clear()
         self._ensure_keeper()
 
     def discard(self, connection: Connection) -> None:
         self.open.discard(connection)
-        if not self.open:
+        if not self.open and self.emptied is not None:
             self.emptied.set()
+
+    async def wait_until_empty(self) -> None:
+        while self.open:
+            self.emptied = asyncio.Event()  # of the running loop
+            await self.emptied.wait()
 
     def __len__(self) -> int:
         return len(self.open)
 
     def _ensure_keeper(self) -> None:
-        if self.keeper is None or self.keeper.done():
-            self.keeper = asyncio.get_running_loop().create_task(self.keep())
+        loop = asyncio.get_running_loop()
+        if self.keeper is None or self.keeper.done() or self.keeper.get_loop() != loop:
+            self.keeper = loop.create_task(self.keep())
 
     async def keep(self) -> None:
         """Renew every connection's groups now and then, and after an outage."""
         layer = get_channel_layer()
-        recovered: asyncio.Event | None = getattr(layer, "recovered", None)
         interval = settings.CHAT_GROUP_REFRESH_SECONDS
         loop = asyncio.get_running_loop()
         next_refresh = loop.time() + interval
+        recoveries = getattr(layer, "recoveries", 0)
         while True:
-            after_outage = False
-            remaining = max(0.0, next_refresh - loop.time())
-            if recovered is None:
-                await asyncio.sleep(remaining)
-            else:
-                try:
-                    async with asyncio.timeout(remaining):
-                        await recovered.wait()
-                except TimeoutError:
-                    pass
-                else:
-                    recovered.clear()
-                    after_outage = True
-            if not after_outage:
+            await asyncio.sleep(
+                max(0.0, min(RECOVERY_POLL_SECONDS, next_refresh - loop.time()))
+            )
+            after_outage = getattr(layer, "recoveries", 0) != recoveries and not (
+                getattr(layer, "failing", False)  # down again: wait for the next
+            )
+            if after_outage or loop.time() >= next_refresh:
                 next_refresh = loop.time() + interval
-            await self.renew_all(after_outage=after_outage)
+                if await self.renew_all(after_outage=after_outage):
+                    recoveries = getattr(layer, "recoveries", 0)
+                # else: the next turn tries again, half a second on
 
-    async def renew_all(self, *, after_outage: bool = False) -> None:
+    async def renew_all(self, *, after_outage: bool = False) -> bool:
+        """False if some connection could not be put back in its groups."""
         connections = list(self.open)
+        renewed = True
         if after_outage:
             logger.warning(
                 "channel layer back: renewing the groups of %d connections",
@@ -90,14 +95,18 @@ class LocalConnections:
                 await connection.renew_groups()
             except Exception:
                 logger.warning("could not renew a connection's groups", exc_info=True)
+                renewed = False
+        if not renewed and after_outage:
+            return False  # not live yet: catching up now could miss more
         if not after_outage:
-            return
+            return renewed
         # Live again for everyone first, then what each may have missed.
         for connection in connections:
             try:
                 await connection.catch_up()
             except Exception:
                 logger.warning("could not catch a connection up", exc_info=True)
+        return True
 
 
 local_connections = LocalConnections()

@@ -111,8 +111,7 @@ async def drain(reactor) -> None:
         )
         try:
             async with asyncio.timeout(max(0.0, remaining)):
-                while len(local_connections):
-                    await local_connections.emptied.wait()
+                await local_connections.wait_until_empty()
         except TimeoutError:
             logger.warning(
                 "%d WebSockets still open after the shutdown timeout",

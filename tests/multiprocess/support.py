@@ -180,15 +180,21 @@ class ChatClient:
         self.close_codes: list[int | None] = []
         self.connections = 0
         self.ws = None
+        self.in_sync = False
+        self.recent: list[tuple[float, int]] = []  # (when, id) of live frames
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
         self.acked = asyncio.Condition()
         self.task: asyncio.Task | None = None
         self.stopping = False
 
-    @property
-    def cursor(self) -> int:
-        return max(self.messages, default=0)
+    # Where the next sync starts (docs/protocol.md, "Delivery guarantees"): the
+    # highest id seen on a connection whose own sync had finished, and not in
+    # the last SETTLE seconds before it dropped. A live frame that overtakes the
+    # sync answer, or one of a message that another process published a moment
+    # before a lower id, must not move it past messages still on their way.
+    cursor = 0
+    SETTLE = 2.0
 
     def start(self) -> "ChatClient":
         self.task = asyncio.ensure_future(self.run())
@@ -235,6 +241,8 @@ class ChatClient:
         self.connections += 1
         self.ws = ws
         self.synced.clear()
+        self.in_sync = False
+        self.trace.append(("hello", ws.remote_address[1], self.cursor))
         await ws.send(json.dumps({"type": "sync", "after": self.cursor}))
         for frame in list(self.pending.values()):
             await ws.send(json.dumps(frame))
@@ -245,23 +253,33 @@ class ChatClient:
                     continue
                 await self._handle(ws, json.loads(raw))
         finally:
+            settled = time.monotonic() - self.SETTLE
+            for seen_at, message_id in self.recent:
+                if seen_at <= settled:
+                    self.cursor = max(self.cursor, message_id)
+            self.recent = []
+            self.trace.append(("closed", ws.close_code, None))
             self.close_codes.append(ws.close_code)
 
     async def _handle(self, ws, frame: dict) -> None:
         kind = frame["type"]
-        self.trace.append((kind, frame.get("id"), time.monotonic()))
+        self.trace.append((kind, frame.get("id") or frame.get("last_id"), None))
         if kind == "message":
             self.live_copies[frame["id"]] = self.live_copies.get(frame["id"], 0) + 1
             self.messages[frame["id"]] = frame
+            if self.in_sync:
+                self.recent.append((time.monotonic(), frame["id"]))
         elif kind == "ack":
             async with self.acked:
                 self.pending.pop(frame["client_id"], None)
                 self.acks[frame["client_id"]] = frame["id"]
                 self.acked.notify_all()
         elif kind == "sync.done":
+            self.cursor = max(self.cursor, frame["last_id"])
             if frame["more"]:
                 await ws.send(json.dumps({"type": "sync", "after": frame["last_id"]}))
             else:
+                self.in_sync = True
                 self.synced.set()
         elif kind == "error":
             self.errors.append(frame)
