@@ -22,6 +22,7 @@ import sys
 import time
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
+from channels_redis.utils import create_pool
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -59,13 +60,13 @@ class RedisChannelLayer(BaseRedisChannelLayer):
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
+        # A pooled connection from before a Redis restart (or a Sentinel
+        # failover) fails once: the command is sent again on a new connection.
+        host.setdefault("retry_on_error", [RedisConnectionError])
         if "address" not in host:
-            return super().create_pool(index)
+            return create_pool(host)  # Sentinel, or host and port
         address = host.pop("address")
         host.setdefault("timeout", self.pool_timeout)
-        # A pooled connection from before a Redis restart fails once: the
-        # command is sent again on a new connection rather than failing.
-        host.setdefault("retry_on_error", [RedisConnectionError])
         return aioredis.BlockingConnectionPool.from_url(address, **host)
 
     async def receive(self, channel):

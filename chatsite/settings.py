@@ -8,6 +8,7 @@ sharing them behave as one server. docs/configuration.md lists every variable.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -170,6 +171,24 @@ else:
             },
         }
     }
+
+# Redis Sentinel (docs/deploy.md): the Sentinels name the master; REDIS_URL then
+# gives only the password and the database number.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+if REDIS_URL and REDIS_SENTINELS:
+    _redis = urlsplit(REDIS_URL)
+    _host = CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    del _host["address"]
+    _host.update(
+        sentinels=[
+            (item.rpartition(":")[0], int(item.rpartition(":")[2]))
+            for item in REDIS_SENTINELS
+        ],
+        master_name=os.environ.get("REDIS_SENTINEL_MASTER", "mymaster"),
+        password=_redis.password,
+        db=int(_redis.path.strip("/") or 0),
+        sentinel_kwargs={"socket_connect_timeout": 5, "password": _redis.password},
+    )
 
 # --- Chat -------------------------------------------------------------------------
 CHAT_HEARTBEAT_SECONDS = max(1, env_int("CHAT_HEARTBEAT_SECONDS", 25))

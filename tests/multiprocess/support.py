@@ -81,6 +81,47 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+class SentinelServer:
+    """A Redis Sentinel of the test's own, watching `master` as "mymaster"."""
+
+    def __init__(self, directory: Path, master: RedisServer):
+        self.port = free_port()
+        self.directory = directory
+        self.master = master
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10) -> "SentinelServer":
+        config = self.directory / f"sentinel-{self.port}.conf"
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\n"
+            f"sentinel monitor mymaster 127.0.0.1 {self.master.port} 1\n"
+        )
+        log = open(self.directory / "sentinel.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            ["redis-server", str(config), "--sentinel"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        query = b"SENTINEL get-master-addr-by-name mymaster\r\n"
+        while time.monotonic() < deadline:
+            address = ("127.0.0.1", self.port)
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(address, 0.5) as sock,
+            ):
+                sock.sendall(query)
+                if str(self.master.port).encode() in sock.recv(256):
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"redis sentinel on {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 class TcpProxy:
     """Forwards 127.0.0.1:port to an upstream port; `cut()` drops every
     connection and refuses new ones until `restore()`."""
