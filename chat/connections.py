@@ -90,12 +90,22 @@ class LocalConnections:
                 "channel layer back: renewing the groups of %d connections",
                 len(connections),
             )
+        failures = 0
         for connection in connections:
             try:
                 await connection.renew_groups()
-            except Exception:
-                logger.warning("could not renew a connection's groups", exc_info=True)
-                renewed = False
+            except Exception as exc:
+                failures += 1
+                last_error = exc
+        if failures:
+            # One line for the lot: during an outage every connection fails.
+            logger.warning(
+                "could not renew the groups of %d of %d connections: %r",
+                failures,
+                len(connections),
+                last_error,
+            )
+            renewed = False
         if not renewed and after_outage:
             return False  # not live yet: catching up now could miss more
         if not after_outage:
