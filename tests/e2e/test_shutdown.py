@@ -1,6 +1,8 @@
 """SIGTERM: every WebSocket is closed with 1012 "server restarting", then exit."""
 
 import asyncio
+import base64
+import os
 import signal
 import socket
 import time
@@ -77,3 +79,26 @@ async def test_during_the_drain_health_says_shutting_down_and_handshakes_close(
                 await recv_frame(late, 5)
             assert (late.close_code, late.close_reason) == (RESTART, REASON)
     assert await asyncio.to_thread(server.process.wait, 10) == 0
+
+
+def test_sigterm_stops_accepting_while_sockets_still_close(start_daphne, alice):
+    """A client that never answers the close frame holds the drain up a moment;
+    meanwhile new connections are refused (the load balancer moves on)."""
+    server = start_daphne()
+    key = base64.b64encode(os.urandom(16)).decode()
+    handshake = (
+        "GET /ws/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {alice.token}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as mute:
+        mute.sendall(handshake.encode())
+        assert mute.recv(4096).startswith(b"HTTP/1.1 101")
+        time.sleep(0.5)  # the hello arrives; this client reads nothing more
+        server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not refused(server.port):
+            assert time.monotonic() < deadline, "still accepting after SIGTERM"
+            time.sleep(0.02)
+        assert server.process.poll() is None, "exited before the socket closed"
+        assert server.process.wait(timeout=10) == 0
