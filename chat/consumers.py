@@ -182,7 +182,8 @@ class ChatConsumer(AsyncConsumer):
         for message in messages:
             await self.send_text(events.message_frame(message))
         last_id = messages[-1].id if messages else after
-        self.seen_id = max(self.seen_id, last_id)
+        if messages:
+            self.seen_id = max(self.seen_id, last_id)
         await self.send_text(events.sync_done_frame(last_id=last_id, more=more))
 
     async def on_room_join(self, frame: dict) -> None:
