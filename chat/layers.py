@@ -135,7 +135,9 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             if not self.waiting.get(name) and self.last_receive.get(name, 0) < before:
                 del self.receive_buffer[name]
                 self.waiting.pop(name, None)
-                self.last_receive.pop(name, None)
+        for name, seen in list(self.last_receive.items()):
+            if seen < before and name not in self.receive_buffer:
+                del self.last_receive[name]
 
     def note_failure(self, exc: BaseException) -> None:
         """Redis failed: watch for it to answer again (a receive may wait long)."""
