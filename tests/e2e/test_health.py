@@ -56,7 +56,7 @@ def test_healthz_reports_an_unreachable_database(start_daphne):
     not settings.REDIS_URL, reason="needs REDIS_URL: runs in the Redis pass"
 )
 async def test_healthz_reports_an_unreachable_redis(start_daphne):
-    """503: the channel layer part fails with its reason; Redis is never asked twice."""
+    """503: the channel layer part fails with its reason, the database part is ok."""
     server = start_daphne(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     status, _, body = await asyncio.to_thread(
         http_json, "GET", f"{server.http_url}/healthz"
