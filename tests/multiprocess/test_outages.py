@@ -33,8 +33,8 @@ async def wait_health(server, status: int, timeout: float = 20) -> dict:
 async def test_redis_restart_loses_no_acked_message_and_live_resumes(
     start_daphnes, own_redis, alice, bob, lobby
 ):
-    """Redis stopped and started while Alice sends: every ack reaches Bob on the
-    other process, the health check tells, and live delivery resumes by itself."""
+    """Redis stopped and started while both send: every ack reaches the other
+    process's user, the health check tells, and live delivery resumes by itself."""
     one, two = start_daphnes(2, REDIS_URL=own_redis.url)
     a = ChatClient("alice", alice.token, [one]).start()
     b = ChatClient("bob", bob.token, [two]).start()
@@ -45,6 +45,7 @@ async def test_redis_restart_loses_no_acked_message_and_live_resumes(
     own_redis.stop()
     during = [await a.send(f"during {n}", room=lobby) for n in range(5)]
     during.append(await a.send("during dm", to="bob"))
+    answer = await b.send("during answer", to="alice")
     body = await wait_health(one, 503)
     assert body["status"] == "unavailable"
     assert body["database"] == {"ok": True}
@@ -55,6 +56,7 @@ async def test_redis_restart_loses_no_acked_message_and_live_resumes(
     await wait_health(two, 200)
     # What Bob missed comes after the layer is back, without a reconnect.
     await until(lambda: all(mid in b.messages for mid in during), timeout=20)
+    await until(lambda: answer in a.messages, timeout=20)
     # Live again, through groups the processes re-added on their own.
     after = await a.send("after 0", room=lobby)
     await until(lambda: after in b.messages, timeout=10)
