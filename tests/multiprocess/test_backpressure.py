@@ -34,7 +34,7 @@ async def test_full_channel_stalls_nobody_and_sync_recovers(
             started = time.monotonic()
             sent.append(await a.send(f"alice {number}", room=lobby, wait=10))
             slowest = max(slowest, time.monotonic() - started)
-        assert slowest < 2, f"an ack took {slowest:.2f}s"
+        assert slowest < 5, f"an ack took {slowest:.2f}s"
         await until(lambda: all(mid in c.messages for mid in sent), timeout=10)
     finally:
         two.process.send_signal(signal.SIGCONT)
