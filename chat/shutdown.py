@@ -36,6 +36,7 @@ RESTART_REASON = "server restarting"
 
 class ShutdownState:
     draining = False
+    task: asyncio.Task | None = None  # held, so that it runs to its end
 
 
 state = ShutdownState()
@@ -86,7 +87,7 @@ def begin_drain(reactor) -> None:
         reactor.stop()
         return
     state.draining = True
-    asyncio.ensure_future(drain(reactor))
+    state.task = asyncio.ensure_future(drain(reactor))
 
 
 async def drain(reactor) -> None:
