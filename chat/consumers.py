@@ -53,6 +53,14 @@ class ChatConsumer(AsyncConsumer):
         super().__init__(*args, **kwargs)
         self.groups: set[str] = set()
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However it ended (a crash, a cancellation), this process must stop
+            # renewing its groups (chat.connections) and waiting for it to close.
+            local_connections.discard(self)
+
     async def dispatch(self, message):
         # Channels' own dispatch hops to a thread to close stale database
         # connections before every event; our handlers reach the database only

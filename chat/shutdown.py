@@ -15,7 +15,8 @@ network fault. Here, once the reactor runs, SIGTERM starts a drain instead:
 
 autobahn lets an application close only with 1000 or 3000-4999 (its `sendClose`
 checks), although its lower-level `sendCloseFrame` sends any code; 1012 is the
-registered code for exactly this, so daphne's close is taught to send it.
+registered code for exactly this, so daphne's close is taught to send it
+(`patch_daphne_websocket`, for the pinned daphne 4.2.3 and autobahn).
 """
 
 import asyncio
@@ -51,27 +52,42 @@ def install() -> None:
     reactor = sys.modules.get("twisted.internet.reactor")
     if reactor is None or not hasattr(reactor, "callWhenRunning"):
         return  # not served by daphne (tests, another ASGI server)
-    allow_restart_close()
+    patch_daphne_websocket()
     # Twisted installs its own handlers while starting, before this runs.
     reactor.callWhenRunning(_take_over_sigterm, reactor)
 
 
-def allow_restart_close() -> None:
-    """Let the application close a daphne WebSocket with 1012 and our reason."""
+def patch_daphne_websocket() -> None:
+    """Teach daphne's WebSocket two things a drain needs.
+
+    - The application may close with 1012 and our reason.
+    - A frame sent once the socket is closing (after our close frame, or as the
+      client leaves) is dropped, as daphne drops it once it has heard of the
+      close; autobahn raises instead, which kills the consumer before its
+      disconnect handler runs (its groups and this process's registry keep it).
+    """
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(WebSocketProtocol, "chat_restart_close", False):
+    if getattr(WebSocketProtocol, "chat_patched", False):
         return
-    original = WebSocketProtocol.serverClose
+    original_close = WebSocketProtocol.serverClose
+    original_send = WebSocketProtocol.serverSend
 
     def serverClose(self, code=None):  # noqa: N802 - daphne's name
         if code == CLOSE_SERVICE_RESTART:
             self.sendCloseFrame(code=code, reasonUtf8=RESTART_REASON.encode())
         else:
-            original(self, code=code)
+            original_close(self, code=code)
+
+    def serverSend(self, content, binary=False):  # noqa: N802 - daphne's name
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            logger.debug("dropped a frame for a closing WebSocket")
+            return
+        original_send(self, content, binary)
 
     WebSocketProtocol.serverClose = serverClose
-    WebSocketProtocol.chat_restart_close = True
+    WebSocketProtocol.serverSend = serverSend
+    WebSocketProtocol.chat_patched = True
 
 
 def _take_over_sigterm(reactor) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import signal
 
 import pytest
 
@@ -108,4 +109,41 @@ async def test_sigkill_clients_reconnect_elsewhere_and_lose_nothing(
     for client in clients.values():
         await client.resync(after=0)
         assert_has_every_acked_message(client, acked[client.name])
+        await client.stop()
+
+
+async def test_sigterm_under_load_moves_clients_and_loses_nothing(
+    start_daphnes, alice, bob, carol, lobby
+):
+    """SIGTERM while messages flow: Bob and Carol get 1012, move to the other
+    process at once, and miss nothing; the process exits cleanly in seconds."""
+    one, two = start_daphnes(2)
+    a = ChatClient("alice", alice.token, [two]).start()
+    b = ChatClient("bob", bob.token, [one, two]).start()
+    c = ChatClient("carol", carol.token, [one, two]).start()
+    await asyncio.gather(*(x.synced.wait() for x in (a, b, c)))
+    acked: dict[int, str] = {}
+
+    async def flood() -> None:
+        for number in range(60):
+            acked[await a.send(f"alice {number}", room=lobby)] = f"alice {number}"
+
+    async def terminate_soon() -> float:
+        await asyncio.sleep(0.3)
+        started = asyncio.get_running_loop().time()
+        one.process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(one.process.wait, 10)
+        return asyncio.get_running_loop().time() - started
+
+    _, took = await asyncio.wait_for(asyncio.gather(flood(), terminate_soon()), 60)
+    assert one.process.returncode == 0
+    assert took < 3, f"exit took {took:.2f}s"
+    assert "Exception inside application" not in one.log()
+    for client in (b, c):
+        assert client.close_codes[0] == 1012
+        await until(lambda x=client: x.connections == 2 and x.synced.is_set())
+        # The last live frames may still be on their way.
+        await until(lambda x=client: set(acked) <= set(x.messages), timeout=10)
+        assert_has_every_acked_message(client, acked)
+    for client in (a, b, c):
         await client.stop()
