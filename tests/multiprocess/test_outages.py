@@ -30,19 +30,31 @@ async def wait_health(server, status: int, timeout: float = 20) -> dict:
         await asyncio.sleep(0.2)
 
 
-async def test_redis_restart_loses_no_acked_message_and_live_resumes(
-    start_daphnes, own_redis, alice, bob, lobby
+@pytest.fixture(params=["restart", "network cut"])
+def redis_outage(request, own_redis):
+    """How Redis goes away: restarted empty, or cut off (its data kept)."""
+    if request.param == "restart":
+        yield own_redis.url, own_redis.stop, own_redis.start
+        return
+    proxy = TcpProxy(own_redis.port).start()
+    yield f"redis://127.0.0.1:{proxy.port}/0", proxy.cut, proxy.restore
+    proxy.stop()
+
+
+async def test_redis_outage_loses_no_acked_message_and_live_resumes(
+    start_daphnes, redis_outage, alice, bob, lobby
 ):
-    """Redis stopped and started while both send: every ack reaches the other
+    """Redis gone and back while both send: every ack reaches the other
     process's user, the health check tells, and live delivery resumes by itself."""
-    one, two = start_daphnes(2, REDIS_URL=own_redis.url)
+    url, stop_redis, start_redis = redis_outage
+    one, two = start_daphnes(2, REDIS_URL=url)
     a = ChatClient("alice", alice.token, [one]).start()
     b = ChatClient("bob", bob.token, [two]).start()
     await asyncio.gather(a.ready.wait(), b.ready.wait())
     first = await a.send("before 0", room=lobby)
     await until(lambda: first in b.messages)
 
-    own_redis.stop()
+    stop_redis()
     during = [await a.send(f"during {n}", room=lobby) for n in range(5)]
     during.append(await a.send("during dm", to="bob"))
     answer = await b.send("during answer", to="alice")
@@ -51,7 +63,7 @@ async def test_redis_restart_loses_no_acked_message_and_live_resumes(
     assert body["database"] == {"ok": True}
     assert body["channel_layer"]["ok"] is False
 
-    own_redis.start()  # empty: it forgot every group
+    start_redis()  # a restarted Redis is empty: it forgot every group
     await wait_health(one, 200)
     await wait_health(two, 200)
     # What Bob missed comes after the layer is back, without a reconnect.
