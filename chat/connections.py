@@ -19,6 +19,8 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from . import events
+
 logger = logging.getLogger(__name__)
 
 # How soon the keeper notices that the layer works again (chat.layers).
@@ -26,9 +28,11 @@ RECOVERY_POLL_SECONDS = 0.5
 
 
 class Connection(Protocol):
+    seen_id: int
+
     async def renew_groups(self) -> None: ...
 
-    async def catch_up(self) -> None: ...
+    async def catch_up(self, *, after: int) -> None: ...
 
     async def close_for_restart(self) -> None: ...
 
@@ -77,13 +81,18 @@ class LocalConnections:
             )
             if after_outage or loop.time() >= next_refresh:
                 next_refresh = loop.time() + interval
-                if await self.renew_all(after_outage=after_outage):
+                if await self.renew_all(after_outage=after_outage) and (
+                    not after_outage or await events.republish()
+                ):
                     recoveries = getattr(layer, "recoveries", 0)
                 # else: the next turn tries again, half a second on
 
     async def renew_all(self, *, after_outage: bool = False) -> bool:
         """False if some connection could not be put back in its groups."""
         connections = list(self.open)
+        # Where each catch-up starts: before live frames flow again, which
+        # would move `seen_id` past messages that were never published.
+        caught_up_to = {connection: connection.seen_id for connection in connections}
         renewed = True
         if after_outage:
             logger.warning(
@@ -113,7 +122,7 @@ class LocalConnections:
         # Live again for everyone first, then what each may have missed.
         for connection in connections:
             try:
-                await connection.catch_up()
+                await connection.catch_up(after=caught_up_to[connection])
             except Exception:
                 logger.warning("could not catch a connection up", exc_info=True)
         return True

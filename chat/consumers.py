@@ -262,14 +262,16 @@ class ChatConsumer(AsyncConsumer):
         """
         self.groups.add(group)
         try:
-            await self.channel_layer.group_add(group, self.channel_name)
+            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                await self.channel_layer.group_add(group, self.channel_name)
         except Exception:
             logger.warning("could not join group %s", group, exc_info=True)
 
     async def leave_group(self, group: str) -> None:
         self.groups.discard(group)
         try:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                await self.channel_layer.group_discard(group, self.channel_name)
         except Exception:
             logger.warning("could not leave group %s", group, exc_info=True)
 
@@ -277,23 +279,25 @@ class ChatConsumer(AsyncConsumer):
 
     async def renew_groups(self) -> None:
         """Add this channel to its groups again (group_expiry, a restarted Redis)."""
-        for group in list(self.groups):
-            await self.channel_layer.group_add(group, self.channel_name)
+        async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+            for group in list(self.groups):
+                await self.channel_layer.group_add(group, self.channel_name)
 
-    async def catch_up(self) -> None:
-        """After a layer outage: send what a `sync` from `seen_id` would.
+    async def catch_up(self, *, after: int) -> None:
+        """After a layer outage: send what a `sync` from `after` would.
 
         Live frames may overlap it; clients de-duplicate by id (protocol.md).
         """
         more = True
         while more and self.user is not None:
             messages, more = await database_sync_to_async(messages_after)(
-                user=self.user, after=self.seen_id, limit=settings.CHAT_SYNC_MAX_LIMIT
+                user=self.user, after=after, limit=settings.CHAT_SYNC_MAX_LIMIT
             )
             for message in messages:
                 await self.send_text(events.message_frame(message))
             if messages:
-                self.seen_id = max(self.seen_id, messages[-1].id)
+                after = messages[-1].id
+                self.seen_id = max(self.seen_id, after)
 
     async def close_for_restart(self) -> None:
         """Close with 1012 "server restarting": reconnect now, to another process."""

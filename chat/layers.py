@@ -16,6 +16,7 @@ receive to work again: with the groups gone, nothing would ever arrive.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import sys
@@ -47,6 +48,9 @@ class RedisChannelLayer(BaseRedisChannelLayer):
     pool_timeout = 10
     retry_first_delay = 0.1
     retry_max_delay = 2.0
+    silence_margin = 10.0
+    ping_timeout = 2.0
+    command_timeout = 2.5
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,6 +101,25 @@ class RedisChannelLayer(BaseRedisChannelLayer):
                 self.receive_buffer.pop(channel, None)
                 del self.waiting[channel]
 
+    async def group_send(self, group, message):
+        async with self._noting_failures():
+            return await super().group_send(group, message)
+
+    async def group_add(self, group, channel):
+        async with self._noting_failures():
+            return await super().group_add(group, channel)
+
+    @contextlib.asynccontextmanager
+    async def _noting_failures(self):
+        """Bounded, and a failure starts the watch for Redis coming back (whose
+        recovery re-adds the groups and catches connections up)."""
+        try:
+            async with asyncio.timeout(self.command_timeout):
+                yield
+        except LAYER_ERRORS as exc:
+            self.note_failure(exc)
+            raise
+
     async def _retrying(self, receive, *args):
         delay = self.retry_first_delay
         while True:
@@ -122,12 +145,19 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         """Hand every message of this process's Redis channel to its buffers."""
         swept = time.monotonic()
         while True:
-            names, message = await self._retrying(self.receive_single, real_channel)
+            names, message = await self._retrying(self._receive_one, real_channel)
             for name in names if isinstance(names, list) else [names]:
                 self.receive_buffer[name].put_nowait(message)
             if time.monotonic() - swept > self.expiry:
                 swept = time.monotonic()
                 self._sweep(swept - self.expiry)
+
+    async def _receive_one(self, real_channel: str):
+        """receive_single, bounded: BZPOPMIN answers within `brpop_timeout` (5 s)
+        even when idle, so a longer silence is a dead connection (a partition,
+        or a Redis restarted behind it), which TCP alone notices only hours on."""
+        async with asyncio.timeout(self.brpop_timeout + self.silence_margin):
+            return await self.receive_single(real_channel)
 
     def _sweep(self, before: float) -> None:
         """Forget the buffers of channels nobody has received from in a while."""
@@ -141,8 +171,14 @@ class RedisChannelLayer(BaseRedisChannelLayer):
 
     def note_failure(self, exc: BaseException) -> None:
         """Redis failed: watch for it to answer again (a receive may wait long)."""
-        if self.failing:
-            return
+        watcher = self.watcher
+        if (
+            self.failing
+            and watcher is not None
+            and not watcher.done()
+            and watcher.get_loop() is asyncio.get_running_loop()
+        ):
+            return  # already watching
         logger.warning("channel layer failed: %r; retrying", exc)
         self.failing = True
         self.watcher = asyncio.ensure_future(self.watch_until_back())
@@ -153,8 +189,9 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_max_delay)
             try:
-                for index in range(self.ring_size):
-                    await self.connection(index).ping()
+                async with asyncio.timeout(self.ping_timeout):
+                    for index in range(self.ring_size):
+                        await self.connection(index).ping()
             except LAYER_ERRORS:
                 continue
             logger.warning("channel layer answers again")

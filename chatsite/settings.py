@@ -209,6 +209,8 @@ CHAT_GROUP_REFRESH_SECONDS = CHANNEL_LAYERS["default"]["CONFIG"]["group_expiry"]
 CHAT_SHUTDOWN_DELAY_SECONDS = env_int("CHAT_SHUTDOWN_DELAY_SECONDS", 0)
 CHAT_SHUTDOWN_TIMEOUT_SECONDS = env_int("CHAT_SHUTDOWN_TIMEOUT_SECONDS", 5)
 CHAT_HEALTH_TIMEOUT_SECONDS = 2
+# The longest a publish or a group change may wait for the channel layer.
+CHAT_LAYER_TIMEOUT_SECONDS = 3
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,27 +10,30 @@ class FakeConnection:
         self.steps = steps
         self.name = name
         self.fail_renew = fail_renew
+        self.seen_id = 7
 
     async def renew_groups(self) -> None:
         if self.fail_renew:
             raise ConnectionError("redis still away")
         self.steps.append(("renew", self.name))
+        self.seen_id = 9  # a live frame arrived as soon as the groups were back
 
-    async def catch_up(self) -> None:
-        self.steps.append(("catch_up", self.name))
+    async def catch_up(self, *, after: int) -> None:
+        self.steps.append(("catch_up", self.name, after))
 
     async def close_for_restart(self) -> None:
         self.steps.append(("close", self.name))
 
 
 async def test_after_an_outage_all_are_live_again_before_any_catches_up():
-    """Every connection re-joins its groups first, then each is caught up."""
+    """Every connection re-joins its groups first, then each is caught up from
+    where it was before the outage ended (not from a later live frame)."""
     steps: list = []
     registry = LocalConnections()
     registry.open = {FakeConnection(steps, "a"), FakeConnection(steps, "b")}
     assert await registry.renew_all(after_outage=True)
     assert sorted(steps[:2]) == [("renew", "a"), ("renew", "b")]
-    assert sorted(steps[2:]) == [("catch_up", "a"), ("catch_up", "b")]
+    assert sorted(steps[2:]) == [("catch_up", "a", 7), ("catch_up", "b", 7)]
 
 
 async def test_a_periodic_renewal_catches_nobody_up():

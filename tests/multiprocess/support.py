@@ -124,7 +124,8 @@ class SentinelServer:
 
 class TcpProxy:
     """Forwards 127.0.0.1:port to an upstream port; `cut()` drops every
-    connection and refuses new ones until `restore()`."""
+    connection and refuses new ones until `restore()`; `freeze()` holds every
+    byte (a network partition: no answer, no reset) until `thaw()`."""
 
     def __init__(self, upstream_port: int, port: int | None = None):
         self.upstream_port = upstream_port
@@ -133,6 +134,14 @@ class TcpProxy:
         self.sockets: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.accepting = False
+        self.flowing = threading.Event()
+        self.flowing.set()
+
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
 
     def start(self) -> "TcpProxy":
         listener = socket.socket()
@@ -188,6 +197,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self.flowing.wait()
                 target.sendall(data)
         except OSError:
             pass

@@ -127,3 +127,38 @@ async def test_database_unreachable_send_gets_unavailable_then_recovers(
         assert ack["client_id"] == "c1"
         delivered = [f for f in await b.recv_until("message") if isinstance(f, dict)]
         assert delivered[-1]["id"] == ack["id"]
+
+
+async def test_redis_partition_bounds_every_wait_and_recovers(
+    start_daphnes, own_redis, alice, bob, lobby
+):
+    """Redis silent (no answer, no reset): acks keep coming within seconds, the
+    health check says so, and after the partition heals Bob gets what he missed."""
+    proxy = TcpProxy(own_redis.port).start()
+    try:
+        url = f"redis://127.0.0.1:{proxy.port}/0"
+        one, two = start_daphnes(2, REDIS_URL=url)
+        a = ChatClient("alice", alice.token, [one]).start()
+        b = ChatClient("bob", bob.token, [two]).start()
+        await asyncio.gather(a.synced.wait(), b.synced.wait())
+        proxy.freeze()
+        during = []
+        for number in range(3):
+            started = asyncio.get_running_loop().time()
+            during.append(await a.send(f"during {number}", room=lobby, wait=10))
+            took = asyncio.get_running_loop().time() - started
+            assert took < 6, f"an ack took {took:.1f}s"
+        status, body = await health(one)
+        assert status == 503
+        assert body["channel_layer"] == {"ok": False, "detail": "no answer in time"}
+        proxy.thaw()
+        # Process 1 sends again what it could not publish; nobody reconnects.
+        await until(lambda: all(mid in b.messages for mid in during), timeout=30)
+        after = await a.send("after", room=lobby)
+        await until(lambda: after in b.messages, timeout=15)
+        assert (a.connections, b.connections) == (1, 1)
+        for client in (a, b):
+            await client.stop()
+    finally:
+        proxy.thaw()
+        proxy.stop()
