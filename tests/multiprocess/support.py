@@ -227,7 +227,7 @@ class ChatClient:
         self.acks: dict[str, int] = {}  # client_id -> message id
         self.pending: dict[str, dict] = {}  # sent, not acknowledged yet
         self.errors: list[dict] = []
-        self.trace: list = []
+        self.trace: list = []  # (kind, id, ...) as seen: to read when a test fails
         self.close_codes: list[int | None] = []
         self.connections = 0
         self.ws = None
