@@ -18,7 +18,8 @@ from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
 
-from . import events, ratelimit
+from . import events, ratelimit, shutdown
+from .connections import local_connections
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
 from .relay import relay
 from .selectors import (
@@ -30,6 +31,7 @@ from .selectors import (
     room_group_ids,
     user_by_username,
 )
+from .server_guards import CLOSE_SERVICE_RESTART
 from .services.messages import asend_message
 from .services.reads import amark_read
 from .services.rooms import ajoin_room, aleave_room
@@ -50,6 +52,8 @@ class ChatConsumer(AsyncConsumer):
     user = None
     heartbeat_task: asyncio.Task | None = None
     counted_as: int | None = None  # the user whose connections count this one
+    # The highest message id this socket was sent: where a catch-up starts.
+    seen_id = 0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +63,14 @@ class ChatConsumer(AsyncConsumer):
         self.room_ids: dict[str, int] = {}
         self.user_ids: dict[str, int] = {}
         self.typing_relayed: dict[str, float] = {}
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However it ended (a crash, a cancellation), this process must stop
+            # renewing its groups (chat.connections) and waiting for it to close.
+            local_connections.discard(self)
 
     async def dispatch(self, message):
         # Channels' own dispatch hops to a thread to close stale database
@@ -80,6 +92,9 @@ class ChatConsumer(AsyncConsumer):
         if user is None or not user.is_authenticated:
             await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
             return
+        if shutdown.is_draining():
+            await self.close_for_restart()
+            return
         relay.ensure_running()
         if not await ratelimit.aconnection_opened(user.pk, self.channel_name):
             await self.send(
@@ -100,12 +115,16 @@ class ChatConsumer(AsyncConsumer):
             await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
             return
         self.user = user
+        self.seen_id = last_id
         await self.send_text(
             events.hello_frame(
                 user=user, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, last_id=last_id
             )
         )
         self.heartbeat_task = asyncio.create_task(self.send_heartbeats())
+        local_connections.add(self)
+        if shutdown.is_draining():
+            await self.close_for_restart()
 
     async def websocket_receive(self, message) -> None:
         if self.user is None:
@@ -168,11 +187,14 @@ class ChatConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message) -> None:
         if self.heartbeat_task is not None:
             self.heartbeat_task.cancel()
-        if self.counted_as is not None:
-            await ratelimit.aconnection_closed(self.counted_as, self.channel_name)
-            self.counted_as = None
-        for group in list(self.groups):
-            await self.leave_group(group)
+        try:
+            if self.counted_as is not None:
+                counted_as, self.counted_as = self.counted_as, None
+                await ratelimit.aconnection_closed(counted_as, self.channel_name)
+            for group in list(self.groups):
+                await self.leave_group(group)
+        finally:
+            local_connections.discard(self)
         raise StopConsumer()
 
     # --- client frames ------------------------------------------------------------
@@ -201,6 +223,8 @@ class ChatConsumer(AsyncConsumer):
         for message in messages:
             await self.send_text(events.message_frame(message))
         last_id = messages[-1].id if messages else after
+        if messages:
+            self.seen_id = max(self.seen_id, last_id)
         await self.send_text(events.sync_done_frame(last_id=last_id, more=more))
 
     async def on_room_join(self, frame: dict) -> None:
@@ -281,6 +305,9 @@ class ChatConsumer(AsyncConsumer):
 
     async def on_layer_frame(self, event: dict) -> None:
         await self.send_text(event["text"])
+        message_id = event.get("message_id")
+        if isinstance(message_id, int) and message_id > self.seen_id:
+            self.seen_id = message_id
 
     async def on_layer_subscribe(self, event: dict) -> None:
         if event.get("origin") != self.channel_name:
@@ -351,20 +378,53 @@ class ChatConsumer(AsyncConsumer):
         return events.session_digest(key) if key else None
 
     async def join_group(self, group: str) -> None:
-        """Best effort: without the layer a client still catches up by `sync`."""
+        """Best effort: without the layer a client still catches up by `sync`.
+
+        The group is remembered even when the layer fails, so that renewing
+        the groups after the outage (chat.connections) adds it.
+        """
+        self.groups.add(group)
         try:
-            await self.channel_layer.group_add(group, self.channel_name)
+            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                await self.channel_layer.group_add(group, self.channel_name)
         except Exception:
             logger.warning("could not join group %s", group, exc_info=True)
-        else:
-            self.groups.add(group)
 
     async def leave_group(self, group: str) -> None:
         self.groups.discard(group)
         try:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                await self.channel_layer.group_discard(group, self.channel_name)
         except Exception:
             logger.warning("could not leave group %s", group, exc_info=True)
+
+    # --- this process's jobs (chat.connections, chat.shutdown) ------------------------
+
+    async def renew_groups(self) -> None:
+        """Add this channel to its groups again (group_expiry, a restarted Redis)."""
+        async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+            for group in list(self.groups):
+                await self.channel_layer.group_add(group, self.channel_name)
+
+    async def catch_up(self, *, after: int) -> None:
+        """After a layer outage: send what a `sync` from `after` would.
+
+        Live frames may overlap it; clients de-duplicate by id (protocol.md).
+        """
+        more = True
+        while more and self.user is not None:
+            messages, more = await database_sync_to_async(messages_after)(
+                user=self.user, after=after, limit=settings.CHAT_SYNC_MAX_LIMIT
+            )
+            for message in messages:
+                await self.send_text(events.message_frame(message))
+            if messages:
+                after = messages[-1].id
+                self.seen_id = max(self.seen_id, after)
+
+    async def close_for_restart(self) -> None:
+        """Close with 1012 "server restarting": reconnect now, to another process."""
+        await self.send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
 
     async def send_heartbeats(self) -> None:
         interval = settings.CHAT_HEARTBEAT_SECONDS

@@ -6,13 +6,16 @@ a failure to publish is logged and never undoes what the database holds; a clien
 that missed a frame recovers it with `sync`.
 """
 
+import asyncio
 import hashlib
 import json
 import logging
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from .models import Conversation, Message
 from .relay import relay
@@ -140,19 +143,47 @@ def message_groups(message: Message) -> list[str]:
     ]
 
 
+# What this process failed to publish, sent again once the layer answers (by
+# chat.connections): members on other processes may never have noticed the
+# outage, so nothing else would tell them. Bounded: past it, they sync.
+unpublished: deque[tuple[list[str], dict]] = deque(maxlen=10_000)
+
+
+async def republish() -> bool:
+    """Send again, in order, what failed to go out; False if it fails again."""
+    layer = get_channel_layer()
+    while unpublished:
+        groups, event = unpublished[0]
+        try:
+            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                for group in groups:
+                    await layer.group_send(group, event)
+        except Exception:
+            logger.warning("republishing failed; trying again later", exc_info=True)
+            return False
+        unpublished.popleft()
+    return True
+
+
 async def _group_send(groups: Iterable[str], event: dict) -> bool:
     """Send `event` to `groups`; False (and a log line) if the layer failed."""
+    groups = list(groups)
     try:
         if relay.writes_outbox:
             await relay.store(groups, event)
             return True
         layer = get_channel_layer()
-        for group in groups:
-            await layer.group_send(group, event)
+        # Bounded: a Redis that does not answer (a network partition) must not
+        # hold up the sender's next frames for ever.
+        async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+            for group in groups:
+                await layer.group_send(group, event)
     except Exception:
         logger.warning(
-            "channel layer send failed; clients recover by sync", exc_info=True
+            "channel layer send failed; sent again when it is back", exc_info=True
         )
+        if not relay.writes_outbox:
+            unpublished.append((groups, event))
         return False
     return True
 
@@ -160,7 +191,9 @@ async def _group_send(groups: Iterable[str], event: dict) -> bool:
 async def publish_message(message: Message) -> bool:
     """Fan a stored message out to every connection that may see it."""
     return await _group_send(
-        message_groups(message), {"type": FRAME, "text": message_frame(message)}
+        message_groups(message),
+        # message_id: where the connection's catch-up after an outage begins.
+        {"type": FRAME, "text": message_frame(message), "message_id": message.id},
     )
 
 

@@ -11,9 +11,13 @@ with 1008 (policy violation). The close frame itself may never get through, so
 autobahn drops the TCP connection after its close-handshake timeout (1 s), which
 also frees the buffer. Other connections are not touched.
 
-2. Server close codes: the application may close with 1008, 1011 or 1013
-(autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed on the
-consumer's 1013 "try again later").
+2. Server close codes: the application may close with 1001, 1008, 1011, 1012
+or 1013 (autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed
+on the consumer's 1013 "try again later"; its lower-level sendCloseFrame sends
+any code). 1012 goes with the reason "server restarting" (chat.shutdown).
+A frame the application sends once the socket is closing is dropped, as daphne
+does once it has heard of the close: autobahn raises instead, which killed the
+consumer before its disconnect handler ran.
 
 3. The access log: daphne writes each HTTP request's path with its query
 string. The API takes no credentials there, but a client may still put one in
@@ -31,8 +35,17 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
-# Close codes a server may send that autobahn's sendClose refuses.
-SERVER_CODES = {1001, 1008, 1011, 1013}
+CLOSE_SERVICE_RESTART = 1012
+RESTART_REASON = "server restarting"
+# Close codes a server may send that autobahn's sendClose refuses, with the
+# reason each is sent with.
+SERVER_CODES = {
+    1001: None,
+    1008: None,
+    1011: None,
+    CLOSE_SERVICE_RESTART: RESTART_REASON.encode(),
+    1013: None,
+}
 
 
 def buffered_bytes(transport) -> int | None:
@@ -91,15 +104,23 @@ def install() -> bool:
         # autobahn's sendClose takes only 1000 and 3000-4999 from an
         # application; 1008 and 1013 are for servers to send (RFC 6455 7.4.1).
         if code in SERVER_CODES:
-            self.sendCloseFrame(code=code, isReply=False)
+            self.sendCloseFrame(code=code, reasonUtf8=SERVER_CODES[code], isReply=False)
         else:
             original_close(self, code)
 
+    def server_send(self, content, binary=False):
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            logger.debug("dropped a frame for a closing WebSocket")
+            return
+        original_send(self, content, binary)
+
     original_close = WebSocketProtocol.serverClose
+    original_send = WebSocketProtocol.serverSend
     _redact_access_log()
     handle_reply.send_buffer_guard = True
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.serverClose = server_close
+    WebSocketProtocol.serverSend = server_send
     return True
 
 

@@ -15,6 +15,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
+from chat import shutdown  # noqa: E402
+from chat.health import HealthCheck  # noqa: E402
 from chat.relay import relay  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.server_guards import install as install_server_guards  # noqa: E402
@@ -29,10 +31,14 @@ relay.mark_serving()
 # Under daphne: cap a WebSocket's unread backlog, allow server close codes,
 # redact credentials in the access log (chat.server_guards).
 install_server_guards()
+# Under daphne, SIGTERM closes every WebSocket with "server restarting" and
+# exits once they are gone (chat.shutdown), instead of dropping them.
+shutdown.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # /healthz is answered before Django (no Host check, no thread).
+        "http": HealthCheck(django_asgi_app),
         "websocket": WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -9,6 +9,7 @@ sharing them behave as one server. docs/configuration.md lists every variable.
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -133,6 +134,12 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_chat_{os.getpid()}",
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # An unreachable server fails a query in seconds (an `unavailable`
+        # error), not after the system's minutes of TCP retries.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("CHAT_DATABASE_CONNECT_TIMEOUT", 5)
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -177,6 +184,24 @@ else:
         }
     }
 
+# Redis Sentinel (docs/deploy.md): the Sentinels name the master; REDIS_URL then
+# gives only the password and the database number.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+if REDIS_URL and REDIS_SENTINELS:
+    _redis = urlsplit(REDIS_URL)
+    _host = CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    del _host["address"]
+    _host.update(
+        sentinels=[
+            (item.rpartition(":")[0], int(item.rpartition(":")[2]))
+            for item in REDIS_SENTINELS
+        ],
+        master_name=os.environ.get("REDIS_SENTINEL_MASTER", "mymaster"),
+        password=_redis.password,
+        db=int(_redis.path.strip("/") or 0),
+        sentinel_kwargs={"socket_connect_timeout": 5, "password": _redis.password},
+    )
+
 # --- Chat -------------------------------------------------------------------------
 CHAT_HEARTBEAT_SECONDS = max(1, env_int("CHAT_HEARTBEAT_SECONDS", 25))
 CHAT_MAX_BODY_LENGTH = 4000
@@ -210,6 +235,18 @@ CHAT_TICKET_SECONDS = 30
 # HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000
 # characters, so 64 KiB is plenty.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 65536
+
+# --- Several processes, failures (docs/deploy.md) ---------------------------------
+# Each connection re-adds itself to its groups this often, so that the layer's
+# group_expiry never ends live delivery, and at once after a layer outage.
+CHAT_GROUP_REFRESH_SECONDS = CHANNEL_LAYERS["default"]["CONFIG"]["group_expiry"] / 4
+# SIGTERM: keep listening this long (health 503), then wait this long at most
+# for the WebSockets to close before exiting (chat.shutdown).
+CHAT_SHUTDOWN_DELAY_SECONDS = env_int("CHAT_SHUTDOWN_DELAY_SECONDS", 0)
+CHAT_SHUTDOWN_TIMEOUT_SECONDS = env_int("CHAT_SHUTDOWN_TIMEOUT_SECONDS", 5)
+CHAT_HEALTH_TIMEOUT_SECONDS = 2
+# The longest a publish or a group change may wait for the channel layer.
+CHAT_LAYER_TIMEOUT_SECONDS = 3
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

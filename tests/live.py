@@ -87,9 +87,17 @@ def server_env(**overrides: str) -> dict:
 class DaphneServer:
     """`daphne chatsite.asgi:application` on 127.0.0.1 and a free port."""
 
-    def __init__(self, log_path: Path, *, args: tuple[str, ...] = (), **env: str):
-        self.port = free_port()
-        self.args = list(args)  # more daphne options, e.g. ("--ping-interval", "1")
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        **env: str,
+    ):
+        # A fixed port lets a test start the server again where clients expect it.
+        self.port = port or free_port()
+        self.args = tuple(args)  # more daphne options, e.g. --websocket_timeout
         self.env = server_env(**env)
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -140,6 +148,12 @@ class DaphneServer:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, closing nothing."""
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
 

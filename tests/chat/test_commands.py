@@ -119,6 +119,7 @@ def test_postmessage_stores_as_the_owner_and_delivers_live(
     assert layer_listener.receive() == {
         "type": events.FRAME,
         "text": events.message_frame(message),
+        "message_id": message.id,
     }
     layer_listener.assert_silent()
 

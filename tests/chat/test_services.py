@@ -256,6 +256,7 @@ async def test_asend_acknowledges_before_it_publishes_once(
     assert await listener.receive() == {
         "type": events.FRAME,
         "text": events.message_frame(message),
+        "message_id": message.id,
     }
     await listener.assert_nothing()
 
@@ -276,8 +277,9 @@ async def test_asend_direct_message_reaches_both_users_groups(alice, bob, listen
     await listener.join(events.user_group(alice.pk))
     message, _ = await asend_message(sender=alice, to="bob", body="psst")
     text = events.message_frame(message)
-    assert await listener.receive() == {"type": events.FRAME, "text": text}
-    assert await listener.receive() == {"type": events.FRAME, "text": text}
+    event = {"type": events.FRAME, "text": text, "message_id": message.id}
+    assert await listener.receive() == event
+    assert await listener.receive() == event
     await listener.assert_nothing()
 
 

@@ -1,0 +1,72 @@
+"""The process's registry of open connections: renewal and catch-up order."""
+
+import asyncio
+
+from chat.connections import LocalConnections
+
+
+class FakeConnection:
+    def __init__(self, steps: list, name: str, *, fail_renew: bool = False):
+        self.steps = steps
+        self.name = name
+        self.fail_renew = fail_renew
+        self.seen_id = 7
+
+    async def renew_groups(self) -> None:
+        if self.fail_renew:
+            raise ConnectionError("redis still away")
+        self.steps.append(("renew", self.name))
+        self.seen_id = 9  # a live frame arrived as soon as the groups were back
+
+    async def catch_up(self, *, after: int) -> None:
+        self.steps.append(("catch_up", self.name, after))
+
+    async def close_for_restart(self) -> None:
+        self.steps.append(("close", self.name))
+
+
+async def test_after_an_outage_all_are_live_again_before_any_catches_up():
+    """Every connection re-joins its groups first, then each is caught up from
+    where it was before the outage ended (not from a later live frame)."""
+    steps: list = []
+    registry = LocalConnections()
+    registry.open = {FakeConnection(steps, "a"), FakeConnection(steps, "b")}
+    assert await registry.renew_all(after_outage=True)
+    assert sorted(steps[:2]) == [("renew", "a"), ("renew", "b")]
+    assert sorted(steps[2:]) == [("catch_up", "a", 7), ("catch_up", "b", 7)]
+
+
+async def test_a_periodic_renewal_catches_nobody_up():
+    """The quarter-of-group_expiry renewal only re-adds groups."""
+    steps: list = []
+    registry = LocalConnections()
+    registry.open = {FakeConnection(steps, "a")}
+    assert await registry.renew_all()
+    assert steps == [("renew", "a")]
+
+
+async def test_a_failed_renewal_is_reported_and_nobody_is_caught_up_yet():
+    """If Redis fails again, the keeper retries later instead of catching up now."""
+    steps: list = []
+    registry = LocalConnections()
+    registry.open = {
+        FakeConnection(steps, "a"),
+        FakeConnection(steps, "b", fail_renew=True),
+    }
+    assert not await registry.renew_all(after_outage=True)
+    assert steps == [("renew", "a")]
+
+
+async def test_wait_until_empty_returns_when_the_last_connection_leaves():
+    """Shutdown waits for the registry to empty, and no longer."""
+    steps: list = []
+    registry = LocalConnections()
+    first, second = FakeConnection(steps, "a"), FakeConnection(steps, "b")
+    registry.open = {first, second}
+    waiter = asyncio.ensure_future(registry.wait_until_empty())
+    await asyncio.sleep(0)
+    registry.discard(first)
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    registry.discard(second)
+    await asyncio.wait_for(waiter, 1)
