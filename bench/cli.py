@@ -227,15 +227,17 @@ class Bench:
 
     async def run_engine(self, engine: Engine) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
-        needs_people = bool(
-            {"fanout", "ladder", "room500", "idle", "longpoll"} & set(chosen)
-        )
+        population = 0
+        if {"fanout", "ladder"} & set(chosen):
+            population = max(population, sizes.members)
+        if {"room500", "longpoll"} & set(chosen):
+            population = max(population, sizes.big_members)
+        if "idle" in chosen:
+            population = max(population, min(sizes.idle, 2000))
         users: list[dict] = []
-        if needs_people:
-            population = max(
-                sizes.members, sizes.big_members, min(sizes.idle, 2000), 10
-            )
-            self.progress._write(
+        if population:
+            population = max(population, 10)
+            self.progress.note(
                 f"{engine.name}: making {population} users, tokens and rooms\n"
             )
             users = engine.fixtures(

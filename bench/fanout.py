@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from websockets.exceptions import ConnectionClosed
 
 from .client import Target, close_all, frame_client_id, frame_type, open_socket
+from .servers import machine_busy_seconds
 
 ACK_ID_RE = re.compile(r'"id":\s*(\d+)')
 PLOT_SAMPLES = 4000
@@ -246,6 +247,7 @@ class FanoutRun:
             self.windows = [asyncio.Semaphore(limit) for _ in range(plan.senders)]
             cpu_client = client_cpu()
             cpu_server = progress.server_cpu() if progress else 0.0
+            cpu_machine = machine_busy_seconds()
             self.first_send = time.perf_counter()
             stop_at = self.first_send + plan.duration
             ticker = asyncio.create_task(self.tick(progress, stop_at))
@@ -256,6 +258,8 @@ class FanoutRun:
             await self.drain()
             ticker.cancel()
             cpu_client = client_cpu() - cpu_client
+            cpu_machine = machine_busy_seconds() - cpu_machine
+            drained_at = time.perf_counter()
             cpu_server = (progress.server_cpu() if progress else 0.0) - cpu_server
             result = self.count()
             result["send_seconds"] = round(sent_until - self.first_send, 3)
@@ -265,6 +269,13 @@ class FanoutRun:
                 "client_seconds": round(cpu_client, 2),
                 "server_share": round(cpu_server / wall, 2) if wall > 0 else None,
                 "client_share": round(cpu_client / wall, 2) if wall > 0 else None,
+                # Cores busy with anything else (other users of the machine,
+                # PostgreSQL, Redis) while the run went on.
+                "others_share": round(
+                    max(0.0, cpu_machine - cpu_server - cpu_client)
+                    / (drained_at - self.first_send),
+                    2,
+                ),
             }
             if self.target.stores:
                 result["lost_after_sync"] = await self.final_sync()

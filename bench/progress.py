@@ -51,6 +51,10 @@ class Progress:
         text = f"[{self.step}/{self.total_steps}] {self.label} -> {summary}"
         self._write(("\r" + text.ljust(120) if self.tty else text) + "\n")
 
+    def note(self, text: str) -> None:
+        """A line of its own, between steps."""
+        self._write(text)
+
     def _write(self, text: str) -> None:
         self.stream.write(text)
         self.stream.flush()

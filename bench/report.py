@@ -219,6 +219,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             "out of order",
             "server CPU",
             "client CPU",
+            "other CPU",
         ]
         rows = [
             [
@@ -236,6 +237,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 _fmt(r["out_of_order"]),
                 _fmt(r["cpu"]["server_share"]),
                 _fmt(r["cpu"]["client_share"]),
+                _fmt(r["cpu"].get("others_share")),
             ]
             for r in fan
         ]
@@ -371,7 +373,9 @@ def markdown(results: dict, plot: str | None) -> str:
         "",
         "Server CPU and client CPU: CPU seconds used over the run's wall time "
         "(1.0 = one core busy). A client share near 1.0 means the load generator, "
-        "not the server, set the pace.",
+        "not the server, set the pace. Other CPU: cores busy with anything else "
+        "meanwhile (PostgreSQL and Redis on the services engine, other users of "
+        "the machine); a high figure there means the run was disturbed.",
         "",
     ]
     return "\n".join(lines)
