@@ -424,12 +424,15 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     started = time.time()
-    interrupted = False
+    interrupted = failed = False
     try:
         asyncio.run(bench.run())
     except KeyboardInterrupt:
         interrupted = True
         sys.stderr.write("\ninterrupted: servers stopped, writing what was measured\n")
+    except Exception:
+        failed = True
+        logger.exception("the bench failed; writing what was measured")
     finally:
         bench.stop_all()
     results = report.collect(
@@ -439,9 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         cores=bench.cores,
         engines=bench.engines,
         seconds=time.time() - started,
-        interrupted=interrupted,
+        interrupted=interrupted or failed,
     )
     paths = report.write(results, folder)
     sys.stdout.write(report.terminal(results))
     sys.stdout.write("\n" + "\n".join(f"wrote {p}" for p in paths) + "\n")
-    return 130 if interrupted else 0
+    if interrupted:
+        return 130
+    return 1 if failed else 0

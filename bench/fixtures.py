@@ -59,12 +59,13 @@ def make_population(*, users: int, rooms: list[tuple[str, int]]) -> dict:
     }
 
 
-def fill_history(*, total: int, big: str, small: str, spread: int) -> dict:
+def fill_history(*, total: int, big: str, quiet: str, quiet_count: int) -> dict:
     """Store messages until the table holds `total`, in rows written by SQL.
 
-    Every `spread`-th row goes to the room `small`, the rest to `big`: a member
-    of the small room has a few messages spread over the whole id range, the
-    case an index must serve without walking the table.
+    The room `quiet` gets `quiet_count` messages first, the oldest ids; every
+    later row goes to the room `big`. A member of the quiet room reads the same
+    pages whatever the table holds, so its timings show whether a read walks the
+    table (a scan grows with it) or goes straight to the room (an index does not).
     """
     from django.db import connection, transaction
 
@@ -74,50 +75,52 @@ def fill_history(*, total: int, big: str, small: str, spread: int) -> dict:
 
     # The last two bench users are in no other room: each reads one room only.
     people = list(User.objects.filter(username__startswith="bench").order_by("-id")[:2])
-    small_owner, owner = people[0], people[1]
-    for slug, room_owner in ((big, owner), (small, small_owner)):
+    quiet_owner, owner = people[0], people[1]
+    for slug, room_owner in ((big, owner), (quiet, quiet_owner)):
         if not Conversation.objects.filter(slug=slug).exists():
             create_room(slug=slug, owner=room_owner, title=slug)
     big_id = Conversation.objects.get(slug=big).pk
-    small_id = Conversation.objects.get(slug=small).pk
-    start = Message.objects.count()
-    missing = max(0, total - start)
+    quiet_id = Conversation.objects.get(slug=quiet).pk
     table = Message._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            series = "SELECT g AS n FROM generate_series(%s, %s) AS g"
-            now = "now()"
-        else:
-            series = (
-                "WITH RECURSIVE s(n) AS (SELECT %s UNION ALL "
-                "SELECT n + 1 FROM s WHERE n < %s) SELECT n FROM s"
-            )
-            now = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
-        if missing:
-            cursor.execute(
-                f"INSERT INTO {table} "  # noqa: S608 - our own table and numbers
-                "(conversation_id, sender_id, body, client_id, created_at) "
-                f"SELECT CASE WHEN n %% %s = 0 THEN %s ELSE %s END, %s, "
-                f"'history message number ' || n, 'h-' || n, {now} "
-                f"FROM ({series}) AS numbers",
-                [spread, small_id, big_id, owner.pk, start + 1, start + missing],
-            )
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {table}")
+        series = "SELECT g AS n FROM generate_series(%s, %s) AS g"
+        now = "now()"
     else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        series = (
+            "WITH RECURSIVE s(n) AS (SELECT %s UNION ALL "
+            "SELECT n + 1 FROM s WHERE n < %s) SELECT n FROM s"
+        )
+        now = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+    insert = (
+        f"INSERT INTO {table} "  # noqa: S608 - our own table and numbers
+        "(conversation_id, sender_id, body, client_id, created_at) "
+        f"SELECT %s, %s, 'history message number ' || n, 'h-' || n, {now} "
+        f"FROM ({series}) AS numbers"
+    )
+    start = Message.objects.count()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not Message.objects.filter(conversation_id=quiet_id).exists():
+            cursor.execute(
+                insert, [quiet_id, quiet_owner.pk, start + 1, start + quiet_count]
+            )
+            start += quiet_count
+        missing = max(0, total - start)
+        if missing:
+            cursor.execute(insert, [big_id, owner.pk, start + 1, start + missing])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ANALYZE {table}" if connection.vendor == "postgresql" else "ANALYZE"
+        )
     ids = Message.objects.filter(conversation_id=big_id).order_by("id")
-    last_id = ids.reverse().values_list("id", flat=True).first() or 0
-    first_id = ids.values_list("id", flat=True).first() or 0
+    quiet_ids = Message.objects.filter(conversation_id=quiet_id).order_by("id")
     return {
         "total": Message.objects.count(),
         "inserted": missing,
-        "big_first_id": first_id,
-        "big_last_id": last_id,
+        "big_first_id": ids.values_list("id", flat=True).first() or 0,
+        "big_last_id": ids.reverse().values_list("id", flat=True).first() or 0,
+        "quiet_last_id": quiet_ids.reverse().values_list("id", flat=True).first() or 0,
         "big_reader": owner.username,
-        "small_reader": small_owner.username,
+        "quiet_reader": quiet_owner.username,
     }
 
 
@@ -132,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     history = commands.add_parser("history")
     history.add_argument("--total", type=int, required=True)
     history.add_argument("--big", default="history")
-    history.add_argument("--small", default="history-small")
-    history.add_argument("--spread", type=int, default=1000)
+    history.add_argument("--quiet", default="history-quiet")
+    history.add_argument("--quiet-count", type=int, default=100)
     args = parser.parse_args(argv)
     _setup_django()
     if args.command == "population":
@@ -144,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         result = make_population(users=args.users, rooms=rooms)
     else:
         result = fill_history(
-            total=args.total, big=args.big, small=args.small, spread=args.spread
+            total=args.total,
+            big=args.big,
+            quiet=args.quiet,
+            quiet_count=args.quiet_count,
         )
     json.dump(result, sys.stdout)
     return 0

@@ -134,18 +134,21 @@ async def run_pages(
 ) -> dict:
     """Time history and `sync` pages; each call `repeats` times, median and p90."""
     big = tokens[history["big_reader"]]
-    small = tokens[history["small_reader"]]
+    quiet = tokens[history["quiet_reader"]]
     first, last = history["big_first_id"], history["big_last_id"]
     middle = (first + last) // 2
     big_socket, _ = await open_socket(target.ws_url(token=big, room="history"))
-    small_socket, _ = await open_socket(target.ws_url(token=small, room="history"))
+    quiet_socket, _ = await open_socket(target.ws_url(token=quiet, room="history"))
     operations = {
         "sync from the start": lambda: _sync_once(big_socket, after=0, limit=limit),
         "sync of the newest": lambda: _sync_once(
             big_socket, after=max(0, last - limit), limit=limit
         ),
-        "sync, sparse room, from the start": lambda: _sync_once(
-            small_socket, after=0, limit=limit
+        "sync, quiet room, from the start": lambda: _sync_once(
+            quiet_socket, after=0, limit=limit
+        ),
+        "sync, quiet room, nothing new": lambda: _sync_once(
+            quiet_socket, after=history["quiet_last_id"], limit=limit
         ),
         "history newest page": lambda: _http_once(
             target.port, f"/api/rooms/history/messages/?limit={limit}", big
@@ -155,8 +158,8 @@ async def run_pages(
             f"/api/rooms/history/messages/?before={middle}&limit={limit}",
             big,
         ),
-        "history, sparse room, newest page": lambda: _http_once(
-            target.port, f"/api/rooms/history-small/messages/?limit={limit}", small
+        "history, quiet room, newest page": lambda: _http_once(
+            target.port, f"/api/rooms/history-quiet/messages/?limit={limit}", quiet
         ),
     }
     results = {}
@@ -169,7 +172,7 @@ async def run_pages(
                 samples.append(seconds)
             results[name] = _summary(samples, rows)
     finally:
-        await close_all([big_socket, small_socket])
+        await close_all([big_socket, quiet_socket])
     return results
 
 
