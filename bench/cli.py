@@ -18,6 +18,7 @@ from . import report
 from .client import Target
 from .engines import ENGINES, Engine
 from .fanout import FanoutPlan, run_fanout
+from .profile import Profiler
 from .progress import Progress
 from .scenarios import run_idle, run_longpoll, run_pages
 from .servers import ROOT, Cores, Server
@@ -135,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=ROOT / "bench-results",
         help="reports go to OUT/<timestamp>/ (default: bench-results/)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=_csv(str, TARGETS),
+        default=(),
+        help="sample these targets' servers with py-spy during the saturating "
+        "fan-out and idle runs (slows them: not for measured runs)",
     )
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin server and client to cores"
@@ -308,9 +316,15 @@ class Bench:
                 self.progress.begin(
                     f"{engine.name}/{target} idle {sizes.idle}", sizes.idle, server
                 )
-                result = await run_idle(
-                    where, server, users, count=sizes.idle, progress=self.progress
-                )
+                profiler = self.profiler(engine, target, "idle", server)
+                try:
+                    result = await run_idle(
+                        where, server, users, count=sizes.idle, progress=self.progress
+                    )
+                finally:
+                    profile = profiler.stop() if profiler is not None else None
+                if profile is not None:
+                    result["profile"] = profile
                 self.record(engine.name, target, "idle", result)
                 self.progress.end(
                     f"{result['handshakes_per_s']} handshakes/s, "
@@ -346,10 +360,25 @@ class Bench:
             finally:
                 server.stop()
 
+    def profiler(self, engine, target, scenario, server) -> Profiler | None:
+        if target not in self.args.profile:
+            return None
+        name = f"profile-{engine.name}-{target}-{scenario}.txt".replace("/", "-")
+        return Profiler(pid=server.pid, path=self.folder / name).start()
+
     async def fanout(self, engine, target, server, where, plan, users) -> dict:
         label = f"{engine.name}/{target} {plan.name}"
         self.progress.begin(label, plan.duration, server)
-        result = await run_fanout(plan, where, users, progress=self.progress)
+        profiler = None
+        if plan.name == "fanout-saturate":
+            profiler = self.profiler(engine, target, plan.name, server)
+        try:
+            result = await run_fanout(plan, where, users, progress=self.progress)
+        finally:
+            if profiler is not None:
+                profile = profiler.stop()
+        if profiler is not None:
+            result["profile"] = profile
         self.record(engine.name, target, plan.name, result)
         after_sync = result["lost_after_sync"]
         self.progress.end(

@@ -313,6 +313,27 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             for r in polls
         ]
         out.append(("Waiting long polls (ours)", headers, rows))
+    for r in runs:
+        profile = r.get("profile")
+        if not profile or not profile["samples"]:
+            continue
+        headers = [
+            "innermost frame (self)",
+            "self %",
+            "anywhere on the stack",
+            "total %",
+        ]
+        own, total = profile["self_pct"][:15], profile["total_pct"][:25]
+        rows = []
+        for i in range(max(len(own), len(total))):
+            a = own[i] if i < len(own) else ["", ""]
+            b = total[i] if i < len(total) else ["", ""]
+            rows.append([a[0], _fmt(a[1]), b[0], _fmt(b[1])])
+        title = (
+            f"Where the server's time goes: {r['engine']}/{r['target']} "
+            f"{r['scenario']} (py-spy, {profile['samples']:,} samples)"
+        )
+        out.append((title, headers, rows))
     if results["targets"]:
         headers = ["engine", "target of the issue", "measured", "goal", "met"]
         rows = [
