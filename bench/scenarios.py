@@ -179,6 +179,23 @@ async def run_pages(
 # --- long polls (our server only) ---------------------------------------------------
 
 
+async def _settled(server: Server, *, until: float) -> dict[str, int]:
+    """The server's status once its threads and memory stop growing (or `until`)."""
+    loop = asyncio.get_running_loop()
+    last = server.status()
+    steady_since = loop.time()
+    while loop.time() < until:
+        await asyncio.sleep(0.5)
+        now = server.status()
+        grew = now["Threads"] > last["Threads"] or now["VmRSS"] > last["VmRSS"] + 256
+        if grew:
+            steady_since = loop.time()
+        elif loop.time() - steady_since >= 2.0:
+            return now
+        last = now
+    return server.status()
+
+
 async def run_longpoll(
     target: Target,
     server: Server,
@@ -242,8 +259,7 @@ async def run_longpoll(
         await asyncio.sleep(0.05)
         if progress is not None:
             progress.update(done=len(tasks), note=f"waiting polls {sent:,}")
-    await asyncio.sleep(3.0)
-    waiting = server.status()
+    waiting = await _settled(server, until=loop.time() + wait / 2)
     posted_at = loop.time()
     body = json.dumps({"body": "wake up", "client_id": f"wake-{time.time_ns()}"})
     status, _ = await http_request(
