@@ -421,6 +421,9 @@ def write_plot(results: dict, path: Path) -> bool:
     figure, axes = plt.subplots(
         1, len(engines), figsize=(7 * len(engines), 5), squeeze=False
     )
+    colours = {"ours": "tab:blue", "tutorial": "tab:orange", "bare": "tab:green"}
+    scenarios = sorted({r["scenario"] for r in fan})
+    styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (1, 1))]
     for axis, engine in zip(axes[0], engines, strict=True):
         for r in (r for r in fan if r["engine"] == engine):
             sample = r["latency_sample_ms"]
@@ -430,6 +433,8 @@ def write_plot(results: dict, path: Path) -> bool:
                 [max(v, 0.01) for v in sample],
                 ys,
                 label=f"{r['target']} {r['scenario']}",
+                color=colours.get(r["target"]),
+                linestyle=styles[scenarios.index(r["scenario"]) % len(styles)],
             )
         axis.set_xscale("log")
         axis.set_xlabel("delivery latency, ms (log)")
