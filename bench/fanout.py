@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from websockets.exceptions import ConnectionClosed
 
 from .client import Target, close_all, frame_client_id, frame_type, open_socket
-from .servers import machine_busy_seconds
+from .servers import machine_busy_seconds, service_cpu_seconds
 
 ACK_ID_RE = re.compile(r'"id":\s*(\d+)')
 PLOT_SAMPLES = 4000
@@ -248,6 +248,7 @@ class FanoutRun:
             cpu_client = client_cpu()
             cpu_server = progress.server_cpu() if progress else 0.0
             cpu_machine = machine_busy_seconds()
+            cpu_services = service_cpu_seconds()
             self.first_send = time.perf_counter()
             stop_at = self.first_send + plan.duration
             ticker = asyncio.create_task(self.tick(progress, stop_at))
@@ -259,6 +260,7 @@ class FanoutRun:
             ticker.cancel()
             cpu_client = client_cpu() - cpu_client
             cpu_machine = machine_busy_seconds() - cpu_machine
+            services_now = service_cpu_seconds()
             drained_at = time.perf_counter()
             cpu_server = (progress.server_cpu() if progress else 0.0) - cpu_server
             result = self.count()
@@ -271,6 +273,16 @@ class FanoutRun:
                 "client_share": round(cpu_client / wall, 2) if wall > 0 else None,
                 # Cores busy with anything else (other users of the machine,
                 # PostgreSQL, Redis) while the run went on.
+                "redis_share": round(
+                    (services_now["redis"] - cpu_services["redis"])
+                    / (drained_at - self.first_send),
+                    2,
+                ),
+                "postgres_share": round(
+                    (services_now["postgres"] - cpu_services["postgres"])
+                    / (drained_at - self.first_send),
+                    2,
+                ),
                 "others_share": round(
                     max(0.0, cpu_machine - cpu_server - cpu_client)
                     / (drained_at - self.first_send),

@@ -219,6 +219,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             "out of order",
             "server CPU",
             "client CPU",
+            "Redis CPU",
+            "PG CPU",
             "other CPU",
         ]
         rows = [
@@ -237,6 +239,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 _fmt(r["out_of_order"]),
                 _fmt(r["cpu"]["server_share"]),
                 _fmt(r["cpu"]["client_share"]),
+                _fmt(r["cpu"].get("redis_share")),
+                _fmt(r["cpu"].get("postgres_share")),
                 _fmt(r["cpu"].get("others_share")),
             ]
             for r in fan
@@ -394,9 +398,10 @@ def markdown(results: dict, plot: str | None) -> str:
         "",
         "Server CPU and client CPU: CPU seconds used over the run's wall time "
         "(1.0 = one core busy). A client share near 1.0 means the load generator, "
-        "not the server, set the pace. Other CPU: cores busy with anything else "
-        "meanwhile (PostgreSQL and Redis on the services engine, other users of "
-        "the machine); a high figure there means the run was disturbed.",
+        "not the server, set the pace. Redis CPU, PG CPU: the redis-server and "
+        "postgres processes (shared with anything else that uses them). Other "
+        "CPU: cores busy with anything else meanwhile, Redis and PostgreSQL "
+        "included; a high figure there means the run was disturbed.",
         "",
     ]
     return "\n".join(lines)

@@ -80,6 +80,42 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
+def _stat(pid: str) -> tuple[str, int, float, float] | None:
+    """(name, parent pid, own CPU s, reaped children's CPU s) of a process."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text.rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    children = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+    return name, int(fields[1]), own, children
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by Redis and by PostgreSQL (read from /proc).
+
+    PostgreSQL forks a process per connection: the live ones are summed, and the
+    postmaster's reaped-children time holds those that ended. Both services are
+    shared with whatever else uses them on this machine.
+    """
+    redis = postgres = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        found = _stat(pid)
+        if found is None:
+            continue
+        name, _parent, own, children = found
+        if name.startswith("redis-server"):
+            redis += own
+        elif name.startswith("postgres"):
+            postgres += own + children
+    return {"redis": redis, "postgres": postgres}
+
+
 class Server:
     """`daphne <app>` on 127.0.0.1 and a free port, pinned to a core."""
 
