@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         "fan-out and idle runs (slows them: not for measured runs)",
     )
     parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for every server, e.g. "
+        "CHAT_CHANNEL_CAPACITY=100 (repeatable)",
+    )
+    parser.add_argument(
         "--no-pin", action="store_true", help="do not pin server and client to cores"
     )
     parser.add_argument(
@@ -214,9 +222,13 @@ class Bench:
 
     def start(self, engine: Engine, target: str, slot: str) -> Server:
         log = self.folder / f"server-{engine.name}-{target}.log"
+        env = engine.env(slot=slot, target=target)
+        for assignment in self.args.server_env:
+            name, _, value = assignment.partition("=")
+            env[name] = value
         server = Server(
             target=target,
-            env=engine.env(slot=slot, target=target),
+            env=env,
             log_path=log,
             core=self.cores.server,
         )

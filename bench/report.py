@@ -234,7 +234,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 _fmt(r["latency_ms"]["p99"]),
                 _fmt(r["delivered_pct"]),
                 _fmt(r["lost_live"]),
-                _fmt(r["lost_after_sync"]) if r["target"] == "ours" else "n/a",
+                _after_sync(r),
                 _fmt(r["duplicates"]),
                 _fmt(r["out_of_order"]),
                 _fmt(r["cpu"]["server_share"]),
@@ -346,6 +346,17 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ]
         out.append(("The issue's targets", headers, rows))
     return out
+
+
+def _after_sync(run: dict) -> str:
+    """'0', or '3 (of 50/500 members that lost some)' when sampled; n/a: no sync."""
+    if run["target"] != "ours" or run.get("lost_after_sync") is None:
+        return "n/a"
+    checked = run.get("sync_checked") or ""
+    done, _, lacking = checked.partition("/")
+    if done == lacking:
+        return _fmt(run["lost_after_sync"])
+    return f"{_fmt(run['lost_after_sync'])} ({checked} members checked)"
 
 
 def _text_table(headers, rows) -> str:

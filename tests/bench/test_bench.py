@@ -70,10 +70,8 @@ def test_frames_of_every_target_are_read_alike():
     assert frame_type("pong") is None
 
 
-@pytest.mark.skipif(USES_SERVICES, reason="the bench's own run: embedded pass only")
-def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
-    """A short saturating run on our server: every acked message reaches every member
-    once, and the JSON and Markdown reports are written."""
+def _bench(out: Path, *args: str) -> tuple[dict, Path, str]:
+    """Run a two-second saturating fan-out of 6 members on our embedded server."""
     done = subprocess.run(  # noqa: S603
         [
             sys.executable,
@@ -93,7 +91,8 @@ def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
             "2",
             "--no-pin",
             "--out",
-            str(tmp_path),
+            str(out),
+            *args,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -102,9 +101,22 @@ def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    (folder,) = tmp_path.iterdir()
+    (folder,) = out.iterdir()
     results = json.loads((folder / "results.json").read_text())
     (run,) = results["runs"]
+    return run, folder, done.stdout
+
+
+embedded_only = pytest.mark.skipif(
+    USES_SERVICES, reason="the bench's own run: embedded pass only"
+)
+
+
+@embedded_only
+def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
+    """A short saturating run on our server: every acked message reaches every member
+    once, and the JSON and Markdown reports are written."""
+    run, folder, stdout = _bench(tmp_path)
     assert run["target"] == "ours"
     assert run["messages_acked"] > 0
     assert run["deliveries"] == run["messages_acked"] * 6
@@ -114,7 +126,18 @@ def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
     assert run["out_of_order"] == 0
     assert run["errors"] == 0
     assert "| embedded | ours | fanout-saturate |" in (folder / "report.md").read_text()
-    assert "fanout-saturate" in done.stdout
+    assert "fanout-saturate" in stdout
+
+
+@embedded_only
+def test_deliveries_dropped_by_full_channels_are_counted_then_recovered(tmp_path):
+    """With channels of 2 messages the layer drops deliveries: the bench counts them
+    as lost live, and the members' final sync brings every one back."""
+    run, _, _ = _bench(tmp_path, "--server-env", "CHAT_CHANNEL_CAPACITY=2")
+    assert run["lost_live"] > 0
+    assert run["deliveries"] + run["lost_live"] == run["messages_acked"] * 6
+    assert run["lost_after_sync"] == 0
+    assert run["duplicates"] == 0
 
 
 def test_help_lists_the_scenarios():
