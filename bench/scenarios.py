@@ -204,9 +204,16 @@ async def run_longpoll(
     count: int,
     room: str,
     wait: float = 30,
+    batch: int = 50,
+    wake: bool = True,
     progress=None,
 ) -> dict:
-    """Hold `count` waiting long polls: threads and memory, then wake them all."""
+    """Hold `count` waiting long polls: threads and memory, then wake them all.
+
+    The polls start `batch` at a time, 20 batches a second. With `wake` one
+    message posted to the room answers them all at once; without it each ends
+    at its own deadline (spread as they started).
+    """
     socket, hello = await open_socket(target.ws_url(token=users[0]["token"], room=room))
     await close_all([socket])
     after = json.loads(hello)["last_id"]
@@ -243,34 +250,40 @@ async def run_longpoll(
             outcomes["error"] += 1
             return
         woken_at.append(loop.time())
-        head, _, _body = raw.partition(b"\r\n\r\n")
-        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        try:
+            ok = b" 200 " in head.split(b"\r\n", 1)[0]
+            messages = json.loads(body)["messages"] if ok else None
+        except (ValueError, KeyError):
+            messages = None
+        if messages is None:
             outcomes["error"] += 1
-        elif b'"messages":[]' in raw:
-            outcomes["empty"] += 1
         else:
-            outcomes["message"] += 1
+            outcomes["message" if messages else "empty"] += 1
 
     tasks = []
-    for start in range(0, count, 50):
-        tasks += [asyncio.create_task(poll(i)) for i in range(start, start + 50)][
-            : max(0, count - start)
+    for start in range(0, count, batch):
+        tasks += [
+            asyncio.create_task(poll(i))
+            for i in range(start, min(count, start + batch))
         ]
         await asyncio.sleep(0.05)
         if progress is not None:
             progress.update(done=len(tasks), note=f"waiting polls {sent:,}")
     waiting = await _settled(server, until=loop.time() + wait / 2)
     posted_at = loop.time()
-    body = json.dumps({"body": "wake up", "client_id": f"wake-{time.time_ns()}"})
-    status, _ = await http_request(
-        target.port,
-        "POST",
-        f"/api/rooms/{room}/messages/",
-        token=users[0]["token"],
-        body=body.encode(),
-    )
+    status = None
+    if wake:
+        body = json.dumps({"body": "wake up", "client_id": f"wake-{time.time_ns()}"})
+        status, _ = await http_request(
+            target.port,
+            "POST",
+            f"/api/rooms/{room}/messages/",
+            token=users[0]["token"],
+            body=body.encode(),
+        )
     await asyncio.gather(*tasks)
-    wake = sorted(t - posted_at for t in woken_at)
+    wake = sorted(t - posted_at for t in woken_at) if wake else []
     return {
         "polls": count,
         "sent": sent,
