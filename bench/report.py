@@ -13,6 +13,7 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
+from . import capacity
 from .servers import ROOT
 
 logger = logging.getLogger(__name__)
@@ -336,6 +337,47 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         title = (
             f"Where the server's time goes: {r['engine']}/{r['target']} "
             f"{r['scenario']} (py-spy, {profile['samples']:,} samples)"
+        )
+        out.append((title, headers, rows))
+    plan = capacity.model(results)
+    if plan:
+        headers = [
+            "engine",
+            "users",
+            "msg/s",
+            "deliveries/s",
+            "processes (1 core each)",
+            "bound by",
+            "server memory GiB",
+            "reconnect all, s",
+            "Redis cores",
+            "PostgreSQL cores",
+        ]
+        rows = [
+            [
+                p["engine"],
+                _fmt(p["users"]),
+                _fmt(p["messages_per_s"]),
+                _fmt(p["deliveries_per_s"]),
+                _fmt(p["processes"])
+                + (
+                    " (only 1 possible)"
+                    if p["engine"] == "embedded" and not p["fits"]
+                    else ""
+                ),
+                p["bound_by"],
+                _fmt(p["server_memory_gib"]),
+                _fmt(p["reconnect_all_seconds"]),
+                _fmt(p.get("redis_cores")),
+                _fmt(p.get("postgres_cores")),
+            ]
+            for p in plan
+        ]
+        title = (
+            f"Capacity model (one message per user every "
+            f"{capacity.USER_SECONDS_PER_MESSAGE} s, rooms of "
+            f"{capacity.ROOM_MEMBERS}, processes at {capacity.HEADROOM:.0%} of "
+            "their saturated rate)"
         )
         out.append((title, headers, rows))
     if results["targets"]:
