@@ -53,12 +53,12 @@ class Sizes:
     @classmethod
     def quick(cls) -> "Sizes":
         return cls(
-            duration=4.0,
+            duration=3.0,
             ladder=(0.5,),
             ladder_duration=3.0,
             big_members=100,
             big_duration=3.0,
-            idle=300,
+            idle=200,
             history=(1_000, 10_000),
             repeats=5,
             longpolls=100,
