@@ -152,3 +152,60 @@ def test_help_lists_the_scenarios():
     )
     for name in ("fanout", "ladder", "room500", "idle", "history", "longpoll"):
         assert name in done.stdout
+
+
+def _fanout(engine, target, scenario, deliveries, **extra):
+    return {
+        "engine": engine,
+        "target": target,
+        "scenario": scenario,
+        "members": 50,
+        "messages_per_s": deliveries / 50,
+        "deliveries_per_s": deliveries,
+        "lost_live": 0,
+        "duplicates": 0,
+        "latency_ms": {"p50": 1.0, "p99": 40.0},
+        "delivered_pct": 100.0,
+        "cpu": {"redis_share": 0.1, "postgres_share": 0.2},
+        **extra,
+    }
+
+
+def test_targets_are_ratios_to_the_references_of_the_same_engine():
+    """The report compares ours with the tutorial and bare runs of its own engine."""
+    from bench.report import targets
+
+    runs = [
+        _fanout("services", "ours", "fanout-saturate", 50_000),
+        _fanout("services", "tutorial", "fanout-saturate", 10_000),
+        _fanout("services", "bare", "fanout-saturate", 80_000),
+        _fanout("embedded", "tutorial", "fanout-saturate", 1),
+    ]
+    rows = {r["target"]: r for r in targets(runs) if r["engine"] == "services"}
+    assert rows["saturated deliveries/s vs tutorial"]["measured"] == 5.0
+    assert rows["saturated deliveries/s vs tutorial"]["met"] is True
+    assert rows["saturated deliveries/s vs bare"]["measured"] == 0.62
+    assert rows["saturated deliveries/s vs bare"]["met"] is True
+
+
+def test_capacity_model_names_what_binds_first():
+    """A process that delivers little is bound by deliveries; Redis grows with them."""
+    from bench.capacity import model
+
+    runs = [
+        _fanout("services", "ours", "fanout-saturate", 1_000),
+        {
+            "engine": "services",
+            "target": "ours",
+            "scenario": "idle",
+            "kib_per_connection": 40.0,
+            "handshakes_per_s": 100.0,
+        },
+    ]
+    rows = model({"engines": ["services"], "runs": runs})
+    assert [r["users"] for r in rows] == [10_000, 100_000, 1_000_000]
+    million = rows[-1]
+    assert million["bound_by"] == "deliveries"
+    # 3,333 msg/s x 50 members over 500 deliveries/s a process (half of 1,000).
+    assert million["processes"] == 334
+    assert million["redis_cores"] == round(166_666.7 * 0.1 / 1_000, 2)
