@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-embedded test-services lint format clean messages
+.PHONY: install run test test-embedded test-services lint format clean messages bench bench-quick
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,20 @@ test-embedded: install
 
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The benchmark (docs/performance.md): our server beside the references, on both
+# engines. BENCH_ARGS passes options through, e.g. BENCH_ARGS="--quick".
+BENCH_ARGS ?=
+
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: install $(VENV)/.bench-installed
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: install $(VENV)/.bench-installed
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,211 @@
+"""The benchmark harness: it runs, and it counts deliveries right.
+
+The live run starts its own daphne on a SQLite file of its own, so it runs in
+the embedded pass only (the services pass would measure the same thing again).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.client import Target
+from bench.fanout import FanoutPlan, FanoutRun, Member
+from tests.conftest import USES_SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _run(members: int = 3, senders: int = 2) -> FanoutRun:
+    plan = FanoutPlan(name="t", room="r", members=members, senders=senders, duration=1)
+    users = [{"token": "x"}] * members
+    return FanoutRun(plan, Target("bare", 1, stores=False), users)
+
+
+def _sent(run: FanoutRun, count_per_sender: int) -> None:
+    """Pretend each sender sent and had acknowledged `count_per_sender` messages."""
+    run.members = [
+        Member(index=i, socket=None, last_seq=[-1] * run.plan.senders)
+        for i in range(run.plan.members)
+    ]
+    for seq in range(count_per_sender):
+        for sender in range(run.plan.senders):
+            run.index[f"c-{sender}-{seq}"] = len(run.meta)
+            run.meta.append((sender, seq, 0.0))
+            run.ack_at.append(1.0)
+            run.ack_id.append(len(run.meta))
+    run.acked = len(run.meta)
+
+
+def test_counting_finds_lost_duplicated_and_reordered_deliveries():
+    """A member that misses one message, gets one twice and one late is counted so."""
+    run = _run(members=2, senders=1)
+    _sent(run, count_per_sender=4)  # messages 0..3 from sender 0
+    complete, faulty = run.members
+    for idx in range(4):
+        run.deliver(complete, idx, now=2.0)
+    for idx in (0, 2, 1, 2):  # 3 lost, 2 twice, 1 after 2
+        run.deliver(faulty, idx, now=2.0)
+    result = run.count()
+    assert result["lost_live"] == 1
+    assert result["duplicates"] == 1
+    assert result["out_of_order"] == 1
+    assert result["deliveries"] == 7
+    assert result["deliveries_expected"] == 8
+    assert run.missing(faulty) == [3]
+    assert run.missing(complete) == []
+
+
+def test_frames_of_every_target_are_read_alike():
+    """Our compact JSON and the tutorial's spaced JSON give the same type and id."""
+    from bench.client import frame_client_id, frame_type
+
+    ours = '{"type":"message","id":5,"body":"b","client_id":"ab-1-2","x":1}'
+    tutorial = json.dumps({"type": "message", "body": "b", "client_id": "ab-1-2"})
+    for text in (ours, tutorial):
+        assert frame_type(text) == "message"
+        assert frame_client_id(text) == "ab-1-2"
+    assert frame_type("pong") is None
+
+
+def _bench(out: Path, *args: str) -> tuple[dict, Path, str]:
+    """Run a two-second saturating fan-out of 6 members on our embedded server."""
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--engines",
+            "embedded",
+            "--targets",
+            "ours",
+            "--scenarios",
+            "fanout",
+            "--members",
+            "6",
+            "--senders",
+            "2",
+            "--duration",
+            "2",
+            "--no-pin",
+            "--out",
+            str(out),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    results = json.loads((folder / "results.json").read_text())
+    (run,) = results["runs"]
+    return run, folder, done.stdout
+
+
+embedded_only = pytest.mark.skipif(
+    USES_SERVICES, reason="the bench's own run: embedded pass only"
+)
+
+
+@embedded_only
+def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
+    """A short saturating run on our server: every acked message reaches every member
+    once, and the JSON and Markdown reports are written."""
+    run, folder, stdout = _bench(tmp_path)
+    assert run["target"] == "ours"
+    assert run["messages_acked"] > 0
+    assert run["deliveries"] == run["messages_acked"] * 6
+    assert run["lost_live"] == 0
+    assert run["lost_after_sync"] == 0
+    assert run["duplicates"] == 0
+    assert run["out_of_order"] == 0
+    assert run["errors"] == 0
+    assert "| embedded | ours | fanout-saturate |" in (folder / "report.md").read_text()
+    assert "fanout-saturate" in stdout
+
+
+@embedded_only
+def test_deliveries_dropped_by_full_channels_are_counted_then_recovered(tmp_path):
+    """With channels of 2 messages the layer drops deliveries: the bench counts them
+    as lost live, and the members' final sync brings every one back."""
+    run, _, _ = _bench(tmp_path, "--server-env", "CHAT_CHANNEL_CAPACITY=2")
+    assert run["lost_live"] > 0
+    assert run["deliveries"] + run["lost_live"] == run["messages_acked"] * 6
+    assert run["lost_after_sync"] == 0
+    assert run["duplicates"] == 0
+
+
+def test_help_lists_the_scenarios():
+    """`python -m bench --help` names every scenario."""
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for name in ("fanout", "ladder", "room500", "idle", "history", "longpoll"):
+        assert name in done.stdout
+
+
+def _fanout(engine, target, scenario, deliveries, **extra):
+    return {
+        "engine": engine,
+        "target": target,
+        "scenario": scenario,
+        "members": 50,
+        "messages_per_s": deliveries / 50,
+        "deliveries_per_s": deliveries,
+        "lost_live": 0,
+        "duplicates": 0,
+        "latency_ms": {"p50": 1.0, "p99": 40.0},
+        "delivered_pct": 100.0,
+        "cpu": {"redis_share": 0.1, "postgres_share": 0.2},
+        **extra,
+    }
+
+
+def test_targets_are_ratios_to_the_references_of_the_same_engine():
+    """The report compares ours with the tutorial and bare runs of its own engine."""
+    from bench.report import targets
+
+    runs = [
+        _fanout("services", "ours", "fanout-saturate", 50_000),
+        _fanout("services", "tutorial", "fanout-saturate", 10_000),
+        _fanout("services", "bare", "fanout-saturate", 80_000),
+        _fanout("embedded", "tutorial", "fanout-saturate", 1),
+    ]
+    rows = {r["target"]: r for r in targets(runs) if r["engine"] == "services"}
+    assert rows["saturated deliveries/s vs tutorial"]["measured"] == 5.0
+    assert rows["saturated deliveries/s vs tutorial"]["met"] is True
+    assert rows["saturated deliveries/s vs bare"]["measured"] == 0.62
+    assert rows["saturated deliveries/s vs bare"]["met"] is True
+
+
+def test_capacity_model_names_what_binds_first():
+    """A process that delivers little is bound by deliveries; Redis grows with them."""
+    from bench.capacity import model
+
+    runs = [
+        _fanout("services", "ours", "fanout-saturate", 1_000),
+        {
+            "engine": "services",
+            "target": "ours",
+            "scenario": "idle",
+            "kib_per_connection": 40.0,
+            "handshakes_per_s": 100.0,
+        },
+    ]
+    rows = model({"engines": ["services"], "runs": runs})
+    assert [r["users"] for r in rows] == [10_000, 100_000, 1_000_000]
+    million = rows[-1]
+    assert million["bound_by"] == "deliveries"
+    # 3,333 msg/s x 50 members over 500 deliveries/s a process (half of 1,000).
+    assert million["processes"] == 334
+    assert million["redis_cores"] == round(166_666.7 * 0.1 / 1_000, 2)
