@@ -52,8 +52,9 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
 
     Each request takes store_message's keyword arguments; each answer is what
     store_message would return for it, or the error it would raise. One
-    advisory lock and one commit serve the lot (ids still commit in order), and
-    a refused or repeated message costs only itself (a savepoint each).
+    advisory lock and one commit serve the lot (ids still commit in order), one
+    query finds what was sent before and one insert stores the rest; a refused
+    or repeated message costs only itself.
     """
     results: list[StoreResult | None] = [None] * len(requests)
     try:
@@ -67,8 +68,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
         if ready:
             with transaction.atomic():
                 ordering.commit_in_id_order(ordering.MESSAGES)
-                for index, fields in ready:
-                    results[index] = _insert_once(**fields)
+                _insert_all(ready, results)
     except DatabaseError as exc:
         logger.warning("messages not stored: %s", type(exc).__name__)
         return [
@@ -111,6 +111,48 @@ def _prepare(
         "body": body,
         "client_id": client_id,
     }
+
+
+def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
+    """Store `ready` (index, fields) in one INSERT, skipping what each sender
+    sent before (by client_id), and write each answer to results[index].
+
+    Inside the ordering lock (PostgreSQL) or SQLite's single writer, no other
+    message insert runs meanwhile; should one still collide, each message is
+    stored on its own (`_insert_once`).
+    """
+    senders = {fields["sender"].pk for _, fields in ready}
+    client_ids = {fields["client_id"] for _, fields in ready}
+    earlier = {
+        (message.sender_id, message.client_id): message
+        for message in with_message_relations(
+            Message.objects.filter(sender_id__in=senders, client_id__in=client_ids)
+        )
+    }
+    new: dict[tuple[int, str], Message] = {}
+    repeats = []
+    for index, fields in ready:
+        key = (fields["sender"].pk, fields["client_id"])
+        if key in earlier:
+            results[index] = (earlier[key], False)
+        elif key in new:
+            repeats.append((index, key))  # twice in this batch: stored once
+        else:
+            new[key] = Message(**fields)
+            results[index] = (new[key], True)
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(list(new.values()))
+    except IntegrityError:
+        for index, fields in ready:
+            key = (fields["sender"].pk, fields["client_id"])
+            if key not in earlier:
+                results[index] = _insert_once(**fields)
+        return
+    if any(message.pk is None for message in new.values()):
+        raise DatabaseError("the database did not return the new ids")
+    for index, key in repeats:
+        results[index] = (new[key], False)
 
 
 def _insert_once(
