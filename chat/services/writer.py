@@ -86,9 +86,12 @@ class MessageWriter(_PerLoop):
     def __init__(self) -> None:
         self.pending: list[tuple[dict, OnResult]] = []
         self.executor: ThreadPoolExecutor | None = None
+        self.last_batch_at = 0.0
+        self.idle_check: asyncio.TimerHandle | None = None
 
     def reset(self) -> None:
         self.pending = []
+        self.idle_check = None
 
     def submit(self, request: dict, on_result: OnResult) -> None:
         """Store store_message(**request) in the next batch, then await
@@ -118,6 +121,7 @@ class MessageWriter(_PerLoop):
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="chat-writer")
         while self.pending:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+            self.last_batch_at = loop.time()
             try:
                 results = await loop.run_in_executor(
                     self.executor, _store_in_thread, [request for request, _ in batch]
@@ -129,10 +133,20 @@ class MessageWriter(_PerLoop):
                     await on_result(result)
                 except Exception:
                     logger.exception("a stored message's answer failed")
-        loop.call_later(IDLE_CLOSE_SECONDS, self._close_if_idle)
+        if self.idle_check is None:
+            self.idle_check = loop.call_later(IDLE_CLOSE_SECONDS, self._close_if_idle)
 
     def _close_if_idle(self) -> None:
-        if self.executor is not None and (self.task is None or self.task.done()):
+        """Close the writer's connection once no batch came for a while."""
+        self.idle_check = None
+        loop = asyncio.get_running_loop()
+        idle = loop.time() - self.last_batch_at
+        busy = self.task is not None and not self.task.done()
+        if idle < IDLE_CLOSE_SECONDS or busy:
+            self.idle_check = loop.call_later(
+                max(0.0, IDLE_CLOSE_SECONDS - idle) + 0.01, self._close_if_idle
+            )
+        elif self.executor is not None:
             self.executor.submit(connections.close_all)
 
 
