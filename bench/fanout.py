@@ -355,8 +355,9 @@ class FanoutRun:
             "messages_per_s": round(self.acked / ack_wall, 1) if ack_wall else 0.0,
             "deliveries": self.delivered,
             "deliveries_expected": expected,
-            "delivered_pct": round(100 * (expected - lost) / expected, 2)
-            if expected
+            # Of everything sent: a message never acknowledged is not delivered.
+            "delivered_pct": round(100 * self.delivered / (len(self.meta) * members), 2)
+            if self.meta
             else None,
             "deliveries_per_s": round(self.delivered / wall, 1) if wall else 0.0,
             "lost_live": lost,
