@@ -7,6 +7,8 @@ contract; each client frame type maps to one handler in `ChatConsumer.frame_hand
 """
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 
@@ -21,6 +23,7 @@ from accounts.middleware import AUTH_UNAVAILABLE
 from . import events, ratelimit, shutdown
 from .connections import local_connections
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
+from .hub import hub
 from .relay import relay
 from .selectors import (
     last_visible_id,
@@ -32,7 +35,7 @@ from .selectors import (
     user_by_username,
 )
 from .server_guards import CLOSE_SERVICE_RESTART
-from .services.messages import asend_message
+from .services.messages import submit_message
 from .services.reads import amark_read
 from .services.rooms import ajoin_room, aleave_room
 from .services.validation import is_valid_client_id
@@ -63,14 +66,24 @@ class ChatConsumer(AsyncConsumer):
         self.room_ids: dict[str, int] = {}
         self.user_ids: dict[str, int] = {}
         self.typing_relayed: dict[str, float] = {}
+        # Group events that arrive while a handler's answer must come first
+        # (the hello, a sync's pages) wait here: see `holding_events`.
+        self.holding = 0
+        self.held: list[dict] = []
+        # message.send frames handed to the writer and not answered yet: any
+        # other answer waits for them (a connection is answered in order).
+        self.in_flight = 0
+        self.answered: asyncio.Event | None = None
 
     async def __call__(self, scope, receive, send):
         try:
             await super().__call__(scope, receive, send)
         finally:
             # However it ended (a crash, a cancellation), this process must stop
-            # renewing its groups (chat.connections) and waiting for it to close.
+            # renewing its groups (chat.connections) and waiting for it to close,
+            # and its groups must stop delivering to it (chat.hub).
             local_connections.discard(self)
+            hub.forget(self)
 
     async def dispatch(self, message):
         # Channels' own dispatch hops to a thread to close stale database
@@ -84,6 +97,11 @@ class ChatConsumer(AsyncConsumer):
     # --- the socket -------------------------------------------------------------
 
     async def websocket_connect(self, message) -> None:
+        # Nothing of the groups goes out before the hello.
+        async with self.holding_events():
+            await self.accept_connection()
+
+    async def accept_connection(self) -> None:
         await self.send({"type": "websocket.accept"})
         user = self.scope.get("user")
         if self.scope.get("auth") == AUTH_UNAVAILABLE:
@@ -147,6 +165,7 @@ class ChatConsumer(AsyncConsumer):
             await self.send_error("invalid_frame", "Binary frames are not supported.")
             return
         if text == HEARTBEAT_REQUEST:
+            await self.wait_answered()
             await self.send_text(HEARTBEAT_REPLY)
             return
         if text == HEARTBEAT_REPLY:
@@ -169,6 +188,8 @@ class ChatConsumer(AsyncConsumer):
                 "unknown_type", "Unknown frame type.", client_id=client_id
             )
             return
+        if handler is not ChatConsumer.on_message_send:
+            await self.wait_answered()
         try:
             await handler(self, frame)
         except ChatError as exc:
@@ -200,21 +221,62 @@ class ChatConsumer(AsyncConsumer):
     # --- client frames ------------------------------------------------------------
 
     async def on_message_send(self, frame: dict) -> None:
-        await asend_message(
+        """Handed to the process's batch writer; the next frame is read meanwhile.
+
+        The ack (or the error) comes once the batch has committed.
+        """
+        client_id = frame.get("client_id")
+        self.in_flight += 1
+        submit_message(
             sender=self.user,
             room=frame.get("room"),
             to=frame.get("to"),
             body=frame.get("body"),
-            client_id=frame.get("client_id"),
+            client_id=client_id,
             on_stored=self.acknowledge,
+            on_failed=functools.partial(
+                self.refuse_message,
+                client_id if is_valid_client_id(client_id) else None,
+            ),
         )
+
+    async def refuse_message(self, client_id: str | None, error: Exception) -> None:
+        try:
+            if isinstance(error, ChatError):
+                code, detail = error.code, error.detail
+            else:
+                logger.error("unexpected error while storing a message", exc_info=error)
+                code, detail = "internal", "The server failed on this frame."
+            await self.send_text(
+                events.error_frame(code=code, detail=detail, client_id=client_id)
+            )
+        finally:
+            self.one_answered()
 
     async def acknowledge(self, message, created: bool) -> None:
-        await self.send_text(
-            events.ack_frame(client_id=message.client_id, message_id=message.id)
-        )
+        try:
+            await self.send_text(
+                events.ack_frame(client_id=message.client_id, message_id=message.id)
+            )
+        finally:
+            self.one_answered()
+
+    def one_answered(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight and self.answered is not None:
+            self.answered.set()
+
+    async def wait_answered(self) -> None:
+        """Until every message.send before this frame has had its answer."""
+        while self.in_flight:
+            self.answered = asyncio.Event()
+            await self.answered.wait()
 
     async def on_sync(self, frame: dict) -> None:
+        async with self.holding_events():
+            await self.send_sync(frame)
+
+    async def send_sync(self, frame: dict) -> None:
         after = parse_cursor(frame.get("after"), name="after", default=0)
         limit = parse_limit(frame.get("limit"))
         messages, more = await database_sync_to_async(messages_after)(
@@ -301,7 +363,49 @@ class ChatConsumer(AsyncConsumer):
         "read": on_read,
     }
 
-    # --- channel layer events -------------------------------------------------------
+    # --- channel layer events (handed over by chat.hub) ---------------------------
+
+    async def receive_event(self, event: dict) -> None:
+        """An event of one of this connection's groups."""
+        if self.holding:
+            self.held.append(event)
+            return
+        await self.handle_event(event)
+
+    async def receive_frame(self, out: dict, event: dict) -> None:
+        """A chat.frame event of a group, with its ASGI message made once for
+        every member (chat.hub): on_layer_frame without a dict per socket."""
+        if self.holding:
+            self.held.append(event)
+            return
+        await self.base_send(out)
+        message_id = event.get("message_id")
+        if isinstance(message_id, int) and message_id > self.seen_id:
+            self.seen_id = message_id
+
+    @contextlib.asynccontextmanager
+    async def holding_events(self):
+        """Hold group events back until the block's frames are out, as channels'
+        one-event-at-a-time dispatch did when each socket had its own channel."""
+        self.holding += 1
+        try:
+            yield
+        finally:
+            self.holding -= 1
+            while not self.holding and self.held:
+                event = self.held.pop(0)
+                try:
+                    await self.handle_event(event)
+                except Exception:
+                    logger.warning("could not deliver a held event", exc_info=True)
+
+    async def handle_event(self, event: dict) -> None:
+        kind = event.get("type")
+        handler = self.event_handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None or kind.startswith("websocket."):
+            logger.warning("no handler for a %r event", kind)
+            return
+        await handler(self, event)
 
     async def on_layer_frame(self, event: dict) -> None:
         await self.send_text(event["text"])
@@ -363,6 +467,7 @@ class ChatConsumer(AsyncConsumer):
         client_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        await self.wait_answered()
         await self.send_text(
             events.error_frame(
                 code=code, detail=detail, client_id=client_id, retry_after=retry_after
@@ -380,31 +485,31 @@ class ChatConsumer(AsyncConsumer):
     async def join_group(self, group: str) -> None:
         """Best effort: without the layer a client still catches up by `sync`.
 
-        The group is remembered even when the layer fails, so that renewing
-        the groups after the outage (chat.connections) adds it.
+        The process's hub (chat.hub) delivers the group's events to this
+        connection; it keeps the connection in the group even when the layer
+        fails, so that renewing the groups after the outage (chat.connections)
+        subscribes it.
         """
         self.groups.add(group)
         try:
-            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_add(group, self.channel_name)
+            await hub.join(group, self)
         except Exception:
             logger.warning("could not join group %s", group, exc_info=True)
 
     async def leave_group(self, group: str) -> None:
         self.groups.discard(group)
         try:
-            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_discard(group, self.channel_name)
+            await hub.leave(group, self)
         except Exception:
             logger.warning("could not leave group %s", group, exc_info=True)
 
     # --- this process's jobs (chat.connections, chat.shutdown) ------------------------
 
     async def renew_groups(self) -> None:
-        """Add this channel to its groups again (group_expiry, a restarted Redis)."""
+        """Put the process back in this connection's groups (group_expiry, a
+        restarted Redis): chat.hub re-adds its channel of each group."""
         async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-            for group in list(self.groups):
-                await self.channel_layer.group_add(group, self.channel_name)
+            await hub.renew(self.groups)
 
     async def catch_up(self, *, after: int) -> None:
         """After a layer outage: send what a `sync` from `after` would.

@@ -188,13 +188,30 @@ async def _group_send(groups: Iterable[str], event: dict) -> bool:
     return True
 
 
-async def publish_message(message: Message) -> bool:
-    """Fan a stored message out to every connection that may see it."""
-    return await _group_send(
-        message_groups(message),
-        # message_id: where the connection's catch-up after an outage begins.
-        {"type": FRAME, "text": message_frame(message), "message_id": message.id},
-    )
+def message_event(message: Message) -> dict:
+    # message_id: where the connection's catch-up after an outage begins.
+    return {"type": FRAME, "text": message_frame(message), "message_id": message.id}
+
+
+async def deliver_message_here(message: Message, event: dict) -> None:
+    """Hand a new message to this process's own connections at once (chat.hub);
+    the layer's copy of `event` is then not delivered here again."""
+    from .hub import hub
+
+    for group in message_groups(message):
+        await hub.deliver_here(group, event)
+
+
+async def publish_message(message: Message, *, event: dict | None = None) -> bool:
+    """Fan a stored message out to every connection that may see it: this
+    process's first, then the others' through the layer.
+
+    `event` (message_event) when the caller delivered it here already.
+    """
+    if event is None:
+        event = message_event(message)
+        await deliver_message_here(message, event)
+    return await _group_send(message_groups(message), event)
 
 
 async def publish_membership(

@@ -50,6 +50,39 @@ return wait
 """
 
 
+# The consumer's frames take their tokens a few at a time (a lease): KEYS[1] the
+# bucket; ARGV: burst, rate per second, the most to take. Takes an eighth of the
+# tokens there (at least one, at most ARGV[3]) and returns how many; or, when
+# not even one is there, minus the milliseconds to wait.
+_LEASE_SCRIPT = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local most = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+local taken = 0
+if tokens >= 1 then
+  taken = math.max(1, math.min(most, math.floor(tokens / 8)))
+  tokens = tokens - taken
+else
+  taken = -math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return taken
+"""
+# A lease is used within this many seconds or dropped (its tokens are spent).
+LEASE_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class Limit:
     """A bucket's shape: `burst` actions at once, `rate` a second after that."""
@@ -157,18 +190,53 @@ def hit(limit: Limit, subject: str) -> float:
     return _seconds(wait)
 
 
+# (limit name, subject) -> (tokens taken from Redis and not used yet, until when)
+_leases: dict[tuple[str, str], tuple[int, float]] = {}
+
+
 async def ahit(limit: Limit, subject: str) -> float:
-    """hit() for async callers (the consumer): no thread, no database."""
+    """hit() for async callers (the consumer): no thread, no database.
+
+    With Redis the tokens are taken a few at a time (an eighth of what the
+    bucket holds, at most what it refills in half a second) and used here, so
+    a busy sender costs a Redis round trip every few frames, not every frame.
+    The bucket stays shared: what one process holds, the others (and HTTP) do
+    not get, so a limit holds across processes; it may refuse a little early,
+    never late. A small bucket (or a nearly empty one) is taken one at a time.
+    """
     if not settings.REDIS_URL:
         return local_buckets.take(f"{limit.name}:{subject}", limit)
+    now = time.monotonic()
+    key = (limit.name, subject)
+    left, until = _leases.get(key, (0, 0.0))
+    if left > 0 and now < until:
+        _leases[key] = (left - 1, until)
+        return 0.0
+    most = max(1, math.ceil(limit.rate / 2))
     try:
-        wait = await _redis_async().eval(
-            _SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate
+        taken = await _redis_async().eval(
+            _LEASE_SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate, most
         )
     except Exception:
         logger.warning("rate limit not checked: Redis failed", exc_info=True)
         return 0.0
-    return _seconds(wait)
+    taken = int(taken)
+    if taken <= 0:
+        _leases.pop(key, None)
+        return -taken / 1000
+    if taken > 1:
+        _leases[key] = (taken - 1, now + LEASE_SECONDS)
+        if len(_leases) > 100_000:
+            _forget_old_leases(now)
+    else:
+        _leases.pop(key, None)
+    return 0.0
+
+
+def _forget_old_leases(now: float) -> None:
+    for key, (_, until) in list(_leases.items()):
+        if until <= now:
+            del _leases[key]
 
 
 def retry_after_header(wait: float) -> str:

@@ -10,19 +10,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from channels.db import database_sync_to_async
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from chat import events, ordering
-from chat.errors import InvalidInput, Unavailable
+from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message
 from chat.selectors import room_membership, user_by_username, with_message_relations
 
 from . import publish_after_commit
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
+from .writer import publisher, writer
 
 logger = logging.getLogger(__name__)
 
@@ -37,31 +37,140 @@ def store_message(
     Returns the message (new or the earlier one) and whether it is new.
     `room` is a room's slug, `to` a username; exactly one is given.
     """
+    request = {"sender": sender, "room": room, "to": to, "body": body}
+    (result,) = store_messages([{**request, "client_id": client_id}])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+StoreResult = tuple[Message, bool] | ChatError
+
+
+def store_messages(requests: list[dict]) -> list[StoreResult]:
+    """Store several senders' messages in one transaction (group commit).
+
+    Each request takes store_message's keyword arguments; each answer is what
+    store_message would return for it, or the error it would raise. One
+    advisory lock and one commit serve the lot (ids still commit in order), one
+    query finds what was sent before and one insert stores the rest; a refused
+    or repeated message costs only itself.
+    """
+    results: list[StoreResult | None] = [None] * len(requests)
+    try:
+        ready = []
+        conversations: dict = {}  # one lookup per sender and conversation
+        for index, request in enumerate(requests):
+            try:
+                ready.append((index, _prepare(**request, seen=conversations)))
+            except ChatError as exc:
+                results[index] = exc
+        if ready:
+            with transaction.atomic():
+                ordering.commit_in_id_order(ordering.MESSAGES)
+                _insert_all(ready, results)
+    except DatabaseError as exc:
+        logger.warning("messages not stored: %s", type(exc).__name__)
+        return [
+            result if isinstance(result, ChatError) else _unavailable(exc)
+            for result in results
+        ]
+    return results
+
+
+def _unavailable(cause: DatabaseError) -> Unavailable:
+    error = Unavailable()
+    error.__cause__ = cause
+    return error
+
+
+def _prepare(
+    *, sender: User, room=None, to=None, body, client_id=None, seen: dict
+) -> dict:
+    """What to insert: checked input and the conversation (reads only).
+
+    `seen` keeps the conversations found for this batch, by sender and target:
+    the same sender writing to the same room again in one batch is not looked
+    up again (nor refused again: the batch commits at once).
+    """
     body = clean_body(body)
     client_id = clean_client_id(client_id)
     if (room is None) == (to is None):
         raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
-    try:
+    key = (sender.pk, room, to)
+    if not isinstance(room if room is not None else to, str):
+        key = None  # not hashable, maybe; refused by the lookup anyway
+    conversation = seen.get(key) if key is not None else None
+    if conversation is None:
         conversation = _conversation_for(sender=sender, room=room, to=to)
-        try:
-            with transaction.atomic():
-                ordering.commit_in_id_order(ordering.MESSAGES)
-                message = Message.objects.create(
-                    conversation=conversation,
-                    sender=sender,
-                    body=body,
-                    client_id=client_id,
-                )
-        except IntegrityError:
-            earlier = with_message_relations(
-                Message.objects.filter(sender=sender, client_id=client_id)
-            ).first()
-            if earlier is None:
-                raise
-            return earlier, False
-    except DatabaseError as exc:
-        logger.warning("message not stored: %s", type(exc).__name__)
-        raise Unavailable() from exc
+        if key is not None:
+            seen[key] = conversation
+    return {
+        "sender": sender,
+        "conversation": conversation,
+        "body": body,
+        "client_id": client_id,
+    }
+
+
+def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
+    """Store `ready` (index, fields) in one INSERT, skipping what each sender
+    sent before (by client_id), and write each answer to results[index].
+
+    Inside the ordering lock (PostgreSQL) or SQLite's single writer, no other
+    message insert runs meanwhile; should one still collide, each message is
+    stored on its own (`_insert_once`).
+    """
+    senders = {fields["sender"].pk for _, fields in ready}
+    client_ids = {fields["client_id"] for _, fields in ready}
+    earlier = {
+        (message.sender_id, message.client_id): message
+        for message in with_message_relations(
+            Message.objects.filter(sender_id__in=senders, client_id__in=client_ids)
+        )
+    }
+    new: dict[tuple[int, str], Message] = {}
+    repeats = []
+    for index, fields in ready:
+        key = (fields["sender"].pk, fields["client_id"])
+        if key in earlier:
+            results[index] = (earlier[key], False)
+        elif key in new:
+            repeats.append((index, key))  # twice in this batch: stored once
+        else:
+            new[key] = Message(**fields)
+            results[index] = (new[key], True)
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(list(new.values()))
+    except IntegrityError:
+        for index, fields in ready:
+            key = (fields["sender"].pk, fields["client_id"])
+            if key not in earlier:
+                results[index] = _insert_once(**fields)
+        return
+    if any(message.pk is None for message in new.values()):
+        raise DatabaseError("the database did not return the new ids")
+    for index, key in repeats:
+        results[index] = (new[key], False)
+
+
+def _insert_once(
+    *, sender: User, conversation: Conversation, body: str, client_id
+) -> tuple[Message, bool]:
+    """Insert, or find what this sender already sent with this client_id."""
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation, sender=sender, body=body, client_id=client_id
+            )
+    except IntegrityError:
+        earlier = with_message_relations(
+            Message.objects.filter(sender=sender, client_id=client_id)
+        ).first()
+        if earlier is None:
+            raise
+        return earlier, False
     message.sender = sender
     return message, True
 
@@ -85,7 +194,7 @@ async def asend_message(
     on_stored: OnStored | None = None,
 ) -> tuple[Message, bool]:
     """Store, let `on_stored` acknowledge, then fan out (new messages only)."""
-    message, created = await database_sync_to_async(store_message)(
+    message, created = await writer.store(
         sender=sender, room=room, to=to, body=body, client_id=client_id
     )
     if on_stored is not None:
@@ -93,6 +202,37 @@ async def asend_message(
     if created:
         await events.publish_message(message)
     return message, created
+
+
+def submit_message(
+    *,
+    sender: User,
+    room=None,
+    to=None,
+    body,
+    client_id=None,
+    on_stored: OnStored,
+    on_failed: Callable[[Exception], Awaitable[None]],
+) -> None:
+    """asend_message without waiting for it: the consumer reads its next frame
+    while this one is stored (so a busy sender's messages share a batch).
+
+    Once stored: `on_stored`, then the fan-out (new messages only), both in the
+    order the messages were submitted; `on_failed` with the error otherwise
+    (a ChatError, or any other exception: a bug of ours).
+    """
+
+    async def answer(result) -> None:
+        if isinstance(result, Exception):
+            await on_failed(result)
+            return
+        message, created = result
+        await on_stored(message, created)
+        if created:
+            await publisher.publish(message)
+
+    request = {"sender": sender, "room": room, "to": to, "body": body}
+    writer.submit({**request, "client_id": client_id}, answer)
 
 
 def send_message(

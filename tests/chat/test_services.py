@@ -13,7 +13,12 @@ from django.utils import timezone
 from chat import events
 from chat.errors import ChatError
 from chat.models import Conversation, Membership, Message
-from chat.services.messages import asend_message, purge_messages, store_message
+from chat.services.messages import (
+    asend_message,
+    purge_messages,
+    store_message,
+    store_messages,
+)
 from chat.services.rooms import (
     aadd_member,
     add_member,
@@ -201,6 +206,30 @@ def test_store_message_longest_body_is_kept_whole(alice, lobby):
     body = "é" * 4000
     message, _ = store_message(sender=alice, room="lobby", body=body)
     assert Message.objects.get(pk=message.pk).body == body
+
+
+def test_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol, lobby):
+    """Group commit: new ones stored once and in order, repeats (before or in the
+    batch) answered with the first, a refused one refused alone."""
+    before, _ = store_message(sender=alice, room="lobby", body="old", client_id="a0")
+    results = store_messages(
+        [
+            {"sender": alice, "room": "lobby", "body": "one", "client_id": "a1"},
+            {"sender": bob, "room": "lobby", "body": "two", "client_id": "b1"},
+            {"sender": alice, "room": "lobby", "body": "again", "client_id": "a0"},
+            {"sender": carol, "room": "lobby", "body": "no", "client_id": "c1"},
+            {"sender": alice, "room": "lobby", "body": "one!", "client_id": "a1"},
+        ]
+    )
+    (one, new1), (two, new2), (old, new3), refused, (repeat, new5) = results
+    assert (new1, new2, new3, new5) == (True, True, False, False)
+    assert before.pk < one.pk < two.pk
+    assert old.pk == before.pk
+    assert repeat.pk == one.pk
+    assert isinstance(refused, ChatError)
+    assert refused.code == "forbidden"
+    stored = list(Message.objects.values_list("client_id", "body"))
+    assert stored == [("a0", "old"), ("a1", "one"), ("b1", "two")]
 
 
 # --- asend_message: acknowledge, then fan out -----------------------------------------

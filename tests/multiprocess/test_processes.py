@@ -90,7 +90,9 @@ async def test_sigkill_clients_reconnect_elsewhere_and_lose_nothing(
     acked: dict[str, dict[int, str]] = {name: {} for name in clients}
 
     async def kill_soon() -> None:
-        await asyncio.sleep(1.0)
+        # While the messages flow: once a quarter of them are acknowledged (a
+        # fixed delay lets a fast server finish them all first).
+        await until(lambda: len(acked["bob"]) >= 25, timeout=30)
         one.kill()
 
     await asyncio.wait_for(

@@ -55,3 +55,18 @@ def test_redis_down_lets_actions_through(subject, settings):
         assert [ratelimit.hit(limit, subject) for _ in range(3)] == [0, 0, 0]
     finally:
         ratelimit._sync_client = None
+
+
+async def test_the_consumer_takes_a_few_tokens_at_a_time_never_more(subject):
+    """With Redis a frame takes a small lease from the shared bucket: HTTP (or
+    another process) gets what is left, and nobody gets more than the burst."""
+    if not django_settings.REDIS_URL:
+        pytest.skip("leases are taken from Redis (REDIS_URL)")
+    limit = ratelimit.Limit("test", burst=40, rate=4)  # leases of 2
+    assert await ratelimit.ahit(limit, subject) == 0
+    passed = 0
+    while ratelimit.hit(limit, subject) == 0:
+        passed += 1
+    assert passed == 38
+    assert await ratelimit.ahit(limit, subject) == 0  # the lease's second token
+    assert await ratelimit.ahit(limit, subject) > 0

@@ -1,0 +1,223 @@
+"""Fan-out inside the process: one layer subscription per group, not per socket.
+
+A group (`room.<pk>`, `user.<pk>`) is joined on the channel layer by one channel
+of this process, made when the first local connection joins it and dropped when
+the last one leaves. What the layer carries to that channel is handed, by one
+task, to every local member in turn: a message frame is the same ready text
+written to each socket (daphne's send does not wait for the client, and a client
+that does not read is closed by chat.server_guards), so a message costs one layer
+message per process, not one per connection.
+
+Events other than frames and typing (membership news, lost access) may wait on
+the layer themselves; each runs as a task of its own, so that a slow one never
+holds up the deliveries behind it.
+
+Long polls and other layer listeners still join the groups with their own
+channels: publishing is unchanged (chat.events, chat.relay).
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from . import events
+
+logger = logging.getLogger(__name__)
+
+# Handled inline, member after member: they only write to sockets.
+INLINE = frozenset({events.FRAME, events.TYPING})
+# After a layer failure, the group's reader waits this long before reading again.
+READ_RETRY_SECONDS = 0.5
+
+
+class Member(Protocol):
+    async def receive_event(self, event: dict) -> None: ...
+
+    async def receive_frame(self, out: dict, event: dict) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    """This process's hold on one group: its channel, reader and local members."""
+
+    members: set = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    channel: str | None = None
+    reader: asyncio.Task | None = None
+    in_layer: bool = False
+
+
+# How many locally delivered messages wait for their copy from the layer.
+ECHOES_KEPT = 10_000
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.groups: dict[str, Subscription] = {}
+        self.tasks: set[asyncio.Task] = set()
+        # (group, message id) of messages delivered here before the layer
+        # brought them back (`deliver_here`): that copy is dropped.
+        self.echoes: dict[tuple[str, int], None] = {}
+
+    def members(self, group: str) -> set:
+        subscription = self.groups.get(group)
+        return set(subscription.members) if subscription else set()
+
+    async def join(self, group: str, member: Member) -> None:
+        """Deliver `group`'s events to `member`; the process joins it if needed.
+
+        The member is kept even if the layer fails (the exception is raised):
+        renewal (chat.connections) subscribes the group once the layer is back.
+        """
+        subscription = self.groups.get(group)
+        if subscription is None or not _of_this_loop(subscription):
+            # (A subscription of an event loop that has ended: tests run one
+            # loop after another; its members are gone with it.)
+            subscription = self.groups[group] = Subscription()
+        subscription.members.add(member)
+        await self._subscribe(group, subscription)
+
+    async def leave(self, group: str, member: Member) -> None:
+        subscription = self.groups.get(group)
+        if subscription is None:
+            return
+        subscription.members.discard(member)
+        if not subscription.members:
+            await self._unsubscribe(group, subscription)
+
+    def forget(self, member: Member) -> None:
+        """Drop `member` from every group at once (a consumer that ended)."""
+        for group, subscription in list(self.groups.items()):
+            if member in subscription.members:
+                subscription.members.discard(member)
+                if not subscription.members:
+                    self._spawn(self._unsubscribe(group, subscription))
+
+    async def renew(self, groups) -> None:
+        """Add this process's channels to `groups` again (expiry, a new Redis)."""
+        for group in list(groups):
+            subscription = self.groups.get(group)
+            if (
+                subscription is not None
+                and subscription.members
+                and _of_this_loop(subscription)
+            ):
+                subscription.in_layer = False
+                await self._subscribe(group, subscription)
+
+    async def _subscribe(self, group: str, subscription: Subscription) -> None:
+        async with subscription.lock:
+            if not subscription.members or self.groups.get(group) is not subscription:
+                return
+            layer = get_channel_layer()
+            loop = asyncio.get_running_loop()
+            if subscription.reader is None or subscription.reader.done():
+                subscription.channel = await layer.new_channel()
+                subscription.in_layer = False
+                subscription.reader = loop.create_task(
+                    self._read(group, subscription, subscription.channel)
+                )
+            if not subscription.in_layer:
+                async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                    await layer.group_add(group, subscription.channel)
+                subscription.in_layer = True
+
+    async def _unsubscribe(self, group: str, subscription: Subscription) -> None:
+        async with subscription.lock:
+            # Checked and removed with no wait in between: a join from now on
+            # makes a new subscription.
+            if subscription.members or self.groups.get(group) is not subscription:
+                return
+            del self.groups[group]
+            if subscription.reader is not None:
+                subscription.reader.cancel()
+            if subscription.in_layer:
+                try:
+                    async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+                        await get_channel_layer().group_discard(
+                            group, subscription.channel
+                        )
+                except Exception:
+                    # group_expiry removes it in the end; until then its events
+                    # reach a channel nobody reads.
+                    logger.warning("could not leave group %s", group, exc_info=True)
+
+    async def deliver_here(self, group: str, event: dict) -> None:
+        """Hand a message frame of this process to the group's members here at
+        once; its copy from the layer is then dropped (it still goes out on the
+        layer, for other processes and long polls)."""
+        subscription = self.groups.get(group)
+        message_id = event.get("message_id")
+        if (
+            subscription is None
+            or not subscription.members
+            or not _of_this_loop(subscription)
+            or event.get("type") != events.FRAME
+            or not isinstance(message_id, int)
+        ):
+            return
+        if subscription.in_layer:
+            self.echoes[(group, message_id)] = None
+            if len(self.echoes) > ECHOES_KEPT:  # copies the layer never brought
+                del self.echoes[next(iter(self.echoes))]
+        await self.deliver(subscription.members, event)
+
+    async def _read(self, group: str, subscription: Subscription, channel: str):
+        layer = get_channel_layer()
+        while True:
+            try:
+                event = await layer.receive(channel)
+            except Exception:
+                logger.warning("could not read group %s", group, exc_info=True)
+                await asyncio.sleep(READ_RETRY_SECONDS)
+                continue
+            if self.echoes and event.get("type") == events.FRAME:
+                key = (group, event.get("message_id"))
+                if key in self.echoes:
+                    del self.echoes[key]
+                    continue
+            await self.deliver(subscription.members, event)
+
+    async def deliver(self, members, event: dict) -> None:
+        """Hand `event` to each member; one failing never stops the others."""
+        kind = event.get("type")
+        if kind not in INLINE:
+            for member in list(members):
+                self._spawn(member.receive_event(event))
+            return
+        if kind == events.FRAME:
+            # One ASGI message for all: the same ready text to every socket.
+            out = {"type": "websocket.send", "text": event["text"]}
+            for member in list(members):
+                try:
+                    await member.receive_frame(out, event)
+                except Exception:
+                    logger.warning("could not deliver to a connection", exc_info=True)
+            return
+        for member in list(members):
+            try:
+                await member.receive_event(event)
+            except Exception:
+                logger.warning("could not deliver to a connection", exc_info=True)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("a connection failed on an event", exc_info=task.exception())
+
+
+def _of_this_loop(subscription: Subscription) -> bool:
+    reader = subscription.reader
+    return reader is None or reader.get_loop() is asyncio.get_running_loop()
+
+
+hub = Hub()

@@ -1,0 +1,188 @@
+"""The process's hub: one layer subscription per group, each member served once.
+
+Members here are stand-ins that record what they are handed; the channel layer
+is the run's own (in-memory, or Redis in the services pass). Two `Hub` objects
+on one layer stand for two processes.
+"""
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from chat import events
+from chat.hub import Hub
+
+TIMEOUT = 5
+SILENCE = 0.3
+
+
+class Member:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.events: list[dict] = []
+        self.fail = fail
+        self.arrived = asyncio.Event()
+
+    async def receive_event(self, event: dict) -> None:
+        if self.fail:
+            raise ConnectionError("this socket is gone")
+        self.events.append(event)
+        self.arrived.set()
+
+    async def receive_frame(self, out: dict, event: dict) -> None:
+        assert out == {"type": "websocket.send", "text": event["text"]}
+        await self.receive_event(event)
+
+    async def wait(self, count: int) -> None:
+        async with asyncio.timeout(TIMEOUT):
+            while len(self.events) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+def frame(text: str) -> dict:
+    return {"type": events.FRAME, "text": text, "message_id": 1}
+
+
+@pytest.fixture
+async def hubs():
+    """Hubs made by the test; every group they joined is left at the end."""
+    made: list[Hub] = []
+
+    def make() -> Hub:
+        made.append(Hub())
+        return made[-1]
+
+    yield make
+    for hub in made:
+        for group, subscription in list(hub.groups.items()):
+            for member in list(subscription.members):
+                await hub.leave(group, member)
+
+
+async def test_two_members_each_get_exactly_one_frame(hubs):
+    """Two sockets in a room: one published frame reaches each exactly once."""
+    hub, first, second = hubs(), Member(), Member()
+    await hub.join("room.901", first)
+    await hub.join("room.901", second)
+    await get_channel_layer().group_send("room.901", frame("hi"))
+    await first.wait(1)
+    await second.wait(1)
+    await asyncio.sleep(SILENCE)
+    assert first.events == [frame("hi")]
+    assert second.events == [frame("hi")]
+
+
+async def test_a_user_in_two_tabs_gets_it_on_both(hubs):
+    """Both connections of one user (its user group) get a direct message."""
+    hub, tab1, tab2 = hubs(), Member(), Member()
+    await hub.join("user.902", tab1)
+    await hub.join("user.902", tab2)
+    await hub.join("room.902", tab1)
+    await get_channel_layer().group_send("user.902", frame("psst"))
+    await tab1.wait(1)
+    await tab2.wait(1)
+    await asyncio.sleep(SILENCE)
+    assert tab1.events == tab2.events == [frame("psst")]
+
+
+async def test_leaving_stops_delivery_and_the_last_one_out_unsubscribes(hubs):
+    """A member that left gets nothing more; with none left the process leaves."""
+    hub, staying, leaving = hubs(), Member(), Member()
+    await hub.join("room.903", staying)
+    await hub.join("room.903", leaving)
+    await hub.leave("room.903", leaving)
+    layer = get_channel_layer()
+    await layer.group_send("room.903", frame("one"))
+    await staying.wait(1)
+    await asyncio.sleep(SILENCE)
+    assert leaving.events == []
+    await hub.leave("room.903", staying)
+    assert "room.903" not in hub.groups
+    await layer.group_send("room.903", frame("two"))
+    await asyncio.sleep(SILENCE)
+    assert staying.events == [frame("one")]
+
+
+async def test_a_failing_member_does_not_stop_the_others(hubs):
+    """A socket that raises on send costs only itself its frame."""
+    hub, broken, fine = hubs(), Member(fail=True), Member()
+    await hub.join("room.904", broken)
+    await hub.join("room.904", fine)
+    await get_channel_layer().group_send("room.904", frame("a"))
+    await get_channel_layer().group_send("room.904", frame("b"))
+    await fine.wait(2)
+    assert fine.events == [frame("a"), frame("b")]
+
+
+async def test_membership_events_run_apart_from_frames(hubs):
+    """A member stuck on a membership event does not hold up frames to others."""
+    hub, stuck, fine = hubs(), Member(), Member()
+    release = asyncio.Event()
+
+    record = stuck.receive_event
+
+    async def slow(event):
+        if event["type"] == events.SUBSCRIBE:
+            await release.wait()
+        await record(event)
+
+    stuck.receive_event = slow
+    await hub.join("user.905", stuck)
+    await hub.join("user.905", fine)
+    layer = get_channel_layer()
+    await layer.group_send("user.905", {"type": events.SUBSCRIBE, "group": "room.1"})
+    await layer.group_send("user.905", frame("after"))
+    await fine.wait(2)
+    await stuck.wait(1)
+    assert fine.events[1] == frame("after")
+    assert stuck.events == [frame("after")]
+    release.set()
+    await stuck.wait(2)
+
+
+async def test_each_process_gets_one_layer_message_per_group(hubs):
+    """Two processes with two members each: one layer message reaches each
+    process once, and each of its members once."""
+    layer = get_channel_layer()
+    received: list[str] = []
+    original = layer.receive
+
+    async def counting_receive(channel):
+        message = await original(channel)
+        received.append(channel)
+        return message
+
+    layer.receive = counting_receive
+    try:
+        one, two = hubs(), hubs()
+        members = [Member() for _ in range(4)]
+        await one.join("room.906", members[0])
+        await one.join("room.906", members[1])
+        await two.join("room.906", members[2])
+        await two.join("room.906", members[3])
+        await layer.group_send("room.906", frame("hello"))
+        for member in members:
+            await member.wait(1)
+        await asyncio.sleep(SILENCE)
+    finally:
+        del layer.receive
+    assert [member.events for member in members] == [[frame("hello")]] * 4
+    channels = {one.groups["room.906"].channel, two.groups["room.906"].channel}
+    assert sorted(received) == sorted(channels)
+
+
+async def test_a_message_delivered_here_first_is_not_delivered_again(hubs):
+    """A process's own message reaches its members at once, and only once,
+    though the layer brings it back too."""
+    hub, member = hubs(), Member()
+    await hub.join("room.907", member)
+    own = {"type": events.FRAME, "text": "mine", "message_id": 41}
+    await hub.deliver_here("room.907", own)
+    assert member.events == [own]
+    layer = get_channel_layer()
+    await layer.group_send("room.907", own)
+    await layer.group_send("room.907", frame("theirs"))
+    await member.wait(2)
+    await asyncio.sleep(SILENCE)
+    assert member.events == [own, frame("theirs")]
