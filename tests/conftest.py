@@ -17,6 +17,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.tokens import create_token
 from chat.services.rooms import create_room
+from chat.services.writer import writer
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 USES_SERVICES = bool(settings.DATABASE_URL or settings.REDIS_URL)
@@ -55,6 +56,14 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason=f"needs PostgreSQL and Redis: {reason}")
     for item in items:
         item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_writer_connection(django_db_setup):
+    """The message writer's thread keeps its connection: close it before the
+    test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    writer.close_connection()
 
 
 def pytest_report_header(config):

@@ -92,6 +92,14 @@ class MessageWriter(_PerLoop):
     def reset(self) -> None:
         self.pending = []
         self.idle_check = None
+        # The idle timer of a finished loop never fires: close its connection.
+        if self.executor is not None:
+            self.executor.submit(connections.close_all)
+
+    def close_connection(self) -> None:
+        """Close the writer thread's database connection now (the tests' end)."""
+        if self.executor is not None:
+            self.executor.submit(connections.close_all).result(timeout=10)
 
     def submit(self, request: dict, on_result: OnResult) -> None:
         """Store store_message(**request) in the next batch, then await
