@@ -23,9 +23,9 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the bucket. ARGV: burst, rate per second. Returns the milliseconds to
-# wait: 0 when a token was taken.
-_SCRIPT = """
+# Both scripts below: the bucket's tokens now (refilled since it was last
+# written), then what they take, then the bucket written back with an expiry.
+_REFILL = """
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -38,36 +38,36 @@ if tokens == nil or at == nil then
   at = now
 end
 tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-local wait = 0
+"""
+_SAVE = """
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+"""
+
+# KEYS[1]: the bucket. ARGV: burst, rate per second. Returns the milliseconds to
+# wait: 0 when a token was taken.
+_SCRIPT = (
+    _REFILL
+    + """local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
 else
   wait = math.ceil((1 - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return wait
 """
+    + _SAVE
+    + "return wait\n"
+)
 
 
 # The consumer's frames take their tokens a few at a time (a lease): KEYS[1] the
 # bucket; ARGV: burst, rate per second, the most to take. Takes an eighth of the
 # tokens there (at least one, at most ARGV[3]) and returns how many; or, when
 # not even one is there, minus the milliseconds to wait.
-_LEASE_SCRIPT = """
-local burst = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
+_LEASE_SCRIPT = (
+    _REFILL
+    + """
 local most = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil or at == nil then
-  tokens = burst
-  at = now
-end
-tokens = math.min(burst, tokens + (now - at) * rate / 1000)
 local taken = 0
 if tokens >= 1 then
   taken = math.max(1, math.min(most, math.floor(tokens / 8)))
@@ -75,10 +75,11 @@ if tokens >= 1 then
 else
   taken = -math.ceil((1 - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return taken
 """
+    + _SAVE
+    + "return taken\n"
+)
+
 # A lease is used within this many seconds or dropped (its tokens are spent).
 LEASE_SECONDS = 1.0
 
