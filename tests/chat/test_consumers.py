@@ -10,16 +10,12 @@ must not reach a socket at all, a sentinel sent after it through the same layer
 that must be the very next frame that socket reads.
 """
 
-import asyncio
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from accounts.models import User
 from chat.models import Conversation, Membership, Message
@@ -27,106 +23,22 @@ from chat.selectors import MAX_ID
 from chat.services.messages import store_message
 from chat.services.rooms import aadd_member, aremove_member
 from chatsite.asgi import application
+from tests.chat.communicator import (
+    TIMEOUT,
+    Person,
+    assert_all_silent,
+    close_thread_connections,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TIMEOUT = 5
-SILENCE = 0.2
 HEARTBEAT = 60
-
-
-async def close_thread_connections() -> None:
-    """Close what the consumer opened in its database thread.
-
-    channels' communicator keeps database_sync_to_async from closing connections
-    (for TestCase transactions); one left open blocks PostgreSQL's teardown.
-    """
-    await sync_to_async(connections.close_all)()
-
-
-@dataclass
-class Person:
-    user: User
-    token: str
-
-    @property
-    def public(self) -> dict:
-        return {"id": self.user.pk, "username": self.user.username}
-
-
-class Socket:
-    """One client connection: sends dicts, reads frames as dicts (text otherwise)."""
-
-    def __init__(self, communicator: WebsocketCommunicator, hello: dict):
-        self.communicator = communicator
-        self.hello = hello
-
-    async def send(self, frame: dict) -> None:
-        await self.communicator.send_json_to(frame)
-
-    async def send_text(self, text: str) -> None:
-        await self.communicator.send_to(text_data=text)
-
-    async def recv(self):
-        text = await self.communicator.receive_from(TIMEOUT)
-        return json.loads(text) if text.startswith("{") else text
-
-    async def recv_many(self, count: int) -> list:
-        return [await self.recv() for _ in range(count)]
-
-    async def assert_silent(self) -> None:
-        if not await self.communicator.receive_nothing(SILENCE):
-            raise AssertionError(f"expected no frame, got {await self.recv()!r}")
-
-    async def expect_only(self, *frames) -> None:
-        """The next frames are exactly these, and nothing follows them."""
-        assert await self.recv_many(len(frames)) == list(frames)
-        await self.assert_silent()
-
-    async def still_works(self) -> None:
-        await self.send_text("ping")
-        assert await self.recv() == "pong"
 
 
 @pytest.fixture(autouse=True)
 def _settings(settings):
     """No heartbeat `ping` falls inside exact frame counts."""
     settings.CHAT_HEARTBEAT_SECONDS = HEARTBEAT
-
-
-@pytest.fixture
-def person(make_user, make_token):
-    def make(username: str) -> Person:
-        user = make_user(username)
-        return Person(user, make_token(user))
-
-    return make
-
-
-@pytest.fixture
-def alice(person):
-    return person("alice")
-
-
-@pytest.fixture
-def bob(person):
-    return person("bob")
-
-
-@pytest.fixture
-def carol(person):
-    return person("carol")
-
-
-@pytest.fixture
-def dave(person):
-    return person("dave")
-
-
-@pytest.fixture
-def lobby(make_room, alice, bob):
-    """A public room of alice's, with bob in it."""
-    return make_room("lobby", owner=alice.user, members=[bob.user])
 
 
 @pytest.fixture
@@ -141,26 +53,6 @@ def bobs_rooms(make_room, bob):
     return make_room("open", owner=bob.user), make_room(
         "vault", owner=bob.user, private=True
     )
-
-
-@pytest.fixture
-async def connect(transactional_db):
-    """Open a socket as a person (after its hello); all are closed after the test."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_socket(who: Person, path: str = "/ws/chat/") -> Socket:
-        communicator = WebsocketCommunicator(application, f"{path}?token={who.token}")
-        connected, _ = await communicator.connect(TIMEOUT)
-        assert connected
-        opened.append(communicator)
-        hello = json.loads(await communicator.receive_from(TIMEOUT))
-        assert hello["type"] == "hello"
-        return Socket(communicator, hello)
-
-    yield open_socket
-    for communicator in opened:
-        await communicator.disconnect(timeout=TIMEOUT)
-    await close_thread_connections()
 
 
 def message_frame(message_id, *, sender, body, client_id, room=None, recipient=None):
@@ -182,10 +74,6 @@ def without_created_at(frame: dict) -> dict:
     created_at = datetime.fromisoformat(frame.pop("created_at"))
     assert created_at.tzinfo is not None
     return frame
-
-
-async def assert_all_silent(*sockets: Socket) -> None:
-    await asyncio.gather(*(socket.assert_silent() for socket in sockets))
 
 
 async def count_messages() -> int:

@@ -5,23 +5,15 @@ stored, only moves forward, and reaches the reader's own connections so that
 their unread counts clear.
 """
 
-import json
-
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
 from accounts.tokens import create_token
 from chat.models import Membership
 from chat.services.messages import send_message
-from chatsite.asgi import application
-from tests.chat.test_consumers import (
-    TIMEOUT,
-    Person,
-    Socket,
+from tests.chat.communicator import (
     assert_all_silent,
-    close_thread_connections,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,56 +24,6 @@ def _settings(settings):
     """No heartbeat inside exact counts; a short typing interval."""
     settings.CHAT_HEARTBEAT_SECONDS = 60
     settings.CHAT_TYPING_INTERVAL_SECONDS = 30
-
-
-@pytest.fixture
-def person(make_user, make_token):
-    def make(username: str) -> Person:
-        user = make_user(username)
-        return Person(user, make_token(user))
-
-    return make
-
-
-@pytest.fixture
-def alice(person):
-    return person("alice")
-
-
-@pytest.fixture
-def bob(person):
-    return person("bob")
-
-
-@pytest.fixture
-def carol(person):
-    return person("carol")
-
-
-@pytest.fixture
-def lobby(make_room, alice, bob):
-    """A public room of alice's, with bob in it (carol is not)."""
-    return make_room("lobby", owner=alice.user, members=[bob.user])
-
-
-@pytest.fixture
-async def connect(transactional_db):
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_socket(who: Person) -> Socket:
-        communicator = WebsocketCommunicator(
-            application, f"/ws/chat/?token={who.token}"
-        )
-        connected, _ = await communicator.connect(TIMEOUT)
-        assert connected
-        opened.append(communicator)
-        hello = json.loads(await communicator.receive_from(TIMEOUT))
-        return Socket(communicator, hello)
-
-    yield open_socket
-    for communicator in opened:
-        await communicator.disconnect(timeout=TIMEOUT)
-    await close_thread_connections()
 
 
 # --- typing ---------------------------------------------------------------------------
