@@ -207,6 +207,19 @@ async def close_code(ws, timeout: float = 5) -> int:
     raise AssertionError(f"expected the server to close, got {frame!r}")
 
 
+def manage(*args: str) -> subprocess.CompletedProcess:
+    """Run manage.py as an operator would, against the live server's database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

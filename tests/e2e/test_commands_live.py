@@ -1,27 +1,12 @@
 """manage.py commands, run as their own processes, reach connected clients live."""
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
-from tests.live import ROOT, message_frame, open_chat, server_env
+from tests.live import manage, message_frame, open_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def manage(*args: str) -> subprocess.CompletedProcess:
-    """Run manage.py as an operator would, against the live server's database."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_postmessage_reaches_connected_members_once(

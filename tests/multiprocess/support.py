@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -365,3 +366,21 @@ async def until(predicate, timeout: float = 20, interval: float = 0.05) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still not true after {timeout}s: {predicate}")
         await asyncio.sleep(interval)
+
+
+async def talk(
+    clients: dict, acked: dict, name: str, count: int, room: str, *, pause: Callable
+) -> None:
+    """`count` messages from `name`: two to the room, then one direct to the next
+    client, and so on; each acked one is noted for every member it should reach.
+    `pause()` gives the seconds to wait between them."""
+    names = sorted(clients)
+    peer = names[(names.index(name) + 1) % len(names)]
+    for number in range(count):
+        direct = number % 3 == 2
+        kwargs = {"to": peer} if direct else {"room": room}
+        body = f"{name} {number}"
+        message_id = await clients[name].send(body, **kwargs)
+        for member in [name, peer] if direct else names:
+            acked[member][message_id] = body
+        await asyncio.sleep(pause())

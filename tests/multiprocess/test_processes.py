@@ -8,7 +8,7 @@ import pytest
 
 from tests.live import message_frame, open_chat
 
-from .support import SERVICES_ONLY, ChatClient, until
+from .support import SERVICES_ONLY, ChatClient, talk, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), SERVICES_ONLY]
 
@@ -61,18 +61,8 @@ def assert_has_every_acked_message(client: ChatClient, acked: dict[int, str]) ->
         assert numbers == sorted(numbers), f"{key} out of order: {numbers}"
 
 
-async def talk(clients, acked, name: str, count: int, room: str) -> None:
-    """`count` messages from `name`: two to the room, then one direct, and so on."""
-    names = sorted(clients)
-    peer = names[(names.index(name) + 1) % len(names)]
-    for number in range(count):
-        direct = number % 3 == 2
-        kwargs = {"to": peer} if direct else {"room": room}
-        body = f"{name} {number}"
-        message_id = await clients[name].send(body, **kwargs)
-        for member in [name, peer] if direct else names:
-            acked[member][message_id] = body
-        await asyncio.sleep(random.uniform(0, 0.03))  # noqa: S311
+def quick_pause() -> float:
+    return random.uniform(0, 0.03)  # noqa: S311
 
 
 async def test_sigkill_clients_reconnect_elsewhere_and_lose_nothing(
@@ -97,7 +87,11 @@ async def test_sigkill_clients_reconnect_elsewhere_and_lose_nothing(
 
     await asyncio.wait_for(
         asyncio.gather(
-            *(talk(clients, acked, name, 40, lobby) for name in clients), kill_soon()
+            *(
+                talk(clients, acked, name, 40, lobby, pause=quick_pause)
+                for name in clients
+            ),
+            kill_soon(),
         ),
         60,
     )

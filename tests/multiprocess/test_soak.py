@@ -9,7 +9,7 @@ import pytest
 
 from tests.live import DaphneServer
 
-from .support import SERVICES_ONLY, ChatClient
+from .support import SERVICES_ONLY, ChatClient, talk
 from .test_processes import assert_has_every_acked_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), SERVICES_ONLY]
@@ -42,16 +42,8 @@ async def test_soak_no_acked_message_lost(start_daphnes, crowd, tmp_path):
     await asyncio.gather(*(c.synced.wait() for c in clients.values()))
     started = time.monotonic()
 
-    async def talk(name: str) -> None:
-        peer = names[(names.index(name) + 1) % len(names)]
-        for number in range(MESSAGES_EACH):
-            direct = number % 3 == 2
-            kwargs = {"to": peer} if direct else {"room": room}
-            body = f"{name} {number}"
-            message_id = await clients[name].send(body, **kwargs)
-            for member in [name, peer] if direct else names:
-                acked[member][message_id] = body
-            await asyncio.sleep(rng.uniform(0, 0.05))
+    def pause() -> float:
+        return rng.uniform(0, 0.05)
 
     async def chaos() -> None:
         drops = 0
@@ -71,7 +63,16 @@ async def test_soak_no_acked_message_lost(start_daphnes, crowd, tmp_path):
                 await asyncio.to_thread(servers[0].start)
         logger.warning("soak: %d client drops, process 1 killed and restarted", drops)
 
-    await asyncio.wait_for(asyncio.gather(*(talk(name) for name in names), chaos()), 90)
+    await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                talk(clients, acked, name, MESSAGES_EACH, room, pause=pause)
+                for name in names
+            ),
+            chaos(),
+        ),
+        90,
+    )
     sent_in = time.monotonic() - started
     missed_before_full_sync = 0
     for client in clients.values():

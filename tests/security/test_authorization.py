@@ -8,8 +8,6 @@ and each write path (WebSocket, HTTP, a command run as dave).
 """
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
@@ -17,7 +15,7 @@ from accounts.models import User
 from chat.models import Conversation, Message
 from chat.services.messages import store_message
 from tests.conftest import PASSWORD
-from tests.live import ROOT, http_json, log_in, open_chat, server_env
+from tests.live import http_json, log_in, manage, open_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -241,18 +239,6 @@ async def test_stranger_cannot_write_by_http(daphne_server, world, target):
         assert status == 201
         assert answer["sender"]["username"] == "dave"
     assert await asyncio.to_thread(guarded_count) == before
-
-
-def manage(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("target", TARGETS)
