@@ -234,6 +234,33 @@ def with_room_counts(rooms: QuerySet, user: User) -> QuerySet:
     )
 
 
+def rooms_of(user: User) -> list[Conversation]:
+    """The rooms `user` is in, the newest activity first (`with_activity`)."""
+    rooms = Conversation.objects.filter(
+        kind=Conversation.Kind.ROOM, memberships__user=user
+    )
+    return list(with_activity(rooms, user).order_by("-last_id", "slug"))
+
+
+def public_rooms_to_join(user: User, *, limit: int = 50) -> QuerySet:
+    """Public rooms `user` is not in, by name."""
+    return (
+        Conversation.objects.filter(kind=Conversation.Kind.ROOM, is_private=False)
+        .exclude(memberships__user=user)
+        .order_by("slug")[:limit]
+    )
+
+
+def read_position(user: User, conversation: Conversation) -> int:
+    """How far `user` has read `conversation` (0 if not a member)."""
+    return (
+        conversation.memberships.filter(user=user)
+        .values_list("last_read_id", flat=True)
+        .first()
+        or 0
+    )
+
+
 def direct_conversations_of(user: User) -> list[tuple[Conversation, User]]:
     """`user`'s direct conversations with the other user, most recently active first.
 

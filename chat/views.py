@@ -14,38 +14,26 @@ from django.views.decorators.http import require_POST
 from . import events
 from .errors import ChatError, NotFound
 from .forms import CreateRoomForm, DirectForm
-from .models import Conversation
 from .selectors import (
     direct_conversation,
     direct_conversations_of,
     is_member,
     last_visible_id,
+    public_rooms_to_join,
+    read_position,
     room_by_slug,
+    rooms_of,
     user_by_username,
-    with_activity,
 )
 from .services.rooms import RoomExists, create_room, join_room
 
 
-def my_rooms(user) -> list[Conversation]:
-    """The rooms `user` is in, the newest activity first."""
-    rooms = Conversation.objects.filter(
-        kind=Conversation.Kind.ROOM, memberships__user=user
-    )
-    return list(with_activity(rooms, user).order_by("-last_id", "slug"))
-
-
 def home_context(request, **forms) -> dict:
     user = request.user
-    public = (
-        Conversation.objects.filter(kind=Conversation.Kind.ROOM, is_private=False)
-        .exclude(memberships__user=user)
-        .order_by("slug")[:50]
-    )
     return {
-        "rooms": my_rooms(user),
+        "rooms": rooms_of(user),
         "directs": direct_conversations_of(user),
-        "public_rooms": public,
+        "public_rooms": public_rooms_to_join(user),
         "room_form": forms.get("room_form") or CreateRoomForm(),
         "direct_form": forms.get("direct_form") or DirectForm(),
         "page_data": page_data(request, page="home"),
@@ -137,7 +125,7 @@ def room(request, slug):
         room=found.slug,
         to=None,
         title=found.title,
-        read_id=_read_position(request.user, found),
+        read_id=read_position(request.user, found),
     )
     return render(
         request,
@@ -146,7 +134,7 @@ def room(request, slug):
             "room": found,
             "title": found.title or found.slug,
             "page_data": data,
-            "rooms": my_rooms(request.user),
+            "rooms": rooms_of(request.user),
             "directs": direct_conversations_of(request.user),
         },
     )
@@ -180,7 +168,7 @@ def direct(request, username):
         room=None,
         to=other.username,
         title=other.username,
-        read_id=_read_position(request.user, conversation) if conversation else 0,
+        read_id=read_position(request.user, conversation) if conversation else 0,
     )
     return render(
         request,
@@ -189,16 +177,7 @@ def direct(request, username):
             "other": other,
             "title": other.username,
             "page_data": data,
-            "rooms": my_rooms(request.user),
+            "rooms": rooms_of(request.user),
             "directs": direct_conversations_of(request.user),
         },
-    )
-
-
-def _read_position(user, conversation: Conversation) -> int:
-    return (
-        conversation.memberships.filter(user=user)
-        .values_list("last_read_id", flat=True)
-        .first()
-        or 0
     )

@@ -10,12 +10,13 @@ from rest_framework.views import APIView
 
 from chat import events
 from chat.errors import Forbidden, InvalidInput
-from chat.models import Conversation, Membership
+from chat.models import Conversation
 from chat.selectors import (
     conversation_history,
     direct_conversation,
     direct_conversations_of,
     is_member,
+    member_conversation_ids,
     parse_cursor,
     parse_limit,
     readable_room,
@@ -136,11 +137,7 @@ class RoomListView(APIView):
             ),
             request.user,
         ).order_by("slug")
-        mine = set(
-            Membership.objects.filter(user=request.user).values_list(
-                "conversation_id", flat=True
-            )
-        )
+        mine = set(member_conversation_ids(request.user))
         return Response(
             [
                 room_payload(room, member=room.pk in mine, members=room.member_count)
