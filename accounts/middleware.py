@@ -13,15 +13,16 @@ import logging
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http.request import validate_host
 
+from chat.db import handshake_db
+
 from .tickets import redeem_ticket
-from .tokens import authenticate_token
+from .tokens import authenticate_tokens, last_use
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,10 @@ def credentials_from(scope) -> tuple[str | None, str | None]:
     return token, claimed_id
 
 
-def token_for(token: str, claimed_id: str | None):
-    """The usable ApiToken, or None; with `claimed_id` it must be its user's id."""
-    return authenticate_token(token, claimed_user_id=claimed_id)
+def tokens_for(credentials: list[tuple[str, str | None]]) -> list:
+    """For each (token, claimed user id): the usable ApiToken, or None; with a
+    claimed id it must be its user's. Uses are not written here (`last_use`)."""
+    return authenticate_tokens(credentials)
 
 
 def ticket_from(scope) -> str | None:
@@ -104,11 +106,16 @@ class WebSocketAuthMiddleware:
         if token is None and ticket is None:
             return await self.session_stack(scope, receive, send)
         try:
+            # On the handshakes' own database thread (chat.db), with the other
+            # handshakes of the moment: no connection opened per handshake.
             if token is not None:
-                found = await database_sync_to_async(token_for)(token, claimed_id)
+                found = await handshake_db.run_batched(tokens_for, (token, claimed_id))
                 access = {"token_id": found.pk if found else None}
+                if found is not None and found.use_due:
+                    last_use.note(found)
             else:
-                found = await database_sync_to_async(redeem_ticket)(ticket)
+                # Not retried: a ticket that was used up is not there again.
+                found = await handshake_db.run(redeem_ticket, ticket, retry=False)
                 access = {
                     "token_id": found.token_id if found else None,
                     "session_key": found.session_key if found else None,

@@ -22,16 +22,17 @@ from accounts.middleware import AUTH_UNAVAILABLE
 
 from . import events, ratelimit, shutdown
 from .connections import local_connections
+from .db import handshake_db
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
 from .hub import hub
 from .relay import relay
 from .selectors import (
-    last_visible_id,
+    last_visible_ids,
     messages_after,
     parse_cursor,
     parse_limit,
     room_by_slug,
-    room_group_ids,
+    room_group_ids_of,
     user_by_username,
 )
 from .server_guards import CLOSE_SERVICE_RESTART
@@ -114,20 +115,30 @@ class ChatConsumer(AsyncConsumer):
             await self.close_for_restart()
             return
         relay.ensure_running()
-        if not await ratelimit.aconnection_opened(user.pk, self.channel_name):
+        # The connection count (Redis on services) and the rooms (on the
+        # handshakes' database thread, chat.db) are asked at once.
+        counted, rooms = await asyncio.gather(
+            ratelimit.aconnection_opened(user.pk, self.channel_name),
+            handshake_db.run_batched(room_group_ids_of, user),
+            return_exceptions=True,
+        )
+        if counted is True:
+            self.counted_as = user.pk
+        if isinstance(counted, BaseException):
+            raise counted
+        if not counted:
             await self.send(
                 {"type": "websocket.close", "code": CLOSE_TOO_MANY_CONNECTIONS}
             )
             return
-        self.counted_as = user.pk
         try:
-            room_ids = await database_sync_to_async(room_group_ids)(user)
+            if isinstance(rooms, BaseException):
+                raise rooms
             groups = [events.user_group(user.pk)]
-            groups += [events.room_group(room_id) for room_id in room_ids]
-            for group in groups:
-                await self.join_group(group)
+            groups += [events.room_group(room_id) for room_id in rooms]
+            await asyncio.gather(*(self.join_group(group) for group in groups))
             # Read after joining the groups: nothing falls between hello and live.
-            last_id = await database_sync_to_async(last_visible_id)(user)
+            last_id = await handshake_db.run_batched(last_visible_ids, user)
         except DatabaseError:
             logger.warning("database unavailable at connect", exc_info=True)
             await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.tokens import create_token
+from chat.db import handshake_db
 from chat.services.rooms import create_room
 from chat.services.writer import writer
 
@@ -60,10 +61,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_writer_connection(django_db_setup):
-    """The message writer's thread keeps its connection: close it before the
-    test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    """The message writer's and the handshakes' threads keep their connections:
+    close them before the test database is dropped (PostgreSQL refuses to drop
+    a database in use)."""
     yield
     writer.close_connection()
+    handshake_db.close_connection()
 
 
 def pytest_report_header(config):

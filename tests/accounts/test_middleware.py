@@ -6,6 +6,7 @@ one is accepted and then closed with 4401; a session cookie from a foreign or
 missing Origin is refused at the handshake (daphne answers that with 403).
 """
 
+import asyncio
 import json
 from datetime import timedelta
 from urllib.parse import quote
@@ -17,7 +18,9 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from accounts import tokens
 from accounts.middleware import credentials_from, origin_allowed
+from accounts.models import ApiToken
 from accounts.tokens import create_token, revoke_token
 from chatsite.asgi import application
 
@@ -308,3 +311,62 @@ def test_origin_allowed_ipv6(settings):
     settings.ALLOWED_HOSTS = ["[::1]"]
     assert origin_allowed(scope(headers=[(b"origin", b"http://[::1]:8000")]))
     assert not origin_allowed(scope(headers=[(b"origin", b"http://[::2]:8000")]))
+
+
+# --- handshakes on their own database thread (chat.db) ----------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_token_revoked_after_a_handshake_fails_the_next_one_at_once(alice, token):
+    """Nothing of a good handshake is kept for the next: a revoked token is
+    refused at the very next handshake."""
+    await assert_hello_for(alice, f"/ws/chat/?token={token}")
+    row = await sync_to_async(ApiToken.objects.get)(user=alice)
+    await sync_to_async(revoke_token)(row)
+    await assert_closed_4401(f"/ws/chat/?token={token}")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_handshakes_record_their_tokens_use_later_in_one_write(
+    alice, mallory, monkeypatch
+):
+    """The last use of the tokens that opened sockets is written within seconds,
+    all of a moment's handshakes in one write, and not on the handshake's path."""
+    writes: list[list[int]] = []
+    touch = tokens.touch_tokens
+
+    def counting(token_ids):
+        writes.append(list(token_ids))
+        touch(token_ids)
+
+    monkeypatch.setattr(tokens, "touch_tokens", counting)
+    made = [
+        await sync_to_async(create_token)(user=user) for user in (alice, mallory, alice)
+    ]
+    await asyncio.gather(
+        *(
+            assert_hello_for(row.user, f"/ws/chat/?token={plaintext}")
+            for row, plaintext in made
+        )
+    )
+    assert writes == []  # not yet: the hellos came first
+    ids = sorted(row.pk for row, _ in made)
+
+    async def used() -> list:
+        rows = ApiToken.objects.filter(pk__in=ids, last_used_at__isnull=False)
+        return await sync_to_async(list)(rows.values_list("pk", flat=True))
+
+    for _ in range(100):
+        if len(await used()) == len(ids):
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(await used()) == ids
+    # One write for the three (two, at worst, on a machine that took a second).
+    assert sorted(i for write in writes for i in write) == ids
+    assert len(writes) < len(ids)
+
+    # Used again within the minute: nothing more is written.
+    await assert_hello_for(alice, f"/ws/chat/?token={made[0][1]}")
+    written = len(writes)
+    await asyncio.sleep(tokens.LastUse.DELAY_SECONDS + 0.3)
+    assert len(writes) == written

@@ -124,7 +124,7 @@ def history(make_room, alice, bob, carol, lobby):
 
 @pytest.mark.parametrize(
     "step",
-    ["accounts.middleware.token_for", "chat.consumers.room_group_ids"],
+    ["accounts.middleware.tokens_for", "chat.consumers.room_group_ids_of"],
     ids=["token_check", "reading_rooms"],
 )
 async def test_database_down_at_connect_closes_with_try_again_later(
