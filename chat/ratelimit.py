@@ -262,6 +262,22 @@ def _connection_ttl() -> float:
     return 3 * settings.CHAT_HEARTBEAT_SECONDS + 10
 
 
+# KEYS[1]: the user's connections. ARGV: now, when the new one stops counting,
+# its channel, the limit, the key's expiry in seconds. One round trip (it runs at
+# every handshake): drops the lapsed, adds the new one, and takes it out again
+# if that makes one too many. Returns 1 if it counts, 0 if refused.
+_OPEN_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[4]) then
+  redis.call('ZREM', KEYS[1], ARGV[3])
+  return 0
+end
+return 1
+"""
+
+
 async def aconnection_opened(user_id: int, channel: str) -> bool:
     """Count a new connection of the user; False if that is one too many."""
     limit = settings.CHAT_MAX_CONNECTIONS_PER_USER
@@ -272,19 +288,15 @@ async def aconnection_opened(user_id: int, channel: str) -> bool:
         mine.add(channel)
         return True
     key, now = _connections_key(user_id), time.time()
+    ttl = _connection_ttl()
     try:
-        async with _redis_async().pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zadd(key, {channel: now + _connection_ttl()})
-            pipe.zcard(key)
-            pipe.expire(key, math.ceil(_connection_ttl()))
-            _, _, count, _ = await pipe.execute()
-        if count > limit:
-            await _redis_async().zrem(key, channel)
-            return False
+        counted = await _redis_async().eval(
+            _OPEN_SCRIPT, 1, key, now, now + ttl, channel, limit, math.ceil(ttl)
+        )
     except Exception:
         logger.warning("connection limit not checked: Redis failed", exc_info=True)
-    return True
+        return True
+    return bool(int(counted))
 
 
 async def aconnection_alive(user_id: int, channel: str) -> None:
