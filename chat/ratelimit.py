@@ -166,9 +166,17 @@ def _redis_async():
     if client is None:
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        # A pool that waits (2 s at most) for a free connection: redis-py's
+        # default one fails with "Too many connections" at 100 in use, as when
+        # a thousand sockets close at once and each counts itself off.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=100,
+            timeout=2,
+            socket_timeout=2,
+            socket_connect_timeout=2,
         )
+        client = redis.asyncio.Redis(connection_pool=pool)
         _async_clients[loop] = client
     return client
 

@@ -1,5 +1,6 @@
 """The token bucket itself: burst, refusal with the wait, refill (local or Redis)."""
 
+import asyncio
 import time
 
 import pytest
@@ -70,3 +71,20 @@ async def test_the_consumer_takes_a_few_tokens_at_a_time_never_more(subject):
     assert passed == 38
     assert await ratelimit.ahit(limit, subject) == 0  # the lease's second token
     assert await ratelimit.ahit(limit, subject) > 0
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="the count lives in Redis")
+async def test_a_burst_of_connections_opened_and_closed_is_counted_exactly(caplog):
+    """Hundreds of sockets of one user opening, then closing at once (a process
+    that stops): each is counted and counted off, none fails on Redis."""
+    user_id = 10**9 + time.monotonic_ns() % 10**6
+    channels = [f"burst.{i}" for i in range(300)]
+    key = ratelimit._connections_key(user_id)
+    limit = django_settings.CHAT_MAX_CONNECTIONS_PER_USER
+    opened = await asyncio.gather(
+        *(ratelimit.aconnection_opened(user_id, c) for c in channels)
+    )
+    assert sum(opened) == min(limit, len(channels))
+    await asyncio.gather(*(ratelimit.aconnection_closed(user_id, c) for c in channels))
+    assert await ratelimit._redis_async().zcard(key) == 0
+    assert "Redis failed" not in caplog.text
