@@ -69,7 +69,10 @@ def _call_each(batches: dict) -> dict:
     outcomes = {}
     for function, items in batches.items():
         try:
-            outcomes[function] = _call(function, True, (items,), {})
+            results = _call(function, True, (items,), {})
+            if len(results) != len(items):
+                raise RuntimeError(f"{function!r} gave {len(results)} results")
+            outcomes[function] = results
         except Exception as exc:
             outcomes[function] = exc
     return outcomes
