@@ -8,6 +8,7 @@ a wake-up that brings nothing visible goes back to waiting until the deadline.
 """
 
 import asyncio
+import contextvars
 import logging
 
 from channels.db import database_sync_to_async
@@ -87,7 +88,9 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
         wait = parse_wait(request.GET.get("wait"))
-        relay.ensure_running()
+        # Started outside this request's context (chat.api.poll_threads): the
+        # relay outlives the request and must not inherit its sync thread.
+        contextvars.Context().run(relay.ensure_running)
         messages, more = await wait_for_messages(
             user=user, after=after, limit=limit, wait=wait
         )
