@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import DaphneServer, http_json, message_frame, open_chat
+from tests.live import DaphneServer, http_json, manage, message_frame, open_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -112,6 +112,29 @@ async def test_long_poll_hears_a_room_joined_while_it_waits(
     assert status == 200, answer
     assert answer["messages"] == [posted]
     assert answered_in < 3, f"the poll answered {answered_in:.1f}s after the message"
+
+
+async def test_a_poll_that_starts_the_relay_does_not_take_it_down_when_it_ends(
+    start_daphne, bob, lobby
+):
+    """A fresh server's first request is a long poll, which starts the relay of
+    the command line's events; after that poll has ended, a message posted with
+    manage.py still wakes the next poll at once (on Redis the command publishes
+    itself)."""
+    server = start_daphne()
+    status, _, first = await poll(server, bob.token, "after=0")
+    assert status == 200, first
+    waiting = asyncio.ensure_future(
+        poll(server, bob.token, f"after={first['last_id']}&wait=15")
+    )
+    await asyncio.sleep(1)
+    done = await asyncio.to_thread(
+        manage, "postmessage", lobby, "from the shell", "--as", "carol"
+    )
+    assert done.returncode == 0, done.stderr
+    status, _, answer = await asyncio.wait_for(waiting, timeout=6)
+    assert status == 200, answer
+    assert [message["body"] for message in answer["messages"]] == ["from the shell"]
 
 
 def server_threads(server: DaphneServer) -> int:
