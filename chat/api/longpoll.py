@@ -1,10 +1,12 @@
 """`GET /api/messages/?after=<id>&wait=<s>`: the article's polling, as a long poll.
 
 An async view: a waiting client holds a coroutine and a channel-layer channel,
-never a server thread. It subscribes to the user's groups first, then reads, so a
-message stored in between wakes it rather than slipping past. Every wake-up is
-only a hint: the answer is always read through the same selector as `sync`, and
-a wake-up that brings nothing visible goes back to waiting until the deadline.
+never a server thread (its request's sync calls go to a few threads that every
+poll shares: chat.api.poll_threads). It subscribes to the user's groups first,
+then reads, so a message stored in between wakes it rather than slipping past.
+Every wake-up is only a hint: the answer is always read through the same
+selector as `sync`, and a wake-up that brings nothing visible goes back to
+waiting until the deadline.
 """
 
 import asyncio
