@@ -355,6 +355,7 @@ class Bench:
                     sizes.longpolls,
                     server,
                 )
+                profiler = self.profiler(engine, target, "longpoll", server)
                 result = await run_longpoll(
                     where,
                     server,
@@ -362,13 +363,13 @@ class Bench:
                     count=sizes.longpolls,
                     room=BIG_ROOM,
                     wait=sizes.longpoll_wait,
-                    # On PostgreSQL each woken poll opens a connection of its own
-                    # at the same moment: a mass wake would exhaust the shared
-                    # server's max_connections, so the polls run out instead.
-                    batch=50 if engine.name == "embedded" else 10,
-                    wake=engine.name == "embedded",
+                    # The polls share a few threads (chat.api.poll_threads), so
+                    # a mass wake opens a few database connections, not one each.
+                    batch=50,
                     progress=self.progress,
                 )
+                if profiler is not None:
+                    result["profile"] = profiler.stop()
                 self.record(engine.name, target, "longpoll", result)
                 self.progress.end(
                     f"{result['extra_threads']} extra threads, "

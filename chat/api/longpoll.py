@@ -1,16 +1,19 @@
 """`GET /api/messages/?after=<id>&wait=<s>`: the article's polling, as a long poll.
 
 An async view: a waiting client holds a coroutine and a channel-layer channel,
-never a server thread. It subscribes to the user's groups first, then reads, so a
-message stored in between wakes it rather than slipping past. Every wake-up is
-only a hint: the answer is always read through the same selector as `sync`, and
-a wake-up that brings nothing visible goes back to waiting until the deadline.
+never a server thread (its request's sync calls go to a few threads that every
+poll shares: chat.api.poll_threads). It subscribes to the user's groups first,
+then reads, so a message stored in between wakes it rather than slipping past.
+Every wake-up is only a hint: the answer is always read through the same
+selector as `sync`, and a wake-up that brings nothing visible goes back to
+waiting until the deadline.
 """
 
 import asyncio
+import contextvars
 import logging
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
@@ -48,6 +51,17 @@ def parse_wait(value) -> float:
     return wait
 
 
+def _in_request_thread(function):
+    """`function` on the request's thread (chat.api.poll_threads), on the
+    connection Django opens and closes with the request.
+
+    Not channels' database_sync_to_async, which closes the connection around
+    every call: the polls share a few threads, so the reads of many woken polls
+    follow each other on one connection instead of opening one each.
+    """
+    return sync_to_async(function)
+
+
 def _token_user(token: str):
     found = authenticate_token(token)
     return found.user if found else None
@@ -57,7 +71,7 @@ async def request_user(request: HttpRequest):
     """The user of a bearer token, else of the session; None if neither."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        return await database_sync_to_async(_token_user)(token.strip())
+        return await _in_request_thread(_token_user)(token.strip())
     user = await request.auser()
     return user if user.is_authenticated else None
 
@@ -87,7 +101,9 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
         wait = parse_wait(request.GET.get("wait"))
-        relay.ensure_running()
+        # Started outside this request's context (chat.api.poll_threads): the
+        # relay outlives the request and must not inherit its sync thread.
+        contextvars.Context().run(relay.ensure_running)
         messages, more = await wait_for_messages(
             user=user, after=after, limit=limit, wait=wait
         )
@@ -105,7 +121,7 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
 
 async def _read(**kwargs):
     try:
-        return await database_sync_to_async(messages_after)(**kwargs)
+        return await _in_request_thread(messages_after)(**kwargs)
     except DatabaseError as exc:
         logger.warning("long poll read failed", exc_info=True)
         raise Unavailable() from exc
@@ -124,7 +140,7 @@ class _Subscription:
         # channel of one prefix in one loop; a prefix of our own would wait on
         # the consumers' loop to hand over (seconds) before it heard anything.
         self.channel = await self.layer.new_channel()
-        room_ids = await database_sync_to_async(room_group_ids)(user)
+        room_ids = await _in_request_thread(room_group_ids)(user)
         await self.add(events.user_group(user.pk))
         for room_id in room_ids:
             await self.add(events.room_group(room_id))

@@ -1,10 +1,12 @@
 """The article's polling alternative against a real daphne: a long poll."""
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
-from tests.live import http_json, message_frame, open_chat
+from tests.live import DaphneServer, http_json, manage, message_frame, open_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -110,3 +112,85 @@ async def test_long_poll_hears_a_room_joined_while_it_waits(
     assert status == 200, answer
     assert answer["messages"] == [posted]
     assert answered_in < 3, f"the poll answered {answered_in:.1f}s after the message"
+
+
+async def test_a_poll_that_starts_the_relay_does_not_take_it_down_when_it_ends(
+    start_daphne, bob, lobby
+):
+    """A fresh server's first request is a long poll, which starts the relay of
+    the command line's events; after that poll has ended, a message posted with
+    manage.py still wakes the next poll at once (on Redis the command publishes
+    itself)."""
+    server = start_daphne()
+    status, _, first = await poll(server, bob.token, "after=0")
+    assert status == 200, first
+    waiting = asyncio.ensure_future(
+        poll(server, bob.token, f"after={first['last_id']}&wait=15")
+    )
+    await asyncio.sleep(1)
+    done = await asyncio.to_thread(
+        manage, "postmessage", lobby, "from the shell", "--as", "carol"
+    )
+    assert done.returncode == 0, done.stderr
+    status, _, answer = await asyncio.wait_for(waiting, timeout=6)
+    assert status == 200, answer
+    assert [message["body"] for message in answer["messages"]] == ["from the shell"]
+
+
+def server_threads(server: DaphneServer) -> int:
+    """The daphne process's thread count, as the kernel sees it."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(
+        next(
+            line for line in status.splitlines() if line.startswith("Threads:")
+        ).split()[1]
+    )
+
+
+async def raw_poll(server: DaphneServer, token: str, query: str) -> tuple[int, dict]:
+    """One long poll on a connection of its own, without a client thread."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        (
+            f"GET /api/messages/?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+POLLS = 50
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+async def test_waiting_long_polls_hold_no_thread_each(start_daphne, alice, bob, lobby):
+    """50 waiting polls add no more than a few threads; one message wakes them all."""
+    server = start_daphne()
+    async with open_chat(server, alice.token) as a:
+        after = a.hello["last_id"]
+        # First use: the server's shared threads and connections.
+        for _ in range(8):
+            status, _ = await raw_poll(server, bob.token, f"after={after}")
+            assert status == 200
+        await asyncio.sleep(0.5)
+        before = server_threads(server)
+        polls = [
+            asyncio.ensure_future(raw_poll(server, bob.token, f"after={after}&wait=20"))
+            for _ in range(POLLS)
+        ]
+        await asyncio.sleep(2)
+        assert not any(poll.done() for poll in polls)
+        waiting = server_threads(server)
+        await a.send(type="message.send", room="lobby", body="all", client_id="all")
+        ack = await a.recv()
+        assert ack["type"] == "ack", ack
+        answers = await asyncio.wait_for(asyncio.gather(*polls), timeout=10)
+    assert waiting - before <= 4, f"{POLLS} polls: {before} -> {waiting} threads"
+    assert [status for status, _ in answers] == [200] * POLLS
+    assert {tuple(m["id"] for m in body["messages"]) for _, body in answers} == {
+        (ack["id"],)
+    }
