@@ -188,6 +188,9 @@ class Hub:
         if kind not in INLINE:
             for member in list(members):
                 self._spawn(member.receive_event(event))
+            # Each takes its first step before the events behind this one: one
+            # with nothing to wait for is handed them in the order they came.
+            await asyncio.sleep(0)
             return
         if kind == events.FRAME:
             # One ASGI message for all: the same ready text to every socket.
