@@ -40,7 +40,7 @@ class Member(Protocol):
     async def receive_frame(self, out: dict, event: dict) -> None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """This process's hold on one group: its channel, reader and local members."""
 
