@@ -22,6 +22,7 @@ import random
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 
 from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
@@ -57,6 +58,8 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         # channel -> (when it came, message): read from Redis while no receive
         # of that channel was waiting.
         self.unclaimed: dict[str, deque[tuple[float, dict]]] = {}
+        # channel -> the callback that takes its messages (`listen`).
+        self.listeners: dict[str, Callable[[dict], None]] = {}
 
     @property
     def receive_clean_locks(self) -> ChannelLock:
@@ -129,6 +132,19 @@ class RedisChannelLayer(BaseRedisChannelLayer):
                 if not waiters:
                     del self.waiters[channel]
 
+    def listen(self, channel: str, callback: Callable[[dict], None]) -> None:
+        """Hand each message of `channel` (one of this process's) to `callback`,
+        in the running loop's reader as it comes, instead of keeping it for a
+        receive."""
+        self.require_valid_channel_name(channel)
+        self._ensure_reader(channel)
+        self.listeners[channel] = callback
+        for _, message in self.unclaimed.pop(channel, ()):
+            _call(callback, message)
+
+    def unlisten(self, channel: str) -> None:
+        self.listeners.pop(channel, None)
+
     async def group_send(self, group, message):
         async with self._noting_failures():
             return await super().group_send(group, message)
@@ -182,7 +198,12 @@ class RedisChannelLayer(BaseRedisChannelLayer):
 
     def _hand_over(self, channel: str, message: dict, *, first: bool = False) -> None:
         """To the first receive waiting on `channel`, or kept for the next one
-        (at most `capacity`, the oldest dropped, as channels-redis does)."""
+        (at most `capacity`, the oldest dropped, as channels-redis does); or to
+        its listener."""
+        listener = self.listeners.get(channel)
+        if listener is not None:
+            _call(listener, message)
+            return
         waiters = self.waiters.get(channel)
         while waiters:
             waiter = waiters.pop(0)
@@ -242,3 +263,11 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             self.failing = False
             self.recoveries += 1
             return
+
+
+def _call(callback: Callable[[dict], None], message: dict) -> None:
+    """A listener's failure is its own: the reader and the others go on."""
+    try:
+        callback(message)
+    except Exception:
+        logger.exception("a channel listener failed")

@@ -8,7 +8,9 @@ a task per member for each `group_send`. The process's hub (chat.hub) keeps a
 receive waiting on a channel of each group it serves (a user's group per
 connected user): here a waiting receive is one future, a message for a channel
 with a receive waiting is handed to it at once, the expiry sweep runs at most
-once a second, and a group's members are sent to in turn.
+once a second, and a group's members are sent to in turn. A channel can also be
+listened to (`listen`): its messages go to a callback as they are sent, with no
+receive waiting at all (the hub's way: one task per process, not per group).
 
 The contract is channels' own: at most `capacity` messages wait on a channel
 (ChannelFull beyond it; `group_send` drops them), a message not received within
@@ -19,12 +21,16 @@ after a message was handed to it puts the message back first in line.
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
+
+logger = logging.getLogger(__name__)
 
 # The expiry sweep runs at most this often (it walks every channel and group).
 SWEEP_SECONDS = 1.0
@@ -39,7 +45,20 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         # channel -> the receives waiting on it, first come first served (a
         # list: nearly always one, and a deque costs 600 bytes).
         self.waiters: dict[str, list[asyncio.Future]] = {}
+        # channel -> the callback that takes its messages (`listen`).
+        self.listeners: dict[str, Callable[[dict], None]] = {}
         self.swept_at = 0.0
+
+    def listen(self, channel: str, callback: Callable[[dict], None]) -> None:
+        """Hand each message of `channel` to `callback` (a copy, in the sender's
+        event loop, as it is sent) instead of keeping it for a receive."""
+        self.require_valid_channel_name(channel)
+        self.listeners[channel] = callback
+        for _, message in self.channels.pop(channel, ()):
+            _call(callback, message)
+
+    def unlisten(self, channel: str) -> None:
+        self.listeners.pop(channel, None)
 
     async def send(self, channel: str, message: dict) -> None:
         _check_message(message)
@@ -86,7 +105,12 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         self.channels = {}
 
     def _put(self, channel: str, message: dict, *, first: bool = False) -> None:
-        """Hand `message` (a copy) to a waiting receive, or queue it."""
+        """Hand `message` (a copy) to its listener or a waiting receive, or
+        queue it."""
+        listener = self.listeners.get(channel)
+        if listener is not None:
+            _call(listener, message if first else deepcopy(message))
+            return
         waiters = self.waiters.get(channel)
         while waiters:
             waiter = waiters.pop(0)
@@ -132,3 +156,11 @@ def _check_message(message) -> None:
         raise TypeError("A layer message is a dict.")
     if "__asgi_channel__" in message:
         raise ValueError("A layer message may not name its own channel.")
+
+
+def _call(callback: Callable[[dict], None], message: dict) -> None:
+    """A listener's failure is its own: the sender and the others go on."""
+    try:
+        callback(message)
+    except Exception:
+        logger.exception("a channel listener failed")

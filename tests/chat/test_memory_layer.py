@@ -115,3 +115,37 @@ async def test_group_memberships_expire_unless_renewed(layer, monkeypatch):
     await layer.group_send("room.3", {"type": "m"})
     assert set(layer.groups["room.3"]) == {renewed}
     assert await layer.receive(renewed) == {"type": "m"}
+
+
+async def test_a_listened_channel_hands_each_message_to_its_callback(layer):
+    """What was waiting and what comes next go to the listener (copies), in
+    order; after unlisten, messages wait for a receive again."""
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "waiting"})
+    heard: list[dict] = []
+    layer.listen(channel, heard.append)
+    message = {"type": "next", "items": [1]}
+    await layer.group_add("room.4", channel)
+    await layer.group_send("room.4", message)
+    message["items"].append(2)
+    assert heard == [{"type": "waiting"}, {"type": "next", "items": [1]}]
+    layer.unlisten(channel)
+    await layer.send(channel, {"type": "later"})
+    assert len(heard) == 2
+    assert await layer.receive(channel) == {"type": "later"}
+
+
+async def test_a_failing_listener_costs_only_itself(layer):
+    """The sender and the group's other members go on."""
+    broken, fine = await layer.new_channel(), await layer.new_channel()
+
+    def fail(message):
+        raise RuntimeError("this listener is broken")
+
+    heard: list[dict] = []
+    layer.listen(broken, fail)
+    layer.listen(fine, heard.append)
+    await layer.group_add("room.5", broken)
+    await layer.group_add("room.5", fine)
+    await layer.group_send("room.5", {"type": "m"})
+    assert heard == [{"type": "m"}]
