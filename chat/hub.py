@@ -195,8 +195,17 @@ class Hub:
         loop = subscription.loop
         if self.groups.get(group) is not subscription or loop is None:
             return  # left since
-        if loop.is_closed() or self._is_echo(group, event):
+        if loop.is_closed():
             return  # (a loop that has ended: tests run one after another)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:  # sent from another thread's event loop
+            loop.call_soon_threadsafe(self._arrived, group, subscription, event)
+            return
+        if self._is_echo(group, event):
+            return
         if self.drainer is not None and self.drainer.get_loop() is not loop:
             self.inbox.clear()  # a new event loop: the old one's are gone
             self.drainer = None

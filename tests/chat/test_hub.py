@@ -217,3 +217,14 @@ async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monke
     await member.wait(1)
     await hub.leave("room.908", member)
     assert "room.908" not in hub.groups
+
+
+async def test_an_event_sent_from_another_threads_loop_reaches_the_members(hubs):
+    """A sync caller (an admin action, a command) publishes from an event loop
+    of its own: the members still get the event, in the hub's loop."""
+    hub, member = hubs(), Member()
+    await hub.join("room.909", member)
+    layer = get_channel_layer()
+    await asyncio.to_thread(asyncio.run, layer.group_send("room.909", frame("far")))
+    await member.wait(1)
+    assert member.events == [frame("far")]
