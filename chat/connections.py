@@ -1,9 +1,13 @@
 """The WebSocket connections this process serves, and their group memberships.
 
-A process-local registry of open consumers, for two jobs that need to reach
+A process-local registry of open consumers, for the jobs that need to reach
 every connection of the process:
 
 - Shutdown (chat.shutdown) closes each of them with "server restarting".
+- The heartbeat: every CHAT_HEARTBEAT_SECONDS after its hello, each connection
+  sends the text `ping` and its user's count of connections is told it is still
+  open (chat.ratelimit). One timer per process does it for all of them, in the
+  order they are due, instead of a task asleep per socket.
 - The keeper renews each connection's groups. channels-redis forgets a member
   `group_expiry` seconds after it was added, and a restarted Redis has forgotten
   them all, so every `CHAT_GROUP_REFRESH_SECONDS` (a quarter of the expiry) and
@@ -13,6 +17,8 @@ every connection of the process:
 """
 
 import asyncio
+import heapq
+import itertools
 import logging
 from typing import Protocol
 
@@ -25,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # How soon the keeper notices that the layer works again (chat.layers).
 RECOVERY_POLL_SECONDS = 0.5
+# Heartbeats due this close together go out in one turn of the timer.
+HEARTBEAT_SLACK_SECONDS = 0.05
 
 
 class Connection(Protocol):
@@ -36,19 +44,43 @@ class Connection(Protocol):
 
     async def close_for_restart(self) -> None: ...
 
+    async def heartbeat(self) -> None:
+        """Send the `ping`; never waits on anything but the socket."""
+
+    async def keep_counted(self) -> None:
+        """Tell the user's count of connections that this one is still open."""
+
 
 class LocalConnections:
     def __init__(self) -> None:
         self.open: set[Connection] = set()
         self.keeper: asyncio.Task | None = None
         self.emptied: asyncio.Event | None = None
+        # The heartbeat: (when due, order of arrival, connection), soonest first.
+        self.due: list[tuple[float, int, Connection]] = []
+        self.arrivals = itertools.count()
+        self.beater: asyncio.Task | None = None
+        # Connections pinged whose count is still to be renewed, in order (it
+        # may wait on Redis: the pings never wait for it).
+        self.to_keep: dict[Connection, None] = {}
+        self.counter: asyncio.Task | None = None
 
     def add(self, connection: Connection) -> None:
+        """Register an open connection: renewed, pinged and closed from now on."""
         self.open.add(connection)
         self._ensure_keeper()
+        self._ensure_beater()
+        due = asyncio.get_running_loop().time() + settings.CHAT_HEARTBEAT_SECONDS
+        heapq.heappush(self.due, (due, next(self.arrivals), connection))
 
     def discard(self, connection: Connection) -> None:
+        """Forget a connection; its heartbeat entry is skipped when it comes due."""
         self.open.discard(connection)
+        self.to_keep.pop(connection, None)
+        if len(self.due) > 2 * len(self.open) + 64:
+            # Mostly closed connections: do not hold them until they come due.
+            self.due = [entry for entry in self.due if entry[2] in self.open]
+            heapq.heapify(self.due)
         if not self.open and self.emptied is not None:
             self.emptied.set()
 
@@ -64,6 +96,47 @@ class LocalConnections:
         loop = asyncio.get_running_loop()
         if self.keeper is None or self.keeper.done() or self.keeper.get_loop() != loop:
             self.keeper = loop.create_task(self.keep())
+
+    def _ensure_beater(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.beater is not None and self.beater.get_loop() is not loop:
+            # A new event loop (tests run one after another): what was due
+            # belonged to the old one's connections.
+            self.due, self.to_keep = [], {}
+            self.beater = self.counter = None
+        if self.beater is None or self.beater.done():
+            self.beater = loop.create_task(self.beat())
+
+    async def beat(self) -> None:
+        """Ping every connection as it comes due, until none is left."""
+        loop = asyncio.get_running_loop()
+        while self.due:
+            wait = self.due[0][0] - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            now = loop.time()
+            interval = settings.CHAT_HEARTBEAT_SECONDS
+            while self.due and self.due[0][0] <= now + HEARTBEAT_SLACK_SECONDS:
+                _, order, connection = heapq.heappop(self.due)
+                if connection not in self.open:
+                    continue  # closed since: dropped here
+                heapq.heappush(self.due, (now + interval, order, connection))
+                try:
+                    await connection.heartbeat()
+                except Exception:
+                    logger.warning("could not send a heartbeat", exc_info=True)
+                self.to_keep[connection] = None
+            if self.to_keep and (self.counter is None or self.counter.done()):
+                self.counter = loop.create_task(self._keep_counted())
+
+    async def _keep_counted(self) -> None:
+        while self.to_keep:
+            connection = next(iter(self.to_keep))
+            del self.to_keep[connection]
+            try:
+                await connection.keep_counted()
+            except Exception:
+                logger.warning("could not renew a connection's count", exc_info=True)
 
     async def keep(self) -> None:
         """Renew every connection's groups now and then, and after an outage."""

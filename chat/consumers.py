@@ -9,8 +9,10 @@ contract; each client frame type maps to one handler in `ChatConsumer.frame_hand
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import logging
+import secrets
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
@@ -49,40 +51,61 @@ CLOSE_TOO_MANY_CONNECTIONS = 4429
 HEARTBEAT_REQUEST = "ping"
 HEARTBEAT_REPLY = "pong"
 
+# A connection's name, unique across the processes sharing a layer: the
+# `origin` of the membership news it asked for, its entry among the user's
+# counted connections (chat.ratelimit).
+_PROCESS_TAG = secrets.token_hex(6)
+_connection_numbers = itertools.count(1)
+
 
 class ChatConsumer(AsyncConsumer):
-    """Authenticated by chat's middleware (scope["user"]); see docs/protocol.md."""
+    """Authenticated by chat's middleware (scope["user"]); see docs/protocol.md.
+
+    A connection has no channel-layer channel of its own: the process's hub
+    (chat.hub) hands it its groups' events, and the process's heartbeat
+    (chat.connections) pings it. What it holds is kept small, and what only some
+    connections need (typing's lookups, held events) is made on first use.
+    """
 
     user = None
-    heartbeat_task: asyncio.Task | None = None
     counted_as: int | None = None  # the user whose connections count this one
     # The highest message id this socket was sent: where a catch-up starts.
     seen_id = 0
+    # For `typing`: slugs and usernames seen (they never change), and when this
+    # connection last relayed typing to each conversation. Made on first use.
+    room_ids: dict[str, int] | None = None
+    user_ids: dict[str, int] | None = None
+    typing_relayed: dict[str, float] | None = None
+    # Group events that arrive while a handler's answer must come first (the
+    # hello, a sync's pages) wait in `held`: see `holding_events`.
+    holding = 0
+    held: list[dict] | None = None
+    # message.send frames handed to the writer and not answered yet: any other
+    # answer waits for them (a connection is answered in order).
+    in_flight = 0
+    answered: asyncio.Event | None = None
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
         self.groups: set[str] = set()
-        # For `typing`: slugs and usernames seen (they never change), and when
-        # this connection last relayed typing to each conversation.
-        self.room_ids: dict[str, int] = {}
-        self.user_ids: dict[str, int] = {}
-        self.typing_relayed: dict[str, float] = {}
-        # Group events that arrive while a handler's answer must come first
-        # (the hello, a sync's pages) wait here: see `holding_events`.
-        self.holding = 0
-        self.held: list[dict] = []
-        # message.send frames handed to the writer and not answered yet: any
-        # other answer waits for them (a connection is answered in order).
-        self.in_flight = 0
-        self.answered: asyncio.Event | None = None
+        self.channel_name = f"conn.{_PROCESS_TAG}.{next(_connection_numbers)}"
 
     async def __call__(self, scope, receive, send):
+        """Dispatch the socket's events one after another, until it closes.
+
+        channels' AsyncConsumer would make a layer channel for the connection and
+        wait on it and on the socket with a task each: unused here (chat.hub).
+        """
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # However it ended (a crash, a cancellation), this process must stop
-            # renewing its groups (chat.connections) and waiting for it to close,
-            # and its groups must stop delivering to it (chat.hub).
+            # renewing its groups and pinging it (chat.connections) and waiting
+            # for it to close, and its groups must stop delivering to it.
             local_connections.discard(self)
             hub.forget(self)
 
@@ -150,8 +173,7 @@ class ChatConsumer(AsyncConsumer):
                 user=user, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, last_id=last_id
             )
         )
-        self.heartbeat_task = asyncio.create_task(self.send_heartbeats())
-        local_connections.add(self)
+        local_connections.add(self)  # renewed and pinged from now on
         if shutdown.is_draining():
             await self.close_for_restart()
 
@@ -217,8 +239,6 @@ class ChatConsumer(AsyncConsumer):
             )
 
     async def websocket_disconnect(self, message) -> None:
-        if self.heartbeat_task is not None:
-            self.heartbeat_task.cancel()
         try:
             if self.counted_as is not None:
                 counted_as, self.counted_as = self.counted_as, None
@@ -330,6 +350,8 @@ class ChatConsumer(AsyncConsumer):
             to_id = await self.typing_user_id(to)
             key, target = f"user.{to_id}", {"to_id": to_id}
         now = asyncio.get_running_loop().time()
+        if self.typing_relayed is None:
+            self.typing_relayed = {}
         last = self.typing_relayed.get(key)
         if last is not None and now - last < settings.CHAT_TYPING_INTERVAL_SECONDS:
             return
@@ -338,6 +360,8 @@ class ChatConsumer(AsyncConsumer):
 
     async def typing_room_id(self, slug) -> int:
         """The room's id, if this connection receives it (a member's)."""
+        if self.room_ids is None:
+            self.room_ids = {}
         room_id = self.room_ids.get(slug) if isinstance(slug, str) else None
         if room_id is None:
             room_id = (await database_sync_to_async(room_by_slug)(slug)).pk
@@ -349,6 +373,8 @@ class ChatConsumer(AsyncConsumer):
 
     async def typing_user_id(self, username) -> int:
         """Another active user's id (anyone may write to anyone)."""
+        if self.user_ids is None:
+            self.user_ids = {}
         user_id = self.user_ids.get(username) if isinstance(username, str) else None
         if user_id is None:
             user_id = (await database_sync_to_async(user_by_username)(username)).pk
@@ -379,7 +405,7 @@ class ChatConsumer(AsyncConsumer):
     async def receive_event(self, event: dict) -> None:
         """An event of one of this connection's groups."""
         if self.holding:
-            self.held.append(event)
+            self.hold(event)
             return
         await self.handle_event(event)
 
@@ -387,12 +413,17 @@ class ChatConsumer(AsyncConsumer):
         """A chat.frame event of a group, with its ASGI message made once for
         every member (chat.hub): on_layer_frame without a dict per socket."""
         if self.holding:
-            self.held.append(event)
+            self.hold(event)
             return
         await self.base_send(out)
         message_id = event.get("message_id")
         if isinstance(message_id, int) and message_id > self.seen_id:
             self.seen_id = message_id
+
+    def hold(self, event: dict) -> None:
+        if self.held is None:
+            self.held = []
+        self.held.append(event)
 
     @contextlib.asynccontextmanager
     async def holding_events(self):
@@ -405,6 +436,8 @@ class ChatConsumer(AsyncConsumer):
             self.holding -= 1
             while not self.holding and self.held:
                 event = self.held.pop(0)
+                if not self.held:
+                    self.held = None
                 try:
                     await self.handle_event(event)
                 except Exception:
@@ -447,9 +480,7 @@ class ChatConsumer(AsyncConsumer):
         )
         if everything or mine:
             # From now on nothing goes in or out, before daphne even confirms.
-            self.user = None
-            if self.heartbeat_task is not None:
-                self.heartbeat_task.cancel()
+            self.user = None  # no more heartbeats either (chat.connections)
             for group in list(self.groups):
                 await self.leave_group(group)
             await self.send({"type": "websocket.close", "code": event["code"]})
@@ -542,13 +573,15 @@ class ChatConsumer(AsyncConsumer):
         """Close with 1012 "server restarting": reconnect now, to another process."""
         await self.send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
 
-    async def send_heartbeats(self) -> None:
-        interval = settings.CHAT_HEARTBEAT_SECONDS
-        while True:
-            await asyncio.sleep(interval)
+    async def heartbeat(self) -> None:
+        """The plain-text `ping`, every CHAT_HEARTBEAT_SECONDS (chat.connections)."""
+        if self.user is not None:  # else closing: its access was lost
             await self.send_text(HEARTBEAT_REQUEST)
-            if self.counted_as is not None:
-                await ratelimit.aconnection_alive(self.counted_as, self.channel_name)
+
+    async def keep_counted(self) -> None:
+        """Still one of its user's connections (chat.ratelimit), at each heartbeat."""
+        if self.user is not None and self.counted_as is not None:
+            await ratelimit.aconnection_alive(self.counted_as, self.channel_name)
 
 
 def _client_id_of(text) -> str | None:

@@ -2,11 +2,16 @@
 
 A group (`room.<pk>`, `user.<pk>`) is joined on the channel layer by one channel
 of this process, made when the first local connection joins it and dropped when
-the last one leaves. What the layer carries to that channel is handed, by one
-task, to every local member in turn: a message frame is the same ready text
-written to each socket (daphne's send does not wait for the client, and a client
-that does not read is closed by chat.server_guards), so a message costs one layer
-message per process, not one per connection.
+the last one leaves. What the layer carries to that channel is handed to every
+local member in turn: a message frame is the same ready text written to each
+socket (daphne's send does not wait for the client, and a client that does not
+read is closed by chat.server_guards), so a message costs one layer message per
+process, not one per connection.
+
+Our layers (chat.layers, chat.memory_layer) hand a channel's messages to a
+callback (`listen`): the events of every group then wait in one inbox, in the
+order they came, for one task of the process. On another layer each group has a
+task of its own that waits on a receive.
 
 Events other than frames and typing (membership news, lost access) may wait on
 the layer themselves; each runs as a task of its own, so that a slow one never
@@ -17,7 +22,9 @@ channels: publishing is unchanged (chat.events, chat.relay).
 """
 
 import asyncio
+import functools
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,6 +39,9 @@ logger = logging.getLogger(__name__)
 INLINE = frozenset({events.FRAME, events.TYPING})
 # After a layer failure, the group's reader waits this long before reading again.
 READ_RETRY_SECONDS = 0.5
+# Events waiting in the inbox at most; past it they are dropped (and logged), as
+# a full layer channel drops them: the clients catch up with `sync`.
+INBOX_LIMIT = 10_000
 
 
 class Member(Protocol):
@@ -40,14 +50,15 @@ class Member(Protocol):
     async def receive_frame(self, out: dict, event: dict) -> None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """This process's hold on one group: its channel, reader and local members."""
 
     members: set = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     channel: str | None = None
-    reader: asyncio.Task | None = None
+    loop: asyncio.AbstractEventLoop | None = None  # where its channel is read
+    reader: asyncio.Task | None = None  # on a layer that cannot `listen`
     in_layer: bool = False
 
 
@@ -62,6 +73,9 @@ class Hub:
         # (group, message id) of messages delivered here before the layer
         # brought them back (`deliver_here`): that copy is dropped.
         self.echoes: dict[tuple[str, int], None] = {}
+        # (subscription, event) handed over by the layer, for `drainer`.
+        self.inbox: deque[tuple[Subscription, dict]] = deque()
+        self.drainer: asyncio.Task | None = None
 
     def members(self, group: str) -> set:
         subscription = self.groups.get(group)
@@ -115,12 +129,21 @@ class Hub:
                 return
             layer = get_channel_layer()
             loop = asyncio.get_running_loop()
-            if subscription.reader is None or subscription.reader.done():
+            if subscription.channel is None or (
+                subscription.reader is not None and subscription.reader.done()
+            ):
                 subscription.channel = await layer.new_channel()
+                subscription.loop = loop
                 subscription.in_layer = False
-                subscription.reader = loop.create_task(
-                    self._read(group, subscription, subscription.channel)
-                )
+                if hasattr(layer, "listen"):
+                    layer.listen(
+                        subscription.channel,
+                        functools.partial(self._arrived, group, subscription),
+                    )
+                else:
+                    subscription.reader = loop.create_task(
+                        self._read(group, subscription, subscription.channel)
+                    )
             if not subscription.in_layer:
                 async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
                     await layer.group_add(group, subscription.channel)
@@ -133,14 +156,15 @@ class Hub:
             if subscription.members or self.groups.get(group) is not subscription:
                 return
             del self.groups[group]
+            layer = get_channel_layer()
             if subscription.reader is not None:
                 subscription.reader.cancel()
+            elif subscription.channel is not None and hasattr(layer, "unlisten"):
+                layer.unlisten(subscription.channel)
             if subscription.in_layer:
                 try:
                     async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                        await get_channel_layer().group_discard(
-                            group, subscription.channel
-                        )
+                        await layer.group_discard(group, subscription.channel)
                 except Exception:
                     # group_expiry removes it in the end; until then its events
                     # reach a channel nobody reads.
@@ -166,6 +190,37 @@ class Hub:
                 del self.echoes[next(iter(self.echoes))]
         await self.deliver(subscription.members, event)
 
+    def _arrived(self, group: str, subscription: Subscription, event: dict) -> None:
+        """A group's event from a layer that `listen`s: into the inbox."""
+        loop = subscription.loop
+        if self.groups.get(group) is not subscription or loop is None:
+            return  # left since
+        if loop.is_closed():
+            return  # (a loop that has ended: tests run one after another)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:  # sent from another thread's event loop
+            loop.call_soon_threadsafe(self._arrived, group, subscription, event)
+            return
+        if self._is_echo(group, event):
+            return
+        if self.drainer is not None and self.drainer.get_loop() is not loop:
+            self.inbox.clear()  # a new event loop: the old one's are gone
+            self.drainer = None
+        elif len(self.inbox) >= INBOX_LIMIT:
+            logger.warning("hub inbox full: an event of %s dropped", group)
+            return
+        self.inbox.append((subscription, event))
+        if self.drainer is None or self.drainer.done():
+            self.drainer = loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.inbox:
+            subscription, event = self.inbox.popleft()
+            await self.deliver(subscription.members, event)
+
     async def _read(self, group: str, subscription: Subscription, channel: str):
         layer = get_channel_layer()
         while True:
@@ -175,12 +230,17 @@ class Hub:
                 logger.warning("could not read group %s", group, exc_info=True)
                 await asyncio.sleep(READ_RETRY_SECONDS)
                 continue
-            if self.echoes and event.get("type") == events.FRAME:
-                key = (group, event.get("message_id"))
-                if key in self.echoes:
-                    del self.echoes[key]
-                    continue
-            await self.deliver(subscription.members, event)
+            if not self._is_echo(group, event):
+                await self.deliver(subscription.members, event)
+
+    def _is_echo(self, group: str, event: dict) -> bool:
+        """The layer's copy of a message `deliver_here` delivered already."""
+        if self.echoes and event.get("type") == events.FRAME:
+            key = (group, event.get("message_id"))
+            if key in self.echoes:
+                del self.echoes[key]
+                return True
+        return False
 
     async def deliver(self, members, event: dict) -> None:
         """Hand `event` to each member; one failing never stops the others."""
@@ -188,6 +248,9 @@ class Hub:
         if kind not in INLINE:
             for member in list(members):
                 self._spawn(member.receive_event(event))
+            # Each takes its first step before the events behind this one: one
+            # with nothing to wait for is handed them in the order they came.
+            await asyncio.sleep(0)
             return
         if kind == events.FRAME:
             # One ASGI message for all: the same ready text to every socket.
@@ -216,8 +279,8 @@ class Hub:
 
 
 def _of_this_loop(subscription: Subscription) -> bool:
-    reader = subscription.reader
-    return reader is None or reader.get_loop() is asyncio.get_running_loop()
+    loop = subscription.loop
+    return loop is None or loop is asyncio.get_running_loop()
 
 
 hub = Hub()

@@ -7,7 +7,7 @@ sockets; a blocking pool makes the burst wait for a free connection instead.
 
 channels-redis raises a connection error from `receive` when Redis goes away,
 and channels' consumers die of it: every WebSocket of the process would close
-with 1011. Here one reader task per process reads Redis (see `receive`) and
+with 1011. Here one reader task per event loop reads Redis (see `receive`) and
 waits and tries again through an outage. After a failure the
 layer PINGs Redis until it answers, then counts a recovery, so that the process
 puts its connections back in their groups (a restarted Redis has forgotten
@@ -19,9 +19,12 @@ import asyncio
 import contextlib
 import logging
 import random
-import sys
 import time
+import weakref
+from collections import deque
+from collections.abc import Callable
 
+from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from channels_redis.utils import create_pool
 from redis import asyncio as aioredis
@@ -34,16 +37,6 @@ logger = logging.getLogger(__name__)
 LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
-def _daphne_loop() -> bool:
-    """True in daphne's long-lived event loop (its Twisted reactor running)."""
-    reactor = sys.modules.get("twisted.internet.reactor")
-    return bool(
-        reactor is not None
-        and getattr(reactor, "running", False)
-        and getattr(reactor, "_asyncioEventloop", None) is asyncio.get_running_loop()
-    )
-
-
 class RedisChannelLayer(BaseRedisChannelLayer):
     pool_timeout = 10
     retry_first_delay = 0.1
@@ -53,14 +46,41 @@ class RedisChannelLayer(BaseRedisChannelLayer):
     command_timeout = 2.5
 
     def __init__(self, *args, **kwargs):
+        self.clean_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         super().__init__(*args, **kwargs)
         self.failing = False
         # How many times Redis answered again after failing (chat.connections).
         self.recoveries = 0
         self.watcher: asyncio.Future | None = None
         self.readers: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
-        self.waiting: dict[str, int] = {}  # channel -> receives waiting on it
-        self.last_receive: dict[str, float] = {}
+        # channel -> the receives waiting on it, first come first served.
+        self.waiters: dict[str, list[asyncio.Future]] = {}
+        # channel -> (when it came, message): read from Redis while no receive
+        # of that channel was waiting.
+        self.unclaimed: dict[str, deque[tuple[float, dict]]] = {}
+        # channel -> the callback that takes its messages (`listen`).
+        self.listeners: dict[str, Callable[[dict], None]] = {}
+
+    @property
+    def receive_clean_locks(self) -> ChannelLock:
+        """channels-redis' per-channel cleanup locks, one set per event loop.
+
+        Its lock is held from a read until the read's backup copy is deleted;
+        a loop that ends meanwhile (tests run one loop after another) would
+        leave it held, bound to that loop, and every later read would fail.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._loopless_clean_locks
+        locks = self.clean_locks.get(loop)
+        if locks is None:
+            locks = self.clean_locks[loop] = ChannelLock()
+        return locks
+
+    @receive_clean_locks.setter
+    def receive_clean_locks(self, locks: ChannelLock) -> None:
+        self._loopless_clean_locks = locks  # channels-redis' own, made at init
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
@@ -76,30 +96,54 @@ class RedisChannelLayer(BaseRedisChannelLayer):
     async def receive(self, channel):
         """The next message of `channel`, through Redis outages (never raises them).
 
-        For this process's channels one reader task reads Redis and fills each
-        channel's buffer; a receive only waits on its buffer. channels-redis
-        lets every receive take a turn at reading Redis for all of them, and a
-        receive cancelled during its read (a consumer ending as its client
-        leaves) drops the message Redis had just handed over, for every
-        connection of the process.
+        For this process's channels one reader task per event loop reads Redis
+        and hands each message to the receive waiting on its channel (or keeps
+        it for the next one); a receive waits on a future of its own.
+        channels-redis lets every receive take a turn at reading Redis for all
+        of them under one lock bound to one event loop: a receive cancelled
+        during its read (a consumer ending as its client leaves) dropped the
+        message Redis had just handed over, and a loop that ended during a read
+        (tests run one loop after another) left the lock held for the next.
         """
-        if "!" not in channel or not _daphne_loop():
-            # Tests and scripts run short event loops one after another: a
-            # reader would die with each (and could drop a message as it did).
+        if "!" not in channel:
             return await self._retrying(super().receive, channel)
         self.require_valid_channel_name(channel)
         self._ensure_reader(channel)
-        buffer = self.receive_buffer[channel]
-        self.waiting[channel] = self.waiting.get(channel, 0) + 1
+        kept = self.unclaimed.get(channel)
+        if kept:
+            _, message = kept.popleft()
+            if not kept:
+                del self.unclaimed[channel]
+            return message
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(channel, []).append(waiter)
         try:
-            return await buffer.get()
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Handed over but never taken: the next receive gets it.
+                self._hand_over(channel, waiter.result(), first=True)
+            raise
         finally:
-            self.waiting[channel] -= 1
-            self.last_receive[channel] = time.monotonic()
-            if not self.waiting[channel] and buffer.empty():
-                # As channels-redis does: an empty buffer is made anew.
-                self.receive_buffer.pop(channel, None)
-                del self.waiting[channel]
+            waiters = self.waiters.get(channel)
+            if waiters is not None:
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    del self.waiters[channel]
+
+    def listen(self, channel: str, callback: Callable[[dict], None]) -> None:
+        """Hand each message of `channel` (one of this process's) to `callback`,
+        in the running loop's reader as it comes, instead of keeping it for a
+        receive."""
+        self.require_valid_channel_name(channel)
+        self._ensure_reader(channel)
+        self.listeners[channel] = callback
+        for _, message in self.unclaimed.pop(channel, ()):
+            _call(callback, message)
+
+    def unlisten(self, channel: str) -> None:
+        self.listeners.pop(channel, None)
 
     async def group_send(self, group, message):
         async with self._noting_failures():
@@ -142,15 +186,37 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             self.readers[loop] = loop.create_task(self._read(real_channel))
 
     async def _read(self, real_channel: str) -> None:
-        """Hand every message of this process's Redis channel to its buffers."""
+        """Hand every message of this process's Redis channel to its receives."""
         swept = time.monotonic()
         while True:
             names, message = await self._retrying(self._receive_one, real_channel)
             for name in names if isinstance(names, list) else [names]:
-                self.receive_buffer[name].put_nowait(message)
+                self._hand_over(name, message)
             if time.monotonic() - swept > self.expiry:
                 swept = time.monotonic()
                 self._sweep(swept - self.expiry)
+
+    def _hand_over(self, channel: str, message: dict, *, first: bool = False) -> None:
+        """To the first receive waiting on `channel`, or kept for the next one
+        (at most `capacity`, the oldest dropped, as channels-redis does); or to
+        its listener."""
+        listener = self.listeners.get(channel)
+        if listener is not None:
+            _call(listener, message)
+            return
+        waiters = self.waiters.get(channel)
+        while waiters:
+            waiter = waiters.pop(0)
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_result(message)
+                return
+        kept = self.unclaimed.get(channel)
+        if kept is None:
+            kept = self.unclaimed[channel] = deque(maxlen=self.capacity)
+        if first:
+            kept.appendleft((time.monotonic(), message))
+        else:
+            kept.append((time.monotonic(), message))
 
     async def _receive_one(self, real_channel: str):
         """receive_single, bounded: BZPOPMIN answers within `brpop_timeout` (5 s)
@@ -160,14 +226,13 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             return await self.receive_single(real_channel)
 
     def _sweep(self, before: float) -> None:
-        """Forget the buffers of channels nobody has received from in a while."""
-        for name in list(self.receive_buffer):
-            if not self.waiting.get(name) and self.last_receive.get(name, 0) < before:
-                del self.receive_buffer[name]
-                self.waiting.pop(name, None)
-        for name, seen in list(self.last_receive.items()):
-            if seen < before and name not in self.receive_buffer:
-                del self.last_receive[name]
+        """Forget messages kept since before `before` for channels nobody
+        receives (a long poll that ended, a group's reader cancelled)."""
+        for name, kept in list(self.unclaimed.items()):
+            while kept and kept[0][0] < before:
+                kept.popleft()
+            if not kept:
+                del self.unclaimed[name]
 
     def note_failure(self, exc: BaseException) -> None:
         """Redis failed: watch for it to answer again (a receive may wait long)."""
@@ -198,3 +263,11 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             self.failing = False
             self.recoveries += 1
             return
+
+
+def _call(callback: Callable[[dict], None], message: dict) -> None:
+    """A listener's failure is its own: the reader and the others go on."""
+    try:
+        callback(message)
+    except Exception:
+        logger.exception("a channel listener failed")

@@ -176,7 +176,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # channels' own, with waiting receives made cheap (chat.memory_layer).
+            "BACKEND": "chat.memory_layer.InMemoryChannelLayer",
             "CONFIG": {
                 "capacity": env_int("CHAT_CHANNEL_CAPACITY", 1000),
                 "group_expiry": env_int("CHAT_GROUP_EXPIRY_SECONDS", 86400),

@@ -70,3 +70,60 @@ async def test_wait_until_empty_returns_when_the_last_connection_leaves():
     assert not waiter.done()
     registry.discard(second)
     await asyncio.wait_for(waiter, 1)
+
+
+class Beating:
+    """A connection that notes when it is pinged and when it is counted again."""
+
+    def __init__(self, loop, *, slow_count: float = 0.0):
+        self.loop = loop
+        self.seen_id = 0
+        self.pings: list[float] = []
+        self.counted: list[float] = []
+        self.slow_count = slow_count
+
+    async def heartbeat(self) -> None:
+        self.pings.append(self.loop.time())
+
+    async def keep_counted(self) -> None:
+        await asyncio.sleep(self.slow_count)
+        self.counted.append(self.loop.time())
+
+
+async def test_one_timer_pings_each_connection_every_heartbeat(settings):
+    """Each connection is pinged every CHAT_HEARTBEAT_SECONDS from when it was
+    added, and counted again after each ping; a closed one is not pinged."""
+    settings.CHAT_HEARTBEAT_SECONDS = 0.2
+    loop = asyncio.get_running_loop()
+    registry = LocalConnections()
+    first, second = Beating(loop), Beating(loop)
+    start = loop.time()
+    registry.add(first)
+    await asyncio.sleep(0.1)
+    registry.add(second)
+    await asyncio.sleep(0.45)
+    registry.discard(first)
+    await asyncio.sleep(0.3)
+    assert [round(t - start, 1) for t in first.pings] == [0.2, 0.4]
+    assert [round(t - start, 1) for t in second.pings] == [0.3, 0.5, 0.7]
+    assert len(second.counted) == 3
+    registry.discard(second)
+    await asyncio.sleep(0.25)
+    assert registry.beater.done()  # nobody left: the timer stopped
+    assert len(second.pings) == 3
+
+
+async def test_a_slow_count_never_delays_the_pings(settings):
+    """Renewing the count may wait on Redis; the pings keep their time."""
+    settings.CHAT_HEARTBEAT_SECONDS = 0.1
+    loop = asyncio.get_running_loop()
+    registry = LocalConnections()
+    slow, other = Beating(loop, slow_count=1.0), Beating(loop)
+    start = loop.time()
+    registry.add(slow)
+    registry.add(other)
+    await asyncio.sleep(0.35)
+    assert [round(t - start, 1) for t in other.pings] == [0.1, 0.2, 0.3]
+    assert len(slow.pings) == 3
+    registry.discard(slow)
+    registry.discard(other)

@@ -146,14 +146,22 @@ async def test_each_process_gets_one_layer_message_per_group(hubs):
     process once, and each of its members once."""
     layer = get_channel_layer()
     received: list[str] = []
-    original = layer.receive
+    original_receive, original_listen = layer.receive, layer.listen
 
     async def counting_receive(channel):
-        message = await original(channel)
+        message = await original_receive(channel)
         received.append(channel)
         return message
 
-    layer.receive = counting_receive
+    def counting_listen(channel, callback):
+        def counting_callback(message):
+            received.append(channel)
+            callback(message)
+
+        original_listen(channel, counting_callback)
+
+    # Read by a receive, or handed to a listener (chat.layers, chat.memory_layer).
+    layer.receive, layer.listen = counting_receive, counting_listen
     try:
         one, two = hubs(), hubs()
         members = [Member() for _ in range(4)]
@@ -166,7 +174,7 @@ async def test_each_process_gets_one_layer_message_per_group(hubs):
             await member.wait(1)
         await asyncio.sleep(SILENCE)
     finally:
-        del layer.receive
+        del layer.receive, layer.listen
     assert [member.events for member in members] == [[frame("hello")]] * 4
     channels = {one.groups["room.906"].channel, two.groups["room.906"].channel}
     assert sorted(received) == sorted(channels)
@@ -186,3 +194,37 @@ async def test_a_message_delivered_here_first_is_not_delivered_again(hubs):
     await member.wait(2)
     await asyncio.sleep(SILENCE)
     assert member.events == [own, frame("theirs")]
+
+
+async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monkeypatch):
+    """Any channel layer will do: without `listen`, the group's channel is read
+    by a receive of its own, with the same deliveries."""
+    layer = get_channel_layer()
+
+    class PlainLayer:
+        """channels' layer API only."""
+
+        def __getattr__(self, name):
+            if name in ("listen", "unlisten"):
+                raise AttributeError(name)
+            return getattr(layer, name)
+
+    monkeypatch.setattr("chat.hub.get_channel_layer", PlainLayer)
+    hub, member = hubs(), Member()
+    await hub.join("room.908", member)
+    assert hub.groups["room.908"].reader is not None
+    await layer.group_send("room.908", frame("read"))
+    await member.wait(1)
+    await hub.leave("room.908", member)
+    assert "room.908" not in hub.groups
+
+
+async def test_an_event_sent_from_another_threads_loop_reaches_the_members(hubs):
+    """A sync caller (an admin action, a command) publishes from an event loop
+    of its own: the members still get the event, in the hub's loop."""
+    hub, member = hubs(), Member()
+    await hub.join("room.909", member)
+    layer = get_channel_layer()
+    await asyncio.to_thread(asyncio.run, layer.group_send("room.909", frame("far")))
+    await member.wait(1)
+    assert member.events == [frame("far")]

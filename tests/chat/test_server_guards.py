@@ -1,0 +1,55 @@
+"""What chat.server_guards changes in daphne's WebSocket protocol, on a stand-in."""
+
+from types import SimpleNamespace
+
+from chat import server_guards
+
+
+class Protocol:
+    STATE_OPEN, STATE_CLOSING = 1, 2
+
+    def __init__(self) -> None:
+        self.state = self.STATE_OPEN
+        self.send_queue: list = []
+        self.written: list[bytes] = []
+        self.transport = SimpleNamespace(write=self.written.append)
+        self.trafficStats = SimpleNamespace(outgoingOctetsWireLevel=0)
+        self.queued: list = []
+
+    def sendData(self, data, sync=False, chopsize=None):  # noqa: N802 (autobahn's)
+        self.queued.append((data, sync, chopsize))
+
+
+def guarded() -> type[Protocol]:
+    """A class of its own per test: the guard changes the class it is given."""
+    protocol_class = type("GuardedProtocol", (Protocol,), {})
+    server_guards._write_frames_without_debug_formatting(protocol_class)
+    return protocol_class
+
+
+def test_a_frame_with_nothing_queued_goes_straight_to_the_socket():
+    """Written and counted as autobahn would, without its debug line."""
+    protocol = guarded()()
+    protocol.sendData(b"\x81\x02hi")
+    assert protocol.written == [b"\x81\x02hi"]
+    assert protocol.trafficStats.outgoingOctetsWireLevel == 4
+    assert protocol.queued == []
+
+
+def test_anything_else_takes_autobahns_own_way():
+    """Behind queued data, synchronous, chopped, or not open: autobahn's sendData."""
+    protocol_class = guarded()
+    behind, sync, chopped, closing = (protocol_class() for _ in range(4))
+    behind.send_queue.append((b"earlier", False))
+    behind.sendData(b"a")
+    sync.sendData(b"b", sync=True)
+    chopped.sendData(b"c", chopsize=1)
+    closing.state = Protocol.STATE_CLOSING
+    closing.sendData(b"d")
+    assert [p.queued for p in (behind, sync, chopped, closing)] == [
+        [(b"a", False, None)],
+        [(b"b", True, None)],
+        [(b"c", False, 1)],
+        [(b"d", False, None)],
+    ]
+    assert not any(p.written for p in (behind, sync, chopped, closing))
