@@ -29,6 +29,15 @@ off: a tenth of a saturated fan-out's time. With the log level above debug, a
 frame that can go straight to the socket (nothing queued before it) is written
 without that line.
 
+5. When a frame is written. Twisted's `transport.write` only queues: it asks
+the event loop to watch the socket for writability and writes on the loop's
+next turn, then stops watching (two `epoll_ctl` calls and a reactor callback
+per frame). A message to a room of N members is N such writes, and at a steady
+rate, with one frame per socket per turn, that cost is paid for every frame. A
+frame with nothing queued before it is now sent to the socket at once; what the
+kernel does not take (or an error) goes through `transport.write` as before, so
+frames stay in order and Twisted still notices a closed connection.
+
 Installed from chatsite.asgi when the process runs under daphne.
 """
 
@@ -142,11 +151,35 @@ def _write_frames_without_debug_formatting(protocol_class) -> None:
         if sync or chopsize or self.send_queue or self.state != self.STATE_OPEN:
             return original(self, data, sync, chopsize)
         # What autobahn does in this case, less the debug line's formatting.
-        self.transport.write(data)
+        write_now(self.transport, data)
         self.trafficStats.outgoingOctetsWireLevel += len(data)
         return None
 
     protocol_class.sendData = send_data
+
+
+def write_now(transport, data: bytes) -> None:
+    """Send `data` on the socket now if nothing waits before it, else queue it."""
+    sock = getattr(transport, "socket", None)
+    if (
+        sock is None
+        or getattr(transport, "TLS", True)
+        or not transport.connected
+        or transport.disconnecting
+        or transport._writeDisconnected
+        or transport._tempDataBuffer
+        or len(transport.dataBuffer) > transport.offset
+    ):
+        transport.write(data)
+        return
+    try:
+        sent = sock.send(data)
+    except BlockingIOError:
+        sent = 0
+    except OSError:
+        sent = 0  # Twisted's own write meets the error and closes the connection
+    if sent < len(data):
+        transport.write(data[sent:])
 
 
 def _redact_access_log() -> None:

@@ -53,3 +53,69 @@ def test_anything_else_takes_autobahns_own_way():
         [(b"d", False, None)],
     ]
     assert not any(p.written for p in (behind, sync, chopped, closing))
+
+
+class Transport:
+    """The parts of a Twisted TCP transport that `write_now` reads, on a real
+    non-blocking socket; `write` stands for Twisted's queue."""
+
+    TLS = False
+    connected = True
+    disconnecting = False
+    _writeDisconnected = False
+
+    def __init__(self, sock) -> None:
+        self.socket = sock
+        self._tempDataBuffer: list[bytes] = []
+        self.dataBuffer = b""
+        self.offset = 0
+
+    def write(self, data: bytes) -> None:
+        self._tempDataBuffer.append(data)
+
+
+def _pair():
+    import socket
+
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    peer.settimeout(2)
+    return ours, peer
+
+
+def test_a_frame_is_sent_at_once_when_nothing_waits_before_it():
+    ours, peer = _pair()
+    with ours, peer:
+        transport = Transport(ours)
+        server_guards.write_now(transport, b"\x81\x02hi")
+        assert peer.recv(100) == b"\x81\x02hi"
+        assert transport._tempDataBuffer == []
+
+
+def test_a_frame_behind_queued_data_is_queued_after_it():
+    ours, peer = _pair()
+    with ours, peer:
+        transport = Transport(ours)
+        transport._tempDataBuffer.append(b"first")
+        server_guards.write_now(transport, b"second")
+        assert transport._tempDataBuffer == [b"first", b"second"]
+        ours.send(b"x")
+        assert peer.recv(100) == b"x"  # nothing of the frames went around the queue
+
+
+def test_what_the_socket_does_not_take_is_queued_in_order():
+    import socket
+
+    ours, peer = _pair()
+    with ours, peer:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        transport = Transport(ours)
+        data = bytes(range(256)) * 4096  # 1 MiB: more than the socket takes
+        server_guards.write_now(transport, data)
+        assert len(transport._tempDataBuffer) == 1
+        rest = transport._tempDataBuffer[0]
+        assert 0 < len(rest) < len(data)
+        received = b""
+        while len(received) < len(data) - len(rest):
+            received += peer.recv(65536)
+        assert received + rest == data
