@@ -31,6 +31,8 @@ from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from .layer_waiting import WaitingReceives
+
 logger = logging.getLogger(__name__)
 
 # Errors that mean "Redis cannot be reached right now", not a bug of ours.
@@ -53,8 +55,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.recoveries = 0
         self.watcher: asyncio.Future | None = None
         self.readers: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
-        # channel -> the receives waiting on it, first come first served.
-        self.waiters: dict[str, list[asyncio.Future]] = {}
+        self.waiting = WaitingReceives()
         # channel -> (when it came, message): read from Redis while no receive
         # of that channel was waiting.
         self.unclaimed: dict[str, deque[tuple[float, dict]]] = {}
@@ -115,22 +116,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             if not kept:
                 del self.unclaimed[channel]
             return message
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(channel, []).append(waiter)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                # Handed over but never taken: the next receive gets it.
-                self._hand_over(channel, waiter.result(), first=True)
-            raise
-        finally:
-            waiters = self.waiters.get(channel)
-            if waiters is not None:
-                if waiter in waiters:
-                    waiters.remove(waiter)
-                if not waiters:
-                    del self.waiters[channel]
+        return await self.waiting.wait(channel, self._hand_back)
 
     def listen(self, channel: str, callback: Callable[[dict], None]) -> None:
         """Hand each message of `channel` (one of this process's) to `callback`,
@@ -196,6 +182,9 @@ class RedisChannelLayer(BaseRedisChannelLayer):
                 swept = time.monotonic()
                 self._sweep(swept - self.expiry)
 
+    def _hand_back(self, channel: str, message: dict) -> None:
+        self._hand_over(channel, message, first=True)
+
     def _hand_over(self, channel: str, message: dict, *, first: bool = False) -> None:
         """To the first receive waiting on `channel`, or kept for the next one
         (at most `capacity`, the oldest dropped, as channels-redis does); or to
@@ -204,12 +193,8 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         if listener is not None:
             _call(listener, message)
             return
-        waiters = self.waiters.get(channel)
-        while waiters:
-            waiter = waiters.pop(0)
-            if not waiter.done() and not waiter.get_loop().is_closed():
-                waiter.set_result(message)
-                return
+        if self.waiting.hand(channel, message):
+            return
         kept = self.unclaimed.get(channel)
         if kept is None:
             kept = self.unclaimed[channel] = deque(maxlen=self.capacity)

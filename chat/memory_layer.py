@@ -19,7 +19,6 @@ membership ends after `group_expiry` seconds unless renewed. A receive cancelled
 after a message was handed to it puts the message back first in line.
 """
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -29,6 +28,8 @@ from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
+
+from .layer_waiting import WaitingReceives
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,7 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         # channel -> (expires at, message), oldest first; only channels that
         # hold messages are here.
         self.channels: dict[str, deque[tuple[float, dict]]] = {}
-        # channel -> the receives waiting on it, first come first served (a
-        # list: nearly always one, and a deque costs 600 bytes).
-        self.waiters: dict[str, list[asyncio.Future]] = {}
+        self.waiting = WaitingReceives()
         # channel -> the callback that takes its messages (`listen`).
         self.listeners: dict[str, Callable[[dict], None]] = {}
         self.swept_at = 0.0
@@ -74,22 +73,7 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             if not queue:
                 del self.channels[channel]
             return message
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(channel, []).append(waiter)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                # Handed over but never taken: the next receive gets it.
-                self._put(channel, waiter.result(), first=True)
-            raise
-        finally:
-            waiters = self.waiters.get(channel)
-            if waiters is not None:
-                if waiter in waiters:
-                    waiters.remove(waiter)
-                if not waiters:
-                    del self.waiters[channel]
+        return await self.waiting.wait(channel, self._put_back)
 
     async def group_send(self, group: str, message: dict) -> None:
         _check_message(message)
@@ -104,6 +88,9 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         await super().flush()
         self.channels = {}
 
+    def _put_back(self, channel: str, message: dict) -> None:
+        self._put(channel, message, first=True)
+
     def _put(self, channel: str, message: dict, *, first: bool = False) -> None:
         """Hand `message` (a copy) to its listener or a waiting receive, or
         queue it."""
@@ -111,12 +98,10 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         if listener is not None:
             _call(listener, message if first else deepcopy(message))
             return
-        waiters = self.waiters.get(channel)
-        while waiters:
-            waiter = waiters.pop(0)
-            if not waiter.done() and not waiter.get_loop().is_closed():
-                waiter.set_result(message if first else deepcopy(message))
-                return
+        if self.waiting.by_channel.get(channel) and self.waiting.hand(
+            channel, message if first else deepcopy(message)
+        ):
+            return
         queue = self.channels.get(channel)
         if queue is None:
             queue = self.channels[channel] = deque()

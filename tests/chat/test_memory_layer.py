@@ -29,7 +29,7 @@ async def test_messages_arrive_in_order_whether_queued_or_awaited(layer):
     await layer.send(channel, {"type": "c"})
     assert (await asyncio.wait_for(waiting, TIMEOUT))["type"] == "c"
     assert layer.channels == {}
-    assert layer.waiters == {}
+    assert layer.waiting.by_channel == {}
 
 
 async def test_a_receiver_gets_its_own_copy(layer):
