@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,7 +19,7 @@ from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message
 from chat.selectors import room_membership, user_by_username, with_message_relations
 
-from . import publish_after_commit
+from . import one_trip, publish_after_commit
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 from .writer import publisher, writer
@@ -65,6 +65,12 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
                 ready.append((index, _prepare(**request, seen=conversations)))
             except ChatError as exc:
                 results[index] = exc
+        if ready and one_trip.available() and not connection.in_atomic_block:
+            try:
+                _insert_in_one_trip(ready, results)
+                ready = []
+            except IntegrityError:
+                pass  # (a conversation deleted meanwhile?) the ORM's way sorts it out
         if ready:
             with transaction.atomic():
                 ordering.commit_in_id_order(ordering.MESSAGES)
@@ -153,6 +159,44 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
         raise DatabaseError("the database did not return the new ids")
     for index, key in repeats:
         results[index] = (new[key], False)
+
+
+def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> None:
+    """_insert_all in one round trip (chat.services.one_trip); a client_id sent
+    before is read only when the insert skipped it."""
+    first: dict[tuple[int, str], int] = {}
+    rows, repeats = [], []
+    for index, fields in ready:
+        key = (fields["sender"].pk, fields["client_id"])
+        if key in first:
+            repeats.append((index, first[key]))  # twice in this batch: stored once
+        else:
+            first[key] = index
+            rows.append((index, fields))
+    skipped = []
+    for (index, fields), message in zip(
+        rows, one_trip.insert_messages([fields for _, fields in rows]), strict=True
+    ):
+        if message is None:
+            skipped.append((index, (fields["sender"].pk, fields["client_id"])))
+        else:
+            results[index] = (message, True)
+    if skipped:
+        earlier = {
+            (message.sender_id, message.client_id): message
+            for message in with_message_relations(
+                Message.objects.filter(
+                    sender_id__in={sender for _, (sender, _) in skipped},
+                    client_id__in={client_id for _, (_, client_id) in skipped},
+                )
+            )
+        }
+        for index, key in skipped:
+            if key not in earlier:
+                raise DatabaseError("a message sent before could not be read")
+            results[index] = (earlier[key], False)
+    for index, first_index in repeats:
+        results[index] = (results[first_index][0], False)
 
 
 def _insert_once(

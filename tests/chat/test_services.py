@@ -7,7 +7,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import events
@@ -211,6 +212,26 @@ def test_store_message_longest_body_is_kept_whole(alice, lobby):
 def test_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol, lobby):
     """Group commit: new ones stored once and in order, repeats (before or in the
     batch) answered with the first, a refused one refused alone."""
+    _check_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_outside_a_transaction_answers_the_same(alice, bob, carol, lobby):
+    """The writer's thread stores in autocommit: on PostgreSQL the lock and the
+    insert then go as one query (chat.services.one_trip), with the same answers."""
+    with CaptureQueriesContext(connection) as queries:
+        _check_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol)
+    sqls = [q["sql"] for q in queries]
+    inserts = [index for index, sql in enumerate(sqls) if "INSERT" in sql]
+    assert len(inserts) == 2  # the message before the batch, and the batch
+    if connection.vendor == "postgresql":
+        batch = sqls[inserts[0] + 1 :]
+        assert "pg_advisory_xact_lock" in sqls[inserts[1]]
+        assert not [sql for sql in batch if "SAVEPOINT" in sql or sql == "COMMIT"]
+        assert [sql for sql in batch if "pg_advisory" in sql] == [sqls[inserts[1]]]
+
+
+def _check_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol):
     before, _ = store_message(sender=alice, room="lobby", body="old", client_id="a0")
     results = store_messages(
         [

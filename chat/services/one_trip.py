@@ -1,0 +1,97 @@
+"""Storing a batch of messages on PostgreSQL in one round trip.
+
+The ORM's way (BEGIN, the ordering lock, a query for client_ids used before, a
+savepoint, the INSERT, its release, COMMIT) is seven round trips, and on the
+writer's thread each one also waits to win the GIL back from the busy event
+loop: most of a batch's time went there, and a message waits for the batch
+before it as well as its own.
+
+Here the lock and the insert go to PostgreSQL as one simple query of two
+statements. Sent outside a transaction, PostgreSQL runs such a query as one
+transaction of its own, so the lock still covers the insert up to its commit
+and ids still commit in order (chat.ordering); inside the caller's transaction
+(a view's, a test's) they simply join it. `ON CONFLICT DO NOTHING` on the
+(sender, client_id) constraint replaces the query for earlier client_ids: a
+row that comes back as not inserted was sent before, and only then is the
+earlier message read.
+
+psycopg's client-side binding (Django's default) sends a query with its values
+through the simple protocol, which takes several statements; with server-side
+binding this is not available and the caller takes the ORM's way.
+"""
+
+import functools
+
+from django.db import connection
+from django.utils import timezone
+
+from chat import ordering
+from chat.models import Message
+
+
+def available() -> bool:
+    """Whether this connection can send the lock and the insert as one query."""
+    if connection.vendor != "postgresql":
+        return False
+    options = connection.settings_dict.get("OPTIONS") or {}
+    return not options.get("server_side_binding")
+
+
+def insert_messages(rows: list[dict]) -> list[Message | None]:
+    """Insert `rows` (conversation, sender, body, client_id) under the ordering
+    lock; each answer is the new Message, or None where this sender used the
+    client_id before (or earlier in `rows`). Raises what the database raises;
+    then nothing of the batch was stored."""
+    now = timezone.now()
+    params: list = [ordering.MESSAGES]
+    for row in rows:
+        params += [
+            row["conversation"].pk,
+            row["sender"].pk,
+            row["body"],
+            row["client_id"],
+            now,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(len(rows)), params)
+        cursor.nextset()  # past the lock's result, to the insert's
+        inserted = {(sender_id, client_id): pk for pk, sender_id, client_id in cursor}
+    answers: list[Message | None] = []
+    for row in rows:
+        pk = inserted.pop((row["sender"].pk, row["client_id"]), None)
+        if pk is None:
+            answers.append(None)
+            continue
+        message = Message(
+            id=pk,
+            conversation=row["conversation"],
+            sender=row["sender"],
+            body=row["body"],
+            client_id=row["client_id"],
+            created_at=now,
+        )
+        message._state.adding = False
+        message._state.db = connection.alias
+        answers.append(message)
+    return answers
+
+
+@functools.cache
+def _insert_sql(count: int) -> str:
+    q = connection.ops.quote_name
+    meta = Message._meta
+
+    def column(name: str) -> str:
+        return q(meta.get_field(name).column)
+
+    names = ["conversation", "sender", "body", "client_id", "created_at"]
+    columns = ", ".join(column(name) for name in names)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * count)
+    # Names from the model and placeholders only: the values travel as params.
+    conflict = f"{column('sender')}, {column('client_id')}"
+    returning = f"{column('id')}, {conflict}"
+    insert = f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
+    return (
+        f"SELECT pg_advisory_xact_lock(%s); {insert} "
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"
+    )
