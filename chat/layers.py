@@ -17,6 +17,7 @@ receive to work again: with the groups gone, nothing would ever arrive.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -28,6 +29,7 @@ from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from channels_redis.utils import create_pool
 from redis import asyncio as aioredis
+from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -37,6 +39,17 @@ logger = logging.getLogger(__name__)
 
 # Errors that mean "Redis cannot be reached right now", not a bug of ours.
 LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+@functools.cache
+def driver_info() -> DriverInfo:
+    """What our connections tell Redis about their client, worked out once.
+
+    Left to itself redis-py looks its own version up in the installed packages'
+    metadata (a walk of site-packages, milliseconds) for every new connection,
+    and a burst of handshakes grows a pool by a hundred connections at once.
+    """
+    return DriverInfo()
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
@@ -92,6 +105,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             return create_pool(host)  # Sentinel, or host and port
         address = host.pop("address")
         host.setdefault("timeout", self.pool_timeout)
+        host.setdefault("driver_info", driver_info())
         return aioredis.BlockingConnectionPool.from_url(address, **host)
 
     async def receive(self, channel):

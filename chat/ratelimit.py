@@ -159,6 +159,21 @@ def _redis_sync():
     return _sync_client
 
 
+# How long a Redis command may take before the limit is left unchecked.
+REDIS_TIMEOUT_SECONDS = 2
+
+
+async def _in_redis(command: str, *args, **kwargs):
+    """Run one command of the async client, bounded.
+
+    Bounded here, not by redis-py's socket_timeout: with one, every command's
+    send runs in a task of its own (asyncio.wait_for), a cost paid at every
+    handshake.
+    """
+    async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+        return await getattr(_redis_async(), command)(*args, **kwargs)
+
+
 def _redis_async():
     """One client per event loop: redis.asyncio clients are bound to theirs."""
     loop = asyncio.get_running_loop()
@@ -166,15 +181,17 @@ def _redis_async():
     if client is None:
         import redis.asyncio
 
+        from .layers import driver_info
+
         # A pool that waits (2 s at most) for a free connection: redis-py's
         # default one fails with "Too many connections" at 100 in use, as when
         # a thousand sockets close at once and each counts itself off.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             settings.REDIS_URL,
             max_connections=100,
-            timeout=2,
-            socket_timeout=2,
-            socket_connect_timeout=2,
+            timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            driver_info=driver_info(),
         )
         client = redis.asyncio.Redis(connection_pool=pool)
         _async_clients[loop] = client
@@ -223,8 +240,14 @@ async def ahit(limit: Limit, subject: str) -> float:
         return 0.0
     most = max(1, math.ceil(limit.rate / 2))
     try:
-        taken = await _redis_async().eval(
-            _LEASE_SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate, most
+        taken = await _in_redis(
+            "eval",
+            _LEASE_SCRIPT,
+            1,
+            _key(limit, subject),
+            limit.burst,
+            limit.rate,
+            most,
         )
     except Exception:
         logger.warning("rate limit not checked: Redis failed", exc_info=True)
@@ -298,8 +321,8 @@ async def aconnection_opened(user_id: int, channel: str) -> bool:
     key, now = _connections_key(user_id), time.time()
     ttl = _connection_ttl()
     try:
-        counted = await _redis_async().eval(
-            _OPEN_SCRIPT, 1, key, now, now + ttl, channel, limit, math.ceil(ttl)
+        counted = await _in_redis(
+            "eval", _OPEN_SCRIPT, 1, key, now, now + ttl, channel, limit, math.ceil(ttl)
         )
     except Exception:
         logger.warning("connection limit not checked: Redis failed", exc_info=True)
@@ -313,8 +336,8 @@ async def aconnection_alive(user_id: int, channel: str) -> None:
         return
     key = _connections_key(user_id)
     try:
-        await _redis_async().zadd(key, {channel: time.time() + _connection_ttl()})
-        await _redis_async().expire(key, math.ceil(_connection_ttl()))
+        await _in_redis("zadd", key, {channel: time.time() + _connection_ttl()})
+        await _in_redis("expire", key, math.ceil(_connection_ttl()))
     except Exception:
         logger.warning("connection not refreshed: Redis failed", exc_info=True)
 
@@ -328,6 +351,6 @@ async def aconnection_closed(user_id: int, channel: str) -> None:
                 del _local_connections[user_id]
         return
     try:
-        await _redis_async().zrem(_connections_key(user_id), channel)
+        await _in_redis("zrem", _connections_key(user_id), channel)
     except Exception:
         logger.warning("connection not uncounted: Redis failed", exc_info=True)

@@ -86,3 +86,20 @@ async def test_a_listened_channel_hands_its_messages_to_the_callback():
     await layer.send(channel, {"type": "c"})
     assert await asyncio.wait_for(layer.receive(channel), TIMEOUT) == {"type": "c"}
     assert len(heard) == 2
+
+
+def test_new_redis_connections_do_not_look_up_the_client_version(monkeypatch):
+    """redis-py would search the installed packages for its own version at each
+    new connection: a burst of handshakes opens a hundred."""
+    from redis import utils
+
+    from chat.layers import RedisChannelLayer, driver_info
+
+    driver_info()  # once per process
+    looked_up = []
+    monkeypatch.setattr(utils, "get_lib_version", lambda: looked_up.append(1) or "x")
+    layer = RedisChannelLayer(hosts=[{"address": settings.REDIS_URL}])
+    pool = layer.create_pool(0)
+    connections = [pool.make_connection() for _ in range(3)]
+    assert looked_up == []
+    assert {connection.driver_info.lib_version for connection in connections} != {"x"}
