@@ -27,7 +27,8 @@ a URL; the values of `token` and `ticket` are written as `[redacted]`.
 (three `click.style` calls) for every frame it writes, even with debug logging
 off: a tenth of a saturated fan-out's time. With the log level above debug, a
 frame that can go straight to the socket (nothing queued before it) is written
-without that line.
+without that line. Likewise its settings, pretty-printed for a debug line at
+every connection, are formatted only if the line is written.
 
 5. When a frame is written. Twisted's `transport.write` only queues: it asks
 the event loop to watch the socket for writability and writes on the loop's
@@ -133,6 +134,7 @@ def install() -> bool:
     original_send = WebSocketProtocol.serverSend
     _redact_access_log()
     _write_frames_without_debug_formatting(WebSocketProtocol)
+    _format_connection_settings_lazily()
     handle_reply.send_buffer_guard = True
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.serverClose = server_close
@@ -156,6 +158,35 @@ def _write_frames_without_debug_formatting(protocol_class) -> None:
         return None
 
     protocol_class.sendData = send_data
+
+
+class _FormattedWhenRead:
+    """pformat(value), worked out only if a log line is written with it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        import pprint
+
+        return pprint.pformat(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _format_connection_settings_lazily() -> None:
+    """autobahn pretty-prints its two dozen settings for a debug line at every
+    connection, debug logging on or off: a tenth of a handshake's time."""
+    from autobahn.websocket import protocol
+
+    if getattr(protocol, "pformat", None) is None:
+        return
+    protocol.pformat = _FormattedWhenRead
+    # Its one caller that needs the text itself.
+    protocol.Timings.__str__ = lambda timings: str(_FormattedWhenRead(timings._timings))
 
 
 def write_now(transport, data: bytes) -> None:

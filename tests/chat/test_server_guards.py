@@ -119,3 +119,30 @@ def test_what_the_socket_does_not_take_is_queued_in_order():
         while len(received) < len(data) - len(rest):
             received += peer.recv(65536)
         assert received + rest == data
+
+
+def test_autobahns_settings_are_pretty_printed_only_when_a_line_is_written(
+    monkeypatch,
+):
+    """The debug line of every connection costs nothing until it is written, and
+    reads the same when it is."""
+    import pprint
+
+    from autobahn.websocket import protocol
+
+    monkeypatch.setattr(protocol, "pformat", pprint.pformat)
+    monkeypatch.setattr(protocol.Timings, "__str__", protocol.Timings.__str__)
+    server_guards._format_connection_settings_lazily()
+    calls = []
+    real = pprint.pformat
+    monkeypatch.setattr(
+        pprint, "pformat", lambda value: calls.append(value) or real(value)
+    )
+    settings = [("autoPingInterval", 0, "WebSocketServerFactory")]
+
+    lazy = protocol.pformat(settings)
+    assert calls == []
+    assert f"\n{lazy}" == "\n" + real(settings)
+    timings = protocol.Timings()
+    timings.track("onOpen")
+    assert str(timings) == real(timings._timings)
