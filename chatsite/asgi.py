@@ -10,6 +10,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
@@ -29,6 +30,9 @@ if settings.DEBUG:
 # This process serves the sockets: it publishes to its own layer, and relays
 # what other processes (manage.py) leave in the outbox (chat.relay).
 relay.mark_serving()
+# The channel layer is made now, not by the first handshake: importing the Redis
+# client alone takes a third of a second.
+get_channel_layer()
 # Under daphne: cap a WebSocket's unread backlog, allow server close codes,
 # redact credentials in the access log (chat.server_guards).
 install_server_guards()
