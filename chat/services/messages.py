@@ -6,6 +6,7 @@ commits before the acknowledgement, and the acknowledgement goes before the
 fan-out, so a client never sees a message the database does not hold.
 """
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -57,20 +58,32 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     or repeated message costs only itself.
     """
     results: list[StoreResult | None] = [None] * len(requests)
+    fast = one_trip.available() and not connection.in_atomic_block
     try:
         ready = []
         conversations: dict = {}  # one lookup per sender and conversation
         for index, request in enumerate(requests):
             try:
-                ready.append((index, _prepare(**request, seen=conversations)))
+                ready.append(
+                    (
+                        index,
+                        _prepare(
+                            **request,
+                            seen=conversations,
+                            known=known_rooms if fast else None,
+                        ),
+                    )
+                )
             except ChatError as exc:
                 results[index] = exc
-        if ready and one_trip.available() and not connection.in_atomic_block:
-            try:
-                _insert_in_one_trip(ready, results)
-                ready = []
-            except IntegrityError:
-                pass  # (a conversation deleted meanwhile?) the ORM's way sorts it out
+        if ready and fast:
+            # An IntegrityError (a conversation deleted meanwhile?) leaves the
+            # lot to the ORM's way, which sorts it out message by message.
+            with contextlib.suppress(IntegrityError):
+                ready = _insert_in_one_trip(ready, results)
+            # What was refused there (a membership since ended) is looked up
+            # again, to be refused with the reason, or stored after all.
+            ready = _prepare_again(ready, requests, results)
         if ready:
             with transaction.atomic():
                 ordering.commit_in_id_order(ordering.MESSAGES)
@@ -90,14 +103,51 @@ def _unavailable(cause: DatabaseError) -> Unavailable:
     return error
 
 
+class KnownRooms:
+    """The rooms this process has seen each sender post to, by (sender id, slug).
+
+    Only for chat.services.one_trip, whose insert checks the membership itself:
+    a sender's next message to a room then needs no lookup. A membership that
+    has ended since is caught there and the message looked up again. Bounded:
+    when full it starts over.
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.rooms: dict[tuple[int, str], Conversation] = {}
+
+    def get(self, key) -> Conversation | None:
+        return self.rooms.get(key)
+
+    def remember(self, key, conversation: Conversation) -> None:
+        if len(self.rooms) >= self.LIMIT:
+            self.rooms.clear()
+        self.rooms[key] = conversation
+
+    def forget(self, key) -> None:
+        self.rooms.pop(key, None)
+
+
+known_rooms = KnownRooms()
+
+
 def _prepare(
-    *, sender: User, room=None, to=None, body, client_id=None, seen: dict
+    *,
+    sender: User,
+    room=None,
+    to=None,
+    body,
+    client_id=None,
+    seen: dict,
+    known: KnownRooms | None = None,
 ) -> dict:
     """What to insert: checked input and the conversation (reads only).
 
     `seen` keeps the conversations found for this batch, by sender and target:
     the same sender writing to the same room again in one batch is not looked
-    up again (nor refused again: the batch commits at once).
+    up again (nor refused again: the batch commits at once). `known` (rooms
+    only) keeps them across batches, for an insert that checks membership.
     """
     body = clean_body(body)
     client_id = clean_client_id(client_id)
@@ -106,17 +156,39 @@ def _prepare(
     key = (sender.pk, room, to)
     if not isinstance(room if room is not None else to, str):
         key = None  # not hashable, maybe; refused by the lookup anyway
+    known_key = (sender.pk, room) if known is not None and key and room else None
     conversation = seen.get(key) if key is not None else None
+    if conversation is None and known_key is not None:
+        conversation = known.get(known_key)
     if conversation is None:
         conversation = _conversation_for(sender=sender, room=room, to=to)
         if key is not None:
             seen[key] = conversation
+        if known_key is not None:
+            known.remember(known_key, conversation)
     return {
         "sender": sender,
         "conversation": conversation,
         "body": body,
         "client_id": client_id,
     }
+
+
+def _prepare_again(
+    ready: list[tuple[int, dict]], requests: list[dict], results: list
+) -> list:
+    """`ready` with each conversation looked up afresh (refusals into results)."""
+    again = []
+    for index, _ in ready:
+        request = requests[index]
+        room = request.get("room")
+        if isinstance(room, str):
+            known_rooms.forget((request["sender"].pk, room))
+        try:
+            again.append((index, _prepare(**request, seen={})))
+        except ChatError as exc:
+            results[index] = exc
+    return again
 
 
 def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
@@ -161,9 +233,12 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
         results[index] = (new[key], False)
 
 
-def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> None:
+def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> list:
     """_insert_all in one round trip (chat.services.one_trip); a client_id sent
-    before is read only when the insert skipped it."""
+    before is read only when the insert skipped it.
+
+    Returns what the insert skipped for want of a membership, to be looked up.
+    """
     first: dict[tuple[int, str], int] = {}
     rows, repeats = [], []
     for index, fields in ready:
@@ -181,6 +256,7 @@ def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> None:
             skipped.append((index, (fields["sender"].pk, fields["client_id"])))
         else:
             results[index] = (message, True)
+    refused = []
     if skipped:
         earlier = {
             (message.sender_id, message.client_id): message
@@ -192,11 +268,17 @@ def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> None:
             )
         }
         for index, key in skipped:
-            if key not in earlier:
-                raise DatabaseError("a message sent before could not be read")
-            results[index] = (earlier[key], False)
+            if key in earlier:
+                results[index] = (earlier[key], False)
+            else:
+                refused.append(index)
     for index, first_index in repeats:
-        results[index] = (results[first_index][0], False)
+        if results[first_index] is None:
+            refused.append(index)
+        else:
+            results[index] = (results[first_index][0], False)
+    fields_of = dict(ready)
+    return [(index, fields_of[index]) for index in sorted(refused)]
 
 
 def _insert_once(

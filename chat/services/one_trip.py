@@ -26,7 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from chat import ordering
-from chat.models import Message
+from chat.models import Membership, Message
 
 
 def available() -> bool:
@@ -39,18 +39,24 @@ def available() -> bool:
 
 def insert_messages(rows: list[dict]) -> list[Message | None]:
     """Insert `rows` (conversation, sender, body, client_id) under the ordering
-    lock; each answer is the new Message, or None where this sender used the
-    client_id before (or earlier in `rows`). Raises what the database raises;
-    then nothing of the batch was stored."""
+    lock, each only if its sender is a member of its conversation (checked in
+    the same statement, so a conversation known from before needs no lookup).
+
+    Each answer is the new Message, or None where the row was not inserted:
+    the sender used the client_id before (or earlier in `rows`), or is not a
+    member (any more). Raises what the database raises; then nothing of the
+    batch was stored.
+    """
     now = timezone.now()
     params: list = [ordering.MESSAGES]
-    for row in rows:
+    for number, row in enumerate(rows):
         params += [
             row["conversation"].pk,
             row["sender"].pk,
             row["body"],
             row["client_id"],
             now,
+            number,
         ]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(len(rows)), params)
@@ -79,18 +85,30 @@ def insert_messages(rows: list[dict]) -> list[Message | None]:
 @functools.cache
 def _insert_sql(count: int) -> str:
     q = connection.ops.quote_name
-    meta = Message._meta
 
-    def column(name: str) -> str:
-        return q(meta.get_field(name).column)
+    def column(model, name: str) -> str:
+        return q(model._meta.get_field(name).column)
 
     names = ["conversation", "sender", "body", "client_id", "created_at"]
-    columns = ", ".join(column(name) for name in names)
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * count)
-    # Names from the model and placeholders only: the values travel as params.
-    conflict = f"{column('sender')}, {column('client_id')}"
-    returning = f"{column('id')}, {conflict}"
-    insert = f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
+    columns = ", ".join(column(Message, name) for name in names)
+    row = "(%s::bigint, %s::bigint, %s::text, %s::text, %s::timestamptz, %s::int)"
+    values = ", ".join([row] * count)
+    member = (
+        f"SELECT 1 FROM {q(Membership._meta.db_table)} m "  # noqa: S608
+        f"WHERE m.{column(Membership, 'conversation')} = v.conversation "
+        f"AND m.{column(Membership, 'user')} = v.sender"
+    )
+    conflict = f"{column(Message, 'sender')}, {column(Message, 'client_id')}"
+    returning = f"{column(Message, 'id')}, {conflict}"
+    # Names from the models and placeholders only: the values travel as params.
+    # ORDER BY: the ids are drawn in the order the messages came.
+    insert = (
+        f"INSERT INTO {q(Message._meta.db_table)} ({columns}) "  # noqa: S608
+        "SELECT v.conversation, v.sender, v.body, v.client_id, v.created_at "
+        f"FROM (VALUES {values}) "
+        "AS v (conversation, sender, body, client_id, created_at, number) "
+        f"WHERE EXISTS ({member}) ORDER BY v.number"
+    )
     return (
         f"SELECT pg_advisory_xact_lock(%s); {insert} "
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"

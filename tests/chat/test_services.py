@@ -253,6 +253,52 @@ def _check_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol):
     assert stored == [("a0", "old"), ("a1", "one"), ("b1", "two")]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_room_posted_to_before_is_not_looked_up_again(alice, bob, lobby):
+    """On PostgreSQL the insert itself checks the membership: a sender's next
+    batch to the same room is one query."""
+    first = store_messages([{"sender": bob, "room": "lobby", "body": "hi"}])
+    with CaptureQueriesContext(connection) as queries:
+        second = store_messages(
+            [
+                {"sender": bob, "room": "lobby", "body": "again"},
+                {"sender": bob, "room": "lobby", "body": "and again"},
+            ]
+        )
+    assert [created for _, created in first + second] == [True] * 3
+    assert [m.body for m in Message.objects.all()] == ["hi", "again", "and again"]
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["left", "removed", "room deleted"])
+def test_a_membership_ended_since_the_last_message_refuses_the_next(
+    alice, bob, lobby, change
+):
+    """Whatever this process remembers of the rooms a sender posted to, a sender
+    no longer in the room is refused with the reason, and nothing is stored."""
+    store_messages([{"sender": bob, "room": "lobby", "body": "hi"}])
+    if change == "left":
+        leave_room(user=bob, slug="lobby")
+    elif change == "removed":
+        remove_member(slug="lobby", username="bob", actor=alice)
+    else:
+        Conversation.objects.filter(pk=lobby.pk).delete()
+    (refused,) = store_messages([{"sender": bob, "room": "lobby", "body": "late"}])
+    assert isinstance(refused, ChatError)
+    assert refused.code == ("not_found" if change == "room deleted" else "forbidden")
+    assert not Message.objects.filter(body="late").exists()
+    # And back in: posting works again.
+    if change != "room deleted":
+        join_room(user=bob, slug="lobby")
+        ((message, created),) = store_messages(
+            [{"sender": bob, "room": "lobby", "body": "back"}]
+        )
+        assert created
+        assert message.body == "back"
+
+
 # --- asend_message: acknowledge, then fan out -----------------------------------------
 
 
