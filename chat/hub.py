@@ -6,7 +6,9 @@ the last one leaves. What the layer carries to that channel is handed to every
 local member in turn: a message frame is the same ready text written to each
 socket (daphne's send does not wait for the client, and a client that does not
 read is closed by chat.server_guards), so a message costs one layer message per
-process, not one per connection.
+process, not one per connection. A batch of frames (`chat.frames`: a busy
+process sends the new messages of a moment as one layer message per group) is
+handed over frame by frame, in its order.
 
 Our layers (chat.layers, chat.memory_layer) hand a channel's messages to a
 callback (`listen`): the events of every group then wait in one inbox, in the
@@ -36,7 +38,7 @@ from . import events
 logger = logging.getLogger(__name__)
 
 # Handled inline, member after member: they only write to sockets.
-INLINE = frozenset({events.FRAME, events.TYPING})
+INLINE = frozenset({events.FRAME, events.FRAMES, events.TYPING})
 # After a layer failure, the group's reader waits this long before reading again.
 READ_RETRY_SECONDS = 0.5
 # Events waiting in the inbox at most; past it they are dropped (and logged), as
@@ -204,7 +206,8 @@ class Hub:
         if running is not loop:  # sent from another thread's event loop
             loop.call_soon_threadsafe(self._arrived, group, subscription, event)
             return
-        if self._is_echo(group, event):
+        event = self._without_echoes(group, event)
+        if event is None:
             return
         if self.drainer is not None and self.drainer.get_loop() is not loop:
             self.inbox.clear()  # a new event loop: the old one's are gone
@@ -230,16 +233,33 @@ class Hub:
                 logger.warning("could not read group %s", group, exc_info=True)
                 await asyncio.sleep(READ_RETRY_SECONDS)
                 continue
-            if not self._is_echo(group, event):
+            event = self._without_echoes(group, event)
+            if event is not None:
                 await self.deliver(subscription.members, event)
 
-    def _is_echo(self, group: str, event: dict) -> bool:
+    def _without_echoes(self, group: str, event: dict) -> dict | None:
+        """`event` without the frames `deliver_here` delivered already; None
+        if nothing is left of it."""
+        kind = event.get("type")
+        if not self.echoes or kind not in (events.FRAME, events.FRAMES):
+            return event
+        if kind == events.FRAME:
+            return None if self._is_echo(group, event) else event
+        frames = [frame for frame in event["frames"] if not self._is_echo(group, frame)]
+        if not frames:
+            return None
+        return (
+            event
+            if len(frames) == len(event["frames"])
+            else {**event, "frames": frames}
+        )
+
+    def _is_echo(self, group: str, frame: dict) -> bool:
         """The layer's copy of a message `deliver_here` delivered already."""
-        if self.echoes and event.get("type") == events.FRAME:
-            key = (group, event.get("message_id"))
-            if key in self.echoes:
-                del self.echoes[key]
-                return True
+        key = (group, frame.get("message_id"))
+        if key in self.echoes:
+            del self.echoes[key]
+            return True
         return False
 
     async def deliver(self, members, event: dict) -> None:
@@ -253,17 +273,24 @@ class Hub:
             await asyncio.sleep(0)
             return
         if kind == events.FRAME:
-            # One ASGI message for all: the same ready text to every socket.
-            out = {"type": "websocket.send", "text": event["text"]}
-            for member in list(members):
-                try:
-                    await member.receive_frame(out, event)
-                except Exception:
-                    logger.warning("could not deliver to a connection", exc_info=True)
+            await self._deliver_frame(members, event)
+            return
+        if kind == events.FRAMES:
+            for frame in event["frames"]:  # in order, each as a chat.frame
+                await self._deliver_frame(members, frame)
             return
         for member in list(members):
             try:
                 await member.receive_event(event)
+            except Exception:
+                logger.warning("could not deliver to a connection", exc_info=True)
+
+    async def _deliver_frame(self, members, event: dict) -> None:
+        # One ASGI message for all: the same ready text to every socket.
+        out = {"type": "websocket.send", "text": event["text"]}
+        for member in list(members):
+            try:
+                await member.receive_frame(out, event)
             except Exception:
                 logger.warning("could not deliver to a connection", exc_info=True)
 

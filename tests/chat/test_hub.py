@@ -40,8 +40,8 @@ class Member:
                 await self.arrived.wait()
 
 
-def frame(text: str) -> dict:
-    return {"type": events.FRAME, "text": text, "message_id": 1}
+def frame(text: str, message_id: int = 1) -> dict:
+    return {"type": events.FRAME, "text": text, "message_id": message_id}
 
 
 @pytest.fixture
@@ -194,6 +194,39 @@ async def test_a_message_delivered_here_first_is_not_delivered_again(hubs):
     await member.wait(2)
     await asyncio.sleep(SILENCE)
     assert member.events == [own, frame("theirs")]
+
+
+async def test_a_batch_delivers_each_of_its_frames_once_in_order(hubs):
+    """One layer message carrying three frames: each member gets the three
+    frames, once each, in the batch's order, and the frames that follow it."""
+    hub, first, second = hubs(), Member(), Member()
+    await hub.join("room.910", first)
+    await hub.join("room.910", second)
+    batch = [frame("a", 51), frame("b", 52), frame("c", 53)]
+    layer = get_channel_layer()
+    await layer.group_send("room.910", events.frames_event(batch))
+    await layer.group_send("room.910", frame("d", 54))
+    await first.wait(4)
+    await second.wait(4)
+    await asyncio.sleep(SILENCE)
+    assert first.events == second.events == [*batch, frame("d", 54)]
+
+
+async def test_a_batch_of_this_process_is_not_delivered_twice(hubs):
+    """Frames delivered here first are dropped from the batch the layer brings
+    back; the rest of it is still delivered."""
+    hub, member = hubs(), Member()
+    await hub.join("room.911", member)
+    mine = [frame("one", 61), frame("two", 62)]
+    for own in mine:
+        await hub.deliver_here("room.911", own)
+    assert member.events == mine
+    layer = get_channel_layer()
+    await layer.group_send("room.911", events.frames_event(mine))
+    await layer.group_send("room.911", events.frames_event([frame("theirs", 63)]))
+    await member.wait(3)
+    await asyncio.sleep(SILENCE)
+    assert member.events == [*mine, frame("theirs", 63)]
 
 
 async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monkeypatch):
