@@ -28,6 +28,9 @@ FRAME = "chat.frame"
 # chat.frame events, in id order (chat.services.writer.Publisher); the hub hands
 # them over one by one (chat.hub), long polls only wake up.
 FRAMES = "chat.frames"
+# In a chat.frame event: the tag of the hub subscription that delivered it in
+# its own process before publishing it; that subscription drops the copy.
+DELIVERED_IN = "delivered_in"
 SUBSCRIBE = "chat.subscribe"
 UNSUBSCRIBE = "chat.unsubscribe"
 TYPING = "chat.typing"  # a frame for everyone in the groups but its sender
@@ -225,15 +228,15 @@ async def deliver_message_here(message: Message, event: dict) -> list[tuple[str,
     connections at once (chat.hub).
 
     Returns what each of the message's groups is to be sent on the layer, for
-    the other processes and the long polls; the hub drops the copy the layer
-    brings back here.
+    the other processes and the long polls: `event`, tagged where it was
+    delivered here, so that the hub drops that copy when it comes back.
     """
     from .hub import hub
 
     sends = []
     for group in message_groups(message):
-        await hub.deliver_here(group, event)
-        sends.append((group, event))
+        tag = await hub.deliver_here(group, event)
+        sends.append((group, event if tag is None else {**event, DELIVERED_IN: tag}))
     return sends
 
 
