@@ -17,7 +17,12 @@ from accounts.models import User
 from chat import events, ordering
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message
-from chat.selectors import room_membership, user_by_username, with_message_relations
+from chat.selectors import (
+    room_membership,
+    room_memberships,
+    user_by_username,
+    with_message_relations,
+)
 
 from . import publish_after_commit
 from .rooms import direct_conversation_for
@@ -52,14 +57,14 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
 
     Each request takes store_message's keyword arguments; each answer is what
     store_message would return for it, or the error it would raise. One
-    advisory lock and one commit serve the lot (ids still commit in order), one
-    query finds what was sent before and one insert stores the rest; a refused
-    or repeated message costs only itself.
+    query finds the senders' rooms, one advisory lock and one commit serve the
+    lot (ids still commit in order), one query finds what was sent before and
+    one insert stores the rest; a refused or repeated message costs only itself.
     """
     results: list[StoreResult | None] = [None] * len(requests)
     try:
         ready = []
-        conversations: dict = {}  # one lookup per sender and conversation
+        conversations = _rooms_of_members(requests)
         for index, request in enumerate(requests):
             try:
                 ready.append((index, _prepare(**request, seen=conversations)))
@@ -78,6 +83,21 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     return results
 
 
+def _rooms_of_members(requests: list[dict]) -> dict:
+    """The rooms the batch's senders write to as members, found in one query:
+    `_prepare`'s `seen`, keyed as it keys them. What it leaves out is looked
+    up alone, which refuses it with the reason (no such room, not a member)."""
+    pairs = [
+        (request["sender"].pk, request["room"])
+        for request in requests
+        if request.get("room") is not None and request.get("to") is None
+    ]
+    return {
+        (user_id, slug, None): membership.conversation
+        for (user_id, slug), membership in room_memberships(pairs).items()
+    }
+
+
 def _unavailable(cause: DatabaseError) -> Unavailable:
     error = Unavailable()
     error.__cause__ = cause
@@ -89,9 +109,9 @@ def _prepare(
 ) -> dict:
     """What to insert: checked input and the conversation (reads only).
 
-    `seen` keeps the conversations found for this batch, by sender and target:
-    the same sender writing to the same room again in one batch is not looked
-    up again (nor refused again: the batch commits at once).
+    `seen` keeps the conversations found for this batch, by sender and target
+    (the rooms of `_rooms_of_members` from the start): the same sender writing
+    to the same conversation again in one batch is not looked up again.
     """
     body = clean_body(body)
     client_id = clean_client_id(client_id)

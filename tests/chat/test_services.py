@@ -7,7 +7,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import events
@@ -230,6 +231,55 @@ def test_a_batch_answers_each_message_as_if_sent_alone(alice, bob, carol, lobby)
     assert refused.code == "forbidden"
     stored = list(Message.objects.values_list("client_id", "body"))
     assert stored == [("a0", "old"), ("a1", "one"), ("b1", "two")]
+
+
+@pytest.mark.django_db
+def test_a_batch_looks_up_its_senders_rooms_in_one_query(
+    alice, bob, carol, lobby, make_room
+):
+    """Several senders in one room, and one in another: the batch reads the
+    memberships once, not once per sender and room."""
+    make_room("annex", owner=carol, members=[alice])
+    requests = [
+        {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+        {"sender": bob, "room": "lobby", "body": "2", "client_id": "b1"},
+        {"sender": alice, "room": "lobby", "body": "3", "client_id": "a2"},
+        {"sender": carol, "room": "annex", "body": "4", "client_id": "c1"},
+        {"sender": alice, "room": "annex", "body": "5", "client_id": "a3"},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        results = store_messages(requests)
+    assert [created for _, created in results] == [True] * 5
+    assert [message.conversation.slug for message, _ in results] == [
+        "lobby",
+        "lobby",
+        "lobby",
+        "annex",
+        "annex",
+    ]
+    table = Membership._meta.db_table
+    assert len([query for query in queries if table in query["sql"]]) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("room", ["vault", "nowhere", "lob\x00by", ""])
+def test_a_batch_refuses_a_room_as_a_lone_message_is_refused(
+    alice, bob, lobby, vault, room
+):
+    """Beside members' messages, a stranger to a private room, an unknown room,
+    a name no database can hold and an empty one get the error they get alone."""
+    with pytest.raises(ChatError) as alone:
+        store_message(sender=bob, room=room, body="x", client_id="alone")
+    results = store_messages(
+        [
+            {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+            {"sender": bob, "room": room, "body": "2", "client_id": "b1"},
+        ]
+    )
+    refused = results[1]
+    assert isinstance(refused, ChatError)
+    assert (refused.code, refused.detail) == (alone.value.code, alone.value.detail)
+    assert results[0][1] is True
 
 
 # --- asend_message: acknowledge, then fan out -----------------------------------------
