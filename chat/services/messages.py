@@ -71,9 +71,12 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
             except ChatError as exc:
                 results[index] = exc
         if ready:
-            with transaction.atomic():
-                ordering.commit_in_id_order(ordering.MESSAGES)
-                _insert_all(ready, results)
+            try:
+                _in_id_order(_insert_all, ready, results)
+            except IntegrityError:
+                # A collision after all (see _insert_all): nothing of the batch
+                # was stored. Again, message by message.
+                _in_id_order(_insert_each, ready, results)
     except DatabaseError as exc:
         logger.warning("messages not stored: %s", type(exc).__name__)
         return [
@@ -133,13 +136,23 @@ def _prepare(
     }
 
 
+def _in_id_order(insert, ready: list[tuple[int, dict]], results: list) -> None:
+    """`insert(ready, results)` in a transaction of its own (a savepoint in a
+    caller's), under the lock that makes ids commit in order (chat.ordering)."""
+    with transaction.atomic():
+        ordering.commit_in_id_order(ordering.MESSAGES)
+        insert(ready, results)
+
+
 def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
     """Store `ready` (index, fields) in one INSERT, skipping what each sender
     sent before (by client_id), and write each answer to results[index].
 
     Inside the ordering lock (PostgreSQL) or SQLite's single writer, no other
-    message insert runs meanwhile; should one still collide, each message is
-    stored on its own (`_insert_once`).
+    message insert runs between the look for earlier client_ids and the insert,
+    so the insert needs no savepoint of its own (two round trips): should it
+    still collide, the IntegrityError undoes the whole transaction and the
+    caller stores the batch again with `_insert_each`.
     """
     senders = {fields["sender"].pk for _, fields in ready}
     client_ids = {fields["client_id"] for _, fields in ready}
@@ -160,19 +173,18 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
         else:
             new[key] = Message(**fields)
             results[index] = (new[key], True)
-    try:
-        with transaction.atomic():
-            Message.objects.bulk_create(list(new.values()))
-    except IntegrityError:
-        for index, fields in ready:
-            key = (fields["sender"].pk, fields["client_id"])
-            if key not in earlier:
-                results[index] = _insert_once(**fields)
-        return
+    Message.objects.bulk_create(list(new.values()))
     if any(message.pk is None for message in new.values()):
         raise DatabaseError("the database did not return the new ids")
     for index, key in repeats:
         results[index] = (new[key], False)
+
+
+def _insert_each(ready: list[tuple[int, dict]], results: list) -> None:
+    """Store `ready` one message at a time (`_insert_once`): the slow way, for
+    a batch whose single insert collided."""
+    for index, fields in ready:
+        results[index] = _insert_once(**fields)
 
 
 def _insert_once(

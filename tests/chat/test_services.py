@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat import events
 from chat.errors import ChatError
 from chat.models import Conversation, Membership, Message
+from chat.services import messages as messages_service
 from chat.services.messages import (
     asend_message,
     purge_messages,
@@ -259,6 +260,55 @@ def test_a_batch_looks_up_its_senders_rooms_in_one_query(
     ]
     table = Membership._meta.db_table
     assert len([query for query in queries if table in query["sql"]]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_stored_without_a_savepoint(alice, bob, lobby):
+    """The writer's batch, on its own connection: the lock, the look for
+    earlier client_ids, one insert and the commit; no savepoint round trips."""
+    requests = [
+        {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+        {"sender": bob, "room": "lobby", "body": "2", "client_id": "b1"},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        store_messages(requests)
+    statements = [query["sql"].split()[0].upper() for query in queries]
+    assert "SAVEPOINT" not in statements
+    assert statements.count("INSERT") == 1
+    assert statements[-1] == "COMMIT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_collides_is_stored_again_message_by_message(
+    alice, bob, lobby, monkeypatch
+):
+    """Should the batch's insert still collide (a client_id stored since it
+    looked), nothing of it stays: it is stored again one message at a time, the
+    repeat answered with the earlier message, the others stored once, in order."""
+    before, _ = store_message(sender=alice, room="lobby", body="old", client_id="a0")
+    real = messages_service.with_message_relations
+    looks = []
+
+    def blind_the_first_time(queryset):
+        looks.append(queryset)
+        return queryset.none() if len(looks) == 1 else real(queryset)
+
+    monkeypatch.setattr(
+        messages_service, "with_message_relations", blind_the_first_time
+    )
+    results = store_messages(
+        [
+            {"sender": alice, "room": "lobby", "body": "one", "client_id": "a1"},
+            {"sender": alice, "room": "lobby", "body": "old!", "client_id": "a0"},
+            {"sender": bob, "room": "lobby", "body": "two", "client_id": "b1"},
+        ]
+    )
+    (one, new1), (old, new2), (two, new3) = results
+    assert (new1, new2, new3) == (True, False, True)
+    assert old.pk == before.pk
+    assert before.pk < one.pk < two.pk
+    stored = list(Message.objects.values_list("client_id", "body"))
+    assert stored == [("a0", "old"), ("a1", "one"), ("b1", "two")]
 
 
 @pytest.mark.django_db
