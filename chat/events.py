@@ -150,17 +150,58 @@ def message_groups(message: Message) -> list[str]:
     ]
 
 
-# What this process failed to publish, sent again once the layer answers (by
-# chat.connections): members on other processes may never have noticed the
-# outage, so nothing else would tell them. Bounded: past it, they sync.
-unpublished: deque[tuple[list[str], dict]] = deque(maxlen=10_000)
+class Unpublished:
+    """What this process failed to publish, oldest first, sent again once the
+    layer answers (`republish`, by chat.connections): members on other
+    processes may never have noticed the outage, so nothing else would tell
+    them.
+
+    Bounded by frames, a batch counting each of its own: past `limit`, the
+    oldest sends are dropped and those clients sync.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.sends: deque[tuple[list[str], dict]] = deque()
+        self.frames = 0
+        self.limit = limit
+
+    def keep(self, sends: Iterable[tuple[list[str], dict]]) -> None:
+        for send in sends:
+            self.sends.append(send)
+            self.frames += _frame_count(send[1])
+        while self.frames > self.limit and len(self.sends) > 1:
+            self.drop(self.sends[0])
+
+    def drop(self, send: tuple[list[str], dict]) -> None:
+        """Forget `send` now that it went out, if it is still the first."""
+        if self.sends and self.sends[0] is send:
+            self.sends.popleft()
+            self.frames -= _frame_count(send[1])
+
+    def clear(self) -> None:
+        self.sends.clear()
+        self.frames = 0
+
+    def __len__(self) -> int:
+        return len(self.sends)
+
+    def __iter__(self):
+        return iter(self.sends)
+
+
+def _frame_count(event: dict) -> int:
+    return len(event["frames"]) if event.get("type") == FRAMES else 1
+
+
+unpublished = Unpublished(limit=10_000)
 
 
 async def republish() -> bool:
     """Send again, in order, what failed to go out; False if it fails again."""
     layer = get_channel_layer()
     while unpublished:
-        groups, event = unpublished[0]
+        send = unpublished.sends[0]
+        groups, event = send
         try:
             async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
                 for group in groups:
@@ -168,7 +209,7 @@ async def republish() -> bool:
         except Exception:
             logger.warning("republishing failed; trying again later", exc_info=True)
             return False
-        unpublished.popleft()
+        unpublished.drop(send)
     return True
 
 
@@ -193,7 +234,7 @@ async def publish_in_order(sends: list[tuple[list[str], dict]]) -> bool:
                 "channel layer send failed; sent again when it is back", exc_info=True
             )
             if not relay.writes_outbox:
-                unpublished.extend(sends[index:])
+                unpublished.keep(sends[index:])
             return False
     return True
 

@@ -104,6 +104,22 @@ async def test_a_failed_batch_is_published_again_whole_and_in_order(
     assert not unpublished
 
 
+def test_what_waits_to_be_published_again_is_bounded_by_frames():
+    """A batch counts as many frames as it carries: past the limit the oldest
+    sends are dropped (their clients sync), the newest kept in order."""
+    kept = events.Unpublished(limit=5)
+    frame = {"type": events.FRAME, "text": "", "message_id": 1}
+    batch = events.frames_event([frame] * 3)
+    sends = [(["room.1"], batch), (["room.2"], frame), (["room.1"], batch)]
+    kept.keep(sends)
+    assert list(kept) == sends[1:]
+    assert kept.frames == 4
+    kept.drop(sends[2])  # not the first: still waiting
+    assert list(kept) == sends[1:]
+    kept.drop(sends[1])
+    assert (list(kept), kept.frames) == (sends[2:], 3)
+
+
 def queued(*pairs: tuple[int, list[str]]) -> list[list[tuple[str, dict]]]:
     """The publisher's queue: per (message id, groups), each group's event."""
     return [
