@@ -12,7 +12,6 @@ import functools
 import itertools
 import json
 import logging
-import secrets
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
@@ -22,7 +21,7 @@ from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
 
-from . import events, ratelimit, shutdown
+from . import events, process, ratelimit, shutdown
 from .connections import local_connections
 from .db import handshake_db
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
@@ -51,10 +50,9 @@ CLOSE_TOO_MANY_CONNECTIONS = 4429
 HEARTBEAT_REQUEST = "ping"
 HEARTBEAT_REPLY = "pong"
 
-# A connection's name, unique across the processes sharing a layer: the
-# `origin` of the membership news it asked for, its entry among the user's
-# counted connections (chat.ratelimit).
-_PROCESS_TAG = secrets.token_hex(6)
+# A connection's name (`conn.<process tag>.<n>`), unique across the processes
+# sharing a layer: the `origin` of the membership news it asked for, its entry
+# among the user's counted connections (chat.ratelimit).
 _connection_numbers = itertools.count(1)
 
 
@@ -87,7 +85,7 @@ class ChatConsumer(AsyncConsumer):
 
     def __init__(self) -> None:
         self.groups: set[str] = set()
-        self.channel_name = f"conn.{_PROCESS_TAG}.{next(_connection_numbers)}"
+        self.channel_name = f"conn.{process.TAG}.{next(_connection_numbers)}"
 
     async def __call__(self, scope, receive, send):
         """Dispatch the socket's events one after another, until it closes.

@@ -24,6 +24,13 @@ logger = logging.getLogger(__name__)
 
 # Layer message types, handled by chat.consumers.ChatConsumer.
 FRAME = "chat.frame"
+# One layer message for several new messages of one group: `frames` holds their
+# chat.frame events, in id order (chat.services.writer.Publisher); the hub hands
+# them over one by one (chat.hub), long polls only wake up.
+FRAMES = "chat.frames"
+# In a chat.frame event: the tag of the hub subscription that delivered it in
+# its own process before publishing it; that subscription drops the copy.
+DELIVERED_IN = "delivered_in"
 SUBSCRIBE = "chat.subscribe"
 UNSUBSCRIBE = "chat.unsubscribe"
 TYPING = "chat.typing"  # a frame for everyone in the groups but its sender
@@ -143,17 +150,58 @@ def message_groups(message: Message) -> list[str]:
     ]
 
 
-# What this process failed to publish, sent again once the layer answers (by
-# chat.connections): members on other processes may never have noticed the
-# outage, so nothing else would tell them. Bounded: past it, they sync.
-unpublished: deque[tuple[list[str], dict]] = deque(maxlen=10_000)
+class Unpublished:
+    """What this process failed to publish, oldest first, sent again once the
+    layer answers (`republish`, by chat.connections): members on other
+    processes may never have noticed the outage, so nothing else would tell
+    them.
+
+    Bounded by frames, a batch counting each of its own: past `limit`, the
+    oldest sends are dropped and those clients sync.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.sends: deque[tuple[list[str], dict]] = deque()
+        self.frames = 0
+        self.limit = limit
+
+    def keep(self, sends: Iterable[tuple[list[str], dict]]) -> None:
+        for send in sends:
+            self.sends.append(send)
+            self.frames += _frame_count(send[1])
+        while self.frames > self.limit and len(self.sends) > 1:
+            self.drop(self.sends[0])
+
+    def drop(self, send: tuple[list[str], dict]) -> None:
+        """Forget `send` now that it went out, if it is still the first."""
+        if self.sends and self.sends[0] is send:
+            self.sends.popleft()
+            self.frames -= _frame_count(send[1])
+
+    def clear(self) -> None:
+        self.sends.clear()
+        self.frames = 0
+
+    def __len__(self) -> int:
+        return len(self.sends)
+
+    def __iter__(self):
+        return iter(self.sends)
+
+
+def _frame_count(event: dict) -> int:
+    return len(event["frames"]) if event.get("type") == FRAMES else 1
+
+
+unpublished = Unpublished(limit=10_000)
 
 
 async def republish() -> bool:
     """Send again, in order, what failed to go out; False if it fails again."""
     layer = get_channel_layer()
     while unpublished:
-        groups, event = unpublished[0]
+        send = unpublished.sends[0]
+        groups, event = send
         try:
             async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
                 for group in groups:
@@ -161,31 +209,46 @@ async def republish() -> bool:
         except Exception:
             logger.warning("republishing failed; trying again later", exc_info=True)
             return False
-        unpublished.popleft()
+        unpublished.drop(send)
     return True
 
 
 async def _group_send(groups: Iterable[str], event: dict) -> bool:
     """Send `event` to `groups`; False (and a log line) if the layer failed."""
-    groups = list(groups)
-    try:
-        if relay.writes_outbox:
-            await relay.store(groups, event)
-            return True
-        layer = get_channel_layer()
-        # Bounded: a Redis that does not answer (a network partition) must not
-        # hold up the sender's next frames for ever.
-        async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-            for group in groups:
-                await layer.group_send(group, event)
-    except Exception:
-        logger.warning(
-            "channel layer send failed; sent again when it is back", exc_info=True
-        )
-        if not relay.writes_outbox:
-            unpublished.append((groups, event))
-        return False
+    return await publish_in_order([(list(groups), event)])
+
+
+async def publish_in_order(sends: list[tuple[list[str], dict]]) -> bool:
+    """Send each (groups, event) in turn; False (and a log line) if the layer
+    failed.
+
+    After a failure the rest are not tried (each would wait for the timeout of
+    a failing layer) but kept with the failed one, in order, for `republish`:
+    what failed never lets what came after it overtake it.
+    """
+    for index, (groups, event) in enumerate(sends):
+        try:
+            await _send(groups, event)
+        except Exception:
+            logger.warning(
+                "channel layer send failed; sent again when it is back", exc_info=True
+            )
+            if not relay.writes_outbox:
+                unpublished.keep(sends[index:])
+            return False
     return True
+
+
+async def _send(groups: list[str], event: dict) -> None:
+    if relay.writes_outbox:
+        await relay.store(groups, event)
+        return
+    layer = get_channel_layer()
+    # Bounded: a Redis that does not answer (a network partition) must not
+    # hold up the sender's next frames for ever.
+    async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
+        for group in groups:
+            await layer.group_send(group, event)
 
 
 def message_event(message: Message) -> dict:
@@ -193,25 +256,36 @@ def message_event(message: Message) -> dict:
     return {"type": FRAME, "text": message_frame(message), "message_id": message.id}
 
 
-async def deliver_message_here(message: Message, event: dict) -> None:
-    """Hand a new message to this process's own connections at once (chat.hub);
-    the layer's copy of `event` is then not delivered here again."""
+def frames_event(frames: list[dict]) -> dict:
+    """One layer message for a group's chat.frame events, in order (FRAMES);
+    a single one goes as it is."""
+    if len(frames) == 1:
+        return frames[0]
+    return {"type": FRAMES, "frames": frames}
+
+
+async def deliver_message_here(message: Message, event: dict) -> list[tuple[str, dict]]:
+    """Hand a new message (`event`, message_event) to this process's own
+    connections at once (chat.hub).
+
+    Returns what each of the message's groups is to be sent on the layer, for
+    the other processes and the long polls: `event`, tagged where it was
+    delivered here, so that the hub drops that copy when it comes back.
+    """
     from .hub import hub
 
+    sends = []
     for group in message_groups(message):
-        await hub.deliver_here(group, event)
+        tag = await hub.deliver_here(group, event)
+        sends.append((group, event if tag is None else {**event, DELIVERED_IN: tag}))
+    return sends
 
 
-async def publish_message(message: Message, *, event: dict | None = None) -> bool:
+async def publish_message(message: Message) -> bool:
     """Fan a stored message out to every connection that may see it: this
-    process's first, then the others' through the layer.
-
-    `event` (message_event) when the caller delivered it here already.
-    """
-    if event is None:
-        event = message_event(message)
-        await deliver_message_here(message, event)
-    return await _group_send(message_groups(message), event)
+    process's first, then the others' through the layer."""
+    sends = await deliver_message_here(message, message_event(message))
+    return await publish_in_order([([group], event) for group, event in sends])
 
 
 async def publish_membership(

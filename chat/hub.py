@@ -6,7 +6,9 @@ the last one leaves. What the layer carries to that channel is handed to every
 local member in turn: a message frame is the same ready text written to each
 socket (daphne's send does not wait for the client, and a client that does not
 read is closed by chat.server_guards), so a message costs one layer message per
-process, not one per connection.
+process, not one per connection. A batch of frames (`chat.frames`: a busy
+process sends the new messages of a moment as one layer message per group) is
+handed over frame by frame, in its order.
 
 Our layers (chat.layers, chat.memory_layer) hand a channel's messages to a
 callback (`listen`): the events of every group then wait in one inbox, in the
@@ -19,10 +21,16 @@ holds up the deliveries behind it.
 
 Long polls and other layer listeners still join the groups with their own
 channels: publishing is unchanged (chat.events, chat.relay).
+
+A new message of this process is handed to its members here at once
+(`deliver_here`); the copy the layer brings back is recognised by a tag, not
+remembered, so no backlog on the layer can make the hub forget it (see
+`deliver_here`).
 """
 
 import asyncio
 import functools
+import itertools
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,12 +39,12 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events
+from . import events, process
 
 logger = logging.getLogger(__name__)
 
 # Handled inline, member after member: they only write to sockets.
-INLINE = frozenset({events.FRAME, events.TYPING})
+INLINE = frozenset({events.FRAME, events.FRAMES, events.TYPING})
 # After a layer failure, the group's reader waits this long before reading again.
 READ_RETRY_SECONDS = 0.5
 # Events waiting in the inbox at most; past it they are dropped (and logged), as
@@ -50,6 +58,13 @@ class Member(Protocol):
     async def receive_frame(self, out: dict, event: dict) -> None: ...
 
 
+_subscription_numbers = itertools.count(1)
+
+
+def _new_tag() -> str:
+    return f"{process.TAG}.{next(_subscription_numbers)}"
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     """This process's hold on one group: its channel, reader and local members."""
@@ -60,19 +75,15 @@ class Subscription:
     loop: asyncio.AbstractEventLoop | None = None  # where its channel is read
     reader: asyncio.Task | None = None  # on a layer that cannot `listen`
     in_layer: bool = False
-
-
-# How many locally delivered messages wait for their copy from the layer.
-ECHOES_KEPT = 10_000
+    # Its name, unique across processes and event loops: what `deliver_here`
+    # tags the frames it delivered with.
+    tag: str = field(default_factory=_new_tag)
 
 
 class Hub:
     def __init__(self) -> None:
         self.groups: dict[str, Subscription] = {}
         self.tasks: set[asyncio.Task] = set()
-        # (group, message id) of messages delivered here before the layer
-        # brought them back (`deliver_here`): that copy is dropped.
-        self.echoes: dict[tuple[str, int], None] = {}
         # (subscription, event) handed over by the layer, for `drainer`.
         self.inbox: deque[tuple[Subscription, dict]] = deque()
         self.drainer: asyncio.Task | None = None
@@ -170,25 +181,38 @@ class Hub:
                     # reach a channel nobody reads.
                     logger.warning("could not leave group %s", group, exc_info=True)
 
-    async def deliver_here(self, group: str, event: dict) -> None:
-        """Hand a message frame of this process to the group's members here at
-        once; its copy from the layer is then dropped (it still goes out on the
-        layer, for other processes and long polls)."""
+    async def deliver_here(self, group: str, event: dict) -> str | None:
+        """Hand a chat.frame of this process to the group's members here at
+        once; returns the tag (events.DELIVERED_IN) its copy for the layer must
+        carry, or None if no member here got it.
+
+        The layer brings that copy back to this process; the subscription whose
+        tag it carries drops it (`_without_echoes`), and any other delivers it:
+
+        - A member that joined the subscription in between does not get it. It
+          joined after the message was stored, so what it reads on joining has
+          it already (the hello's last_id and the client's sync, a joined room's
+          history), as with the bounded list of echoes this replaces.
+        - A group whose subscription was made after the delivery (its first
+          member came, or its last left and another came) has a new tag: the
+          copy goes to members that never had it.
+        - An event loop other than the subscription's (a sync caller's
+          async_to_sync, a test's loop after another's) delivers nothing here
+          and tags nothing: the subscription delivers the layer's copy. A
+          subscription of an ended loop is replaced by one with a new tag.
+        - A subscription not in the layer yet, or any more (an outage), tags all
+          the same: the copy republished after the outage is dropped.
+        """
         subscription = self.groups.get(group)
-        message_id = event.get("message_id")
         if (
             subscription is None
             or not subscription.members
             or not _of_this_loop(subscription)
             or event.get("type") != events.FRAME
-            or not isinstance(message_id, int)
         ):
-            return
-        if subscription.in_layer:
-            self.echoes[(group, message_id)] = None
-            if len(self.echoes) > ECHOES_KEPT:  # copies the layer never brought
-                del self.echoes[next(iter(self.echoes))]
+            return None
         await self.deliver(subscription.members, event)
+        return subscription.tag
 
     def _arrived(self, group: str, subscription: Subscription, event: dict) -> None:
         """A group's event from a layer that `listen`s: into the inbox."""
@@ -204,7 +228,8 @@ class Hub:
         if running is not loop:  # sent from another thread's event loop
             loop.call_soon_threadsafe(self._arrived, group, subscription, event)
             return
-        if self._is_echo(group, event):
+        event = _without_echoes(subscription, event)
+        if event is None:
             return
         if self.drainer is not None and self.drainer.get_loop() is not loop:
             self.inbox.clear()  # a new event loop: the old one's are gone
@@ -230,17 +255,9 @@ class Hub:
                 logger.warning("could not read group %s", group, exc_info=True)
                 await asyncio.sleep(READ_RETRY_SECONDS)
                 continue
-            if not self._is_echo(group, event):
+            event = _without_echoes(subscription, event)
+            if event is not None:
                 await self.deliver(subscription.members, event)
-
-    def _is_echo(self, group: str, event: dict) -> bool:
-        """The layer's copy of a message `deliver_here` delivered already."""
-        if self.echoes and event.get("type") == events.FRAME:
-            key = (group, event.get("message_id"))
-            if key in self.echoes:
-                del self.echoes[key]
-                return True
-        return False
 
     async def deliver(self, members, event: dict) -> None:
         """Hand `event` to each member; one failing never stops the others."""
@@ -253,17 +270,24 @@ class Hub:
             await asyncio.sleep(0)
             return
         if kind == events.FRAME:
-            # One ASGI message for all: the same ready text to every socket.
-            out = {"type": "websocket.send", "text": event["text"]}
-            for member in list(members):
-                try:
-                    await member.receive_frame(out, event)
-                except Exception:
-                    logger.warning("could not deliver to a connection", exc_info=True)
+            await self._deliver_frame(members, event)
+            return
+        if kind == events.FRAMES:
+            for frame in event["frames"]:  # in order, each as a chat.frame
+                await self._deliver_frame(members, frame)
             return
         for member in list(members):
             try:
                 await member.receive_event(event)
+            except Exception:
+                logger.warning("could not deliver to a connection", exc_info=True)
+
+    async def _deliver_frame(self, members, event: dict) -> None:
+        # One ASGI message for all: the same ready text to every socket.
+        out = {"type": "websocket.send", "text": event["text"]}
+        for member in list(members):
+            try:
+                await member.receive_frame(out, event)
             except Exception:
                 logger.warning("could not deliver to a connection", exc_info=True)
 
@@ -276,6 +300,21 @@ class Hub:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.warning("a connection failed on an event", exc_info=task.exception())
+
+
+def _without_echoes(subscription: Subscription, event: dict) -> dict | None:
+    """`event` without the frames the subscription delivered before publishing
+    them (`Hub.deliver_here`); None if nothing is left of it."""
+    kind, tag = event.get("type"), subscription.tag
+    if kind == events.FRAME:
+        return None if event.get(events.DELIVERED_IN) == tag else event
+    if kind != events.FRAMES:
+        return event
+    frames = event["frames"]
+    kept = [frame for frame in frames if frame.get(events.DELIVERED_IN) != tag]
+    if len(kept) == len(frames):
+        return event
+    return {**event, "frames": kept} if kept else None
 
 
 def _of_this_loop(subscription: Subscription) -> bool:

@@ -1,6 +1,7 @@
 """Reads: what a user may see. Every read path (sync, history, long poll) is here."""
 
 import functools
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection
@@ -201,6 +202,32 @@ def room_membership(*, user: User, slug) -> Membership:
         room = room_by_slug(slug)
         raise Forbidden(f"You are not a member of '{room.slug}': join it first.")
     return membership
+
+
+def room_memberships(
+    pairs: Iterable[tuple[int, str]],
+) -> dict[tuple[int, str], Membership]:
+    """The memberships, with their room, of the (user id, room slug) pairs that
+    have one, in one query (the batch writer's room_membership lookups).
+
+    A pair whose slug is no room's name, or whose user is no member, is left
+    out: room_membership then says why.
+    """
+    wanted = {
+        (user_id, slug)
+        for user_id, slug in pairs
+        if isinstance(slug, str) and slug and is_storable(slug)
+    }
+    if not wanted:
+        return {}
+    memberships = Membership.objects.select_related("conversation").filter(
+        conversation__kind=Conversation.Kind.ROOM,
+        conversation__slug__in={slug for _, slug in wanted},
+        user_id__in={user_id for user_id, _ in wanted},
+    )
+    # Users and slugs were asked for apart: keep the pairs that were asked.
+    found = {(m.user_id, m.conversation.slug): m for m in memberships}
+    return {pair: membership for pair, membership in found.items() if pair in wanted}
 
 
 def readable_room(*, user: User, slug) -> Conversation:

@@ -18,7 +18,12 @@ from accounts.models import User
 from chat import events, ordering
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message
-from chat.selectors import room_membership, user_by_username, with_message_relations
+from chat.selectors import (
+    room_membership,
+    room_memberships,
+    user_by_username,
+    with_message_relations,
+)
 
 from . import one_trip, publish_after_commit
 from .rooms import direct_conversation_for
@@ -53,15 +58,16 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
 
     Each request takes store_message's keyword arguments; each answer is what
     store_message would return for it, or the error it would raise. One
-    advisory lock and one commit serve the lot (ids still commit in order), one
-    query finds what was sent before and one insert stores the rest; a refused
-    or repeated message costs only itself.
+    query finds the senders' rooms, one advisory lock and one commit serve the
+    lot (ids still commit in order), one query finds what was sent before and
+    one insert stores the rest; a refused or repeated message costs only itself.
     """
     results: list[StoreResult | None] = [None] * len(requests)
     fast = one_trip.available() and not connection.in_atomic_block
     try:
         ready = []
-        conversations: dict = {}  # one lookup per sender and conversation
+        known = known_rooms if fast else None
+        conversations = _rooms_of_members(requests, known)
         for index, request in enumerate(requests):
             try:
                 ready.append(
@@ -70,7 +76,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
                         _prepare(
                             **request,
                             seen=conversations,
-                            known=known_rooms if fast else None,
+                            known=known,
                         ),
                     )
                 )
@@ -85,9 +91,12 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
             # again, to be refused with the reason, or stored after all.
             ready = _prepare_again(ready, requests, results)
         if ready:
-            with transaction.atomic():
-                ordering.commit_in_id_order(ordering.MESSAGES)
-                _insert_all(ready, results)
+            try:
+                _in_id_order(_insert_all, ready, results)
+            except IntegrityError:
+                # A collision after all (see _insert_all): nothing of the batch
+                # was stored. Again, message by message.
+                _in_id_order(_insert_each, ready, results)
     except DatabaseError as exc:
         logger.warning("messages not stored: %s", type(exc).__name__)
         return [
@@ -95,6 +104,28 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
             for result in results
         ]
     return results
+
+
+def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
+    """The rooms the batch's senders write to as members, found in one query:
+    `_prepare`'s `seen`, keyed as it keys them. What it leaves out is looked
+    up alone, which refuses it with the reason (no such room, not a member).
+    Rooms already `known` are not asked for."""
+    pairs = [
+        (request["sender"].pk, request["room"])
+        for request in requests
+        if isinstance(request.get("room"), str)
+        and request.get("to") is None
+        and (
+            known is None or known.get((request["sender"].pk, request["room"])) is None
+        )
+    ]
+    if not pairs:
+        return {}
+    return {
+        (user_id, slug, None): membership.conversation
+        for (user_id, slug), membership in room_memberships(pairs).items()
+    }
 
 
 def _unavailable(cause: DatabaseError) -> Unavailable:
@@ -144,10 +175,10 @@ def _prepare(
 ) -> dict:
     """What to insert: checked input and the conversation (reads only).
 
-    `seen` keeps the conversations found for this batch, by sender and target:
-    the same sender writing to the same room again in one batch is not looked
-    up again (nor refused again: the batch commits at once). `known` (rooms
-    only) keeps them across batches, for an insert that checks membership.
+    `seen` keeps the conversations found for this batch, by sender and target
+    (the rooms of `_rooms_of_members` from the start): the same sender writing
+    to the same conversation again in one batch is not looked up again. `known`
+    (rooms only) keeps them across batches, for an insert that checks membership.
     """
     body = clean_body(body)
     client_id = clean_client_id(client_id)
@@ -157,13 +188,13 @@ def _prepare(
     if not isinstance(room if room is not None else to, str):
         key = None  # not hashable, maybe; refused by the lookup anyway
     known_key = (sender.pk, room) if known is not None and key and room else None
-    conversation = seen.get(key) if key is not None else None
-    if conversation is None and known_key is not None:
-        conversation = known.get(known_key)
+    conversation = known.get(known_key) if known_key is not None else None
     if conversation is None:
-        conversation = _conversation_for(sender=sender, room=room, to=to)
-        if key is not None:
-            seen[key] = conversation
+        conversation = seen.get(key) if key is not None else None
+        if conversation is None:
+            conversation = _conversation_for(sender=sender, room=room, to=to)
+            if key is not None:
+                seen[key] = conversation
         if known_key is not None:
             known.remember(known_key, conversation)
     return {
@@ -191,13 +222,23 @@ def _prepare_again(
     return again
 
 
+def _in_id_order(insert, ready: list[tuple[int, dict]], results: list) -> None:
+    """`insert(ready, results)` in a transaction of its own (a savepoint in a
+    caller's), under the lock that makes ids commit in order (chat.ordering)."""
+    with transaction.atomic():
+        ordering.commit_in_id_order(ordering.MESSAGES)
+        insert(ready, results)
+
+
 def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
     """Store `ready` (index, fields) in one INSERT, skipping what each sender
     sent before (by client_id), and write each answer to results[index].
 
     Inside the ordering lock (PostgreSQL) or SQLite's single writer, no other
-    message insert runs meanwhile; should one still collide, each message is
-    stored on its own (`_insert_once`).
+    message insert runs between the look for earlier client_ids and the insert,
+    so the insert needs no savepoint of its own (two round trips): should it
+    still collide, the IntegrityError undoes the whole transaction and the
+    caller stores the batch again with `_insert_each`.
     """
     senders = {fields["sender"].pk for _, fields in ready}
     client_ids = {fields["client_id"] for _, fields in ready}
@@ -218,15 +259,7 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
         else:
             new[key] = Message(**fields)
             results[index] = (new[key], True)
-    try:
-        with transaction.atomic():
-            Message.objects.bulk_create(list(new.values()))
-    except IntegrityError:
-        for index, fields in ready:
-            key = (fields["sender"].pk, fields["client_id"])
-            if key not in earlier:
-                results[index] = _insert_once(**fields)
-        return
+    Message.objects.bulk_create(list(new.values()))
     if any(message.pk is None for message in new.values()):
         raise DatabaseError("the database did not return the new ids")
     for index, key in repeats:
@@ -279,6 +312,13 @@ def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> list:
             results[index] = (results[first_index][0], False)
     fields_of = dict(ready)
     return [(index, fields_of[index]) for index in sorted(refused)]
+
+
+def _insert_each(ready: list[tuple[int, dict]], results: list) -> None:
+    """Store `ready` one message at a time (`_insert_once`): the slow way, for
+    a batch whose single insert collided."""
+    for index, fields in ready:
+        results[index] = _insert_once(**fields)
 
 
 def _insert_once(

@@ -33,6 +33,8 @@ MAX_BATCH = 200
 # The writer's thread keeps its database connection while messages keep coming,
 # and closes it once none came for this long.
 IDLE_CLOSE_SECONDS = 1.0
+# A layer message carries at most this many new messages (Publisher).
+PUBLISH_BATCH = 200
 
 # What a batch answers for one request: (message, created) or the error.
 OnResult = Callable[[object], Awaitable[None]]
@@ -159,11 +161,17 @@ class MessageWriter(_PerLoop):
 
 
 class Publisher(_PerLoop):
-    """Fans new messages out one after another, in the order they were handed:
-    to this process's connections at once, then to the layer by one task."""
+    """Fans new messages out in the order they were handed: to this process's
+    connections at once, then to the layer by one task.
+
+    The task sends what waits at that moment (at most PUBLISH_BATCH messages) as
+    one layer message per group (`_batched`): a Redis round trip, and one copy
+    coming back here, per group rather than per message.
+    """
 
     def __init__(self) -> None:
-        self.queue: deque[tuple[Message, dict]] = deque()
+        # Per message, in id order: what each of its groups is to be sent.
+        self.queue: deque[list[tuple[str, dict]]] = deque()
 
     def reset(self) -> None:
         self.queue = deque()
@@ -172,18 +180,46 @@ class Publisher(_PerLoop):
         """Deliver to this process's connections now, then queue for the layer.
 
         Awaited by the writer before its next batch: acks cannot run ahead of
-        the fan-out here (no queue grows without bound under load).
+        the fan-out here. The layer is never waited for (a failing one would
+        hold up the acks); its queue empties a batch per round trip.
         """
         self._this_loop()
         event = events.message_event(message)
-        await events.deliver_message_here(message, event)
-        self.queue.append((message, event))
+        self.queue.append(await events.deliver_message_here(message, event))
         self._ensure_task(self._drain)
 
     async def _drain(self) -> None:
         while self.queue:
-            message, event = self.queue.popleft()
-            await events.publish_message(message, event=event)
+            count = min(len(self.queue), PUBLISH_BATCH)
+            messages = [self.queue.popleft() for _ in range(count)]
+            await events.publish_in_order(_batched(messages))
+
+
+def _batched(messages: list[list[tuple[str, dict]]]) -> list[tuple[list[str], dict]]:
+    """The layer messages for `messages` (in id order): per run of messages,
+    one per group with that group's frames in order (events.frames_event).
+
+    A run ends before a message to a group that the run left: its groups are
+    sent one after another, so a connection in several of them (a user in two
+    busy rooms) still hears this process's messages in id order. A busy room,
+    or one direct conversation, makes one run.
+    """
+    sends: list[tuple[list[str], dict]] = []
+    run: dict[str, list[dict]] = {}
+    previous: set[str] = set()
+    for message in messages:
+        groups = {group for group, _ in message}
+        if any(group in run and group not in previous for group in groups):
+            sends += _run_sends(run)
+            run = {}
+        for group, event in message:
+            run.setdefault(group, []).append(event)
+        previous = groups
+    return sends + _run_sends(run)
+
+
+def _run_sends(run: dict[str, list[dict]]) -> list[tuple[list[str], dict]]:
+    return [([group], events.frames_event(frames)) for group, frames in run.items()]
 
 
 writer = MessageWriter()

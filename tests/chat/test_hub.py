@@ -40,8 +40,8 @@ class Member:
                 await self.arrived.wait()
 
 
-def frame(text: str) -> dict:
-    return {"type": events.FRAME, "text": text, "message_id": 1}
+def frame(text: str, message_id: int = 1) -> dict:
+    return {"type": events.FRAME, "text": text, "message_id": message_id}
 
 
 @pytest.fixture
@@ -180,20 +180,125 @@ async def test_each_process_gets_one_layer_message_per_group(hubs):
     assert sorted(received) == sorted(channels)
 
 
+async def delivered_here(hub: Hub, group: str, event: dict) -> dict:
+    """Deliver `event` here first, as chat.events does: what the layer gets."""
+    tag = await hub.deliver_here(group, event)
+    return event if tag is None else {**event, events.DELIVERED_IN: tag}
+
+
 async def test_a_message_delivered_here_first_is_not_delivered_again(hubs):
     """A process's own message reaches its members at once, and only once,
     though the layer brings it back too."""
     hub, member = hubs(), Member()
     await hub.join("room.907", member)
-    own = {"type": events.FRAME, "text": "mine", "message_id": 41}
-    await hub.deliver_here("room.907", own)
+    own = frame("mine", 41)
+    published = await delivered_here(hub, "room.907", own)
     assert member.events == [own]
     layer = get_channel_layer()
-    await layer.group_send("room.907", own)
+    await layer.group_send("room.907", published)
     await layer.group_send("room.907", frame("theirs"))
     await member.wait(2)
     await asyncio.sleep(SILENCE)
     assert member.events == [own, frame("theirs")]
+
+
+async def test_a_batch_delivers_each_of_its_frames_once_in_order(hubs):
+    """One layer message carrying three frames: each member gets the three
+    frames, once each, in the batch's order, and the frames that follow it."""
+    hub, first, second = hubs(), Member(), Member()
+    await hub.join("room.910", first)
+    await hub.join("room.910", second)
+    batch = [frame("a", 51), frame("b", 52), frame("c", 53)]
+    layer = get_channel_layer()
+    await layer.group_send("room.910", events.frames_event(batch))
+    await layer.group_send("room.910", frame("d", 54))
+    await first.wait(4)
+    await second.wait(4)
+    await asyncio.sleep(SILENCE)
+    assert first.events == second.events == [*batch, frame("d", 54)]
+
+
+async def test_a_batch_of_this_process_is_not_delivered_twice(hubs):
+    """Frames delivered here first are dropped from the batch the layer brings
+    back; the rest of it is still delivered."""
+    hub, member = hubs(), Member()
+    await hub.join("room.911", member)
+    mine = [frame("one", 61), frame("two", 62)]
+    published = [await delivered_here(hub, "room.911", own) for own in mine]
+    assert member.events == mine
+    layer = get_channel_layer()
+    theirs = frame("theirs", 63)
+    await layer.group_send("room.911", events.frames_event([*published, theirs]))
+    await member.wait(3)
+    await asyncio.sleep(SILENCE)
+    assert member.events == [*mine, theirs]
+
+
+async def test_a_batch_of_another_process_is_delivered(hubs):
+    """Two processes in a room: the batch one of them delivered first reaches
+    the other's members, each frame once, and not the sender's again."""
+    one, two, here, there = hubs(), hubs(), Member(), Member()
+    await one.join("room.912", here)
+    await two.join("room.912", there)
+    mine = [frame("a", 71), frame("b", 72)]
+    published = [await delivered_here(one, "room.912", own) for own in mine]
+    await get_channel_layer().group_send("room.912", events.frames_event(published))
+    await there.wait(2)
+    await asyncio.sleep(SILENCE)
+    assert here.events == mine
+    assert [event["text"] for event in there.events] == ["a", "b"]
+
+
+async def test_no_backlog_makes_the_hub_forget_its_own_messages(hubs):
+    """More of its own messages than the old echo list kept (10,000) on their
+    way back at once: not one is delivered twice."""
+    hub, member = hubs(), Member()
+    await hub.join("room.913", member)
+    count = 10_050
+    published = [
+        await delivered_here(hub, "room.913", frame(str(n), n)) for n in range(count)
+    ]
+    layer = get_channel_layer()
+    for start in range(0, count, 200):
+        await layer.group_send(
+            "room.913", events.frames_event(published[start : start + 200])
+        )
+    await layer.group_send("room.913", frame("theirs", count))
+    await member.wait(count + 1)
+    await asyncio.sleep(SILENCE)
+    assert len(member.events) == count + 1
+    assert member.events[-1] == frame("theirs", count)
+
+
+async def test_a_subscription_made_after_the_delivery_gets_the_copy(hubs):
+    """The group's only member left and another joined before the layer brought
+    the message back: the newcomer, who never had it, gets it."""
+    hub, leaving, coming = hubs(), Member(), Member()
+    await hub.join("room.914", leaving)
+    published = await delivered_here(hub, "room.914", frame("late", 81))
+    await hub.leave("room.914", leaving)
+    await hub.join("room.914", coming)
+    await get_channel_layer().group_send("room.914", published)
+    await coming.wait(1)
+    assert [event["text"] for event in coming.events] == ["late"]
+    assert [event["text"] for event in leaving.events] == ["late"]
+
+
+async def test_a_frame_published_from_another_event_loop_is_not_dropped(hubs):
+    """A sync caller publishes from a loop of its own: nothing is delivered
+    there, nothing is tagged, and the layer's copy reaches the members."""
+    hub, member = hubs(), Member()
+    await hub.join("room.915", member)
+
+    async def publish_elsewhere() -> dict:
+        published = await delivered_here(hub, "room.915", frame("far", 91))
+        await get_channel_layer().group_send("room.915", published)
+        return published
+
+    published = await asyncio.to_thread(asyncio.run, publish_elsewhere())
+    assert events.DELIVERED_IN not in published
+    await member.wait(1)
+    assert member.events == [frame("far", 91)]
 
 
 async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monkeypatch):

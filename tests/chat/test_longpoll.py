@@ -11,12 +11,14 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connections
 from django.test import AsyncClient
 from django.urls import resolve
 from rest_framework.test import APIClient
 
 from accounts.tokens import create_token, revoke_token
+from chat import events
 from chat.services.messages import send_message, store_message
 from chat.services.rooms import add_member, leave_room
 
@@ -178,6 +180,24 @@ async def test_my_own_message_from_another_device_wakes_me(people, lobby):
     message, _ = await in_thread(send_message, sender=alice, room="lobby", body="me")
     _, body, _ = await asyncio.wait_for(task, timeout=5)
     assert ids(body) == [message.id]
+
+
+async def test_a_batch_of_frames_wakes_the_poll(people, lobby):
+    """A layer message carrying several frames (a busy process's fan-out)
+    wakes the poll like one frame, and it answers with every new message."""
+    bob = people["bob"][0]
+    task = await started(poll(people["alice"][1], after=lobby[-1], wait=20))
+    stored = [
+        (await in_thread(store_message, sender=bob, room="lobby", body=body))[0]
+        for body in ("one", "two")
+    ]
+    batch = events.frames_event([events.message_event(m) for m in stored])
+    assert batch["type"] == events.FRAMES
+    group = events.room_group(stored[0].conversation_id)
+    await get_channel_layer().group_send(group, batch)
+    _, body, took = await asyncio.wait_for(task, timeout=5)
+    assert ids(body) == [message.id for message in stored]
+    assert took < 5
 
 
 @pytest.fixture

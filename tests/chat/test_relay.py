@@ -46,6 +46,20 @@ async def test_a_process_that_serves_no_sockets_writes_the_outbox(relay):
 
 
 @in_memory_only
+async def test_a_batch_of_frames_goes_through_the_outbox_as_it_is(relay):
+    """A layer message of several frames is stored whole: the serving process
+    publishes the same batch, and its hub hands out each frame."""
+    frames = [
+        {"type": events.FRAME, "text": text, "message_id": number}
+        for number, text in enumerate(["one", "two"], start=1)
+    ]
+    batch = events.frames_event(frames)
+    assert await events.publish_in_order([(["room.7"], batch)])
+    row = await database_sync_to_async(OutboxEvent.objects.get)()
+    assert (row.groups, row.event) == (["room.7"], batch)
+
+
+@in_memory_only
 async def test_the_serving_process_publishes_the_outbox_to_its_layer(relay):
     """daphne's relay hands each outbox event to its groups, once, in id order."""
     relay.mark_serving()

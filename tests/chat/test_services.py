@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat import events
 from chat.errors import ChatError
 from chat.models import Conversation, Membership, Message
+from chat.services import messages as messages_service
 from chat.services.messages import (
     asend_message,
     purge_messages,
@@ -297,6 +298,108 @@ def test_a_membership_ended_since_the_last_message_refuses_the_next(
         )
         assert created
         assert message.body == "back"
+
+
+@pytest.mark.django_db
+def test_a_batch_looks_up_its_senders_rooms_in_one_query(
+    alice, bob, carol, lobby, make_room
+):
+    """Several senders in one room, and one in another: the batch reads the
+    memberships once, not once per sender and room."""
+    make_room("annex", owner=carol, members=[alice])
+    requests = [
+        {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+        {"sender": bob, "room": "lobby", "body": "2", "client_id": "b1"},
+        {"sender": alice, "room": "lobby", "body": "3", "client_id": "a2"},
+        {"sender": carol, "room": "annex", "body": "4", "client_id": "c1"},
+        {"sender": alice, "room": "annex", "body": "5", "client_id": "a3"},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        results = store_messages(requests)
+    assert [created for _, created in results] == [True] * 5
+    assert [message.conversation.slug for message, _ in results] == [
+        "lobby",
+        "lobby",
+        "lobby",
+        "annex",
+        "annex",
+    ]
+    table = Membership._meta.db_table
+    assert len([query for query in queries if table in query["sql"]]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_stored_without_a_savepoint(alice, bob, lobby, monkeypatch):
+    """The ORM's way (SQLite; PostgreSQL without chat.services.one_trip): the
+    lock, the look for earlier client_ids, one insert and the commit; no
+    savepoint round trips."""
+    monkeypatch.setattr(messages_service.one_trip, "available", lambda: False)
+    requests = [
+        {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+        {"sender": bob, "room": "lobby", "body": "2", "client_id": "b1"},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        store_messages(requests)
+    statements = [query["sql"].split()[0].upper() for query in queries]
+    assert "SAVEPOINT" not in statements
+    assert statements.count("INSERT") == 1
+    assert statements[-1] == "COMMIT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_collides_is_stored_again_message_by_message(
+    alice, bob, lobby, monkeypatch
+):
+    """Should the batch's insert still collide (a client_id stored since it
+    looked), nothing of it stays: it is stored again one message at a time, the
+    repeat answered with the earlier message, the others stored once, in order.
+    (The ORM's way: chat.services.one_trip looks for nothing before it inserts.)"""
+    monkeypatch.setattr(messages_service.one_trip, "available", lambda: False)
+    before, _ = store_message(sender=alice, room="lobby", body="old", client_id="a0")
+    real = messages_service.with_message_relations
+    looks = []
+
+    def blind_the_first_time(queryset):
+        looks.append(queryset)
+        return queryset.none() if len(looks) == 1 else real(queryset)
+
+    monkeypatch.setattr(
+        messages_service, "with_message_relations", blind_the_first_time
+    )
+    results = store_messages(
+        [
+            {"sender": alice, "room": "lobby", "body": "one", "client_id": "a1"},
+            {"sender": alice, "room": "lobby", "body": "old!", "client_id": "a0"},
+            {"sender": bob, "room": "lobby", "body": "two", "client_id": "b1"},
+        ]
+    )
+    (one, new1), (old, new2), (two, new3) = results
+    assert (new1, new2, new3) == (True, False, True)
+    assert old.pk == before.pk
+    assert before.pk < one.pk < two.pk
+    stored = list(Message.objects.values_list("client_id", "body"))
+    assert stored == [("a0", "old"), ("a1", "one"), ("b1", "two")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("room", ["vault", "nowhere", "lob\x00by", ""])
+def test_a_batch_refuses_a_room_as_a_lone_message_is_refused(
+    alice, bob, lobby, vault, room
+):
+    """Beside members' messages, a stranger to a private room, an unknown room,
+    a name no database can hold and an empty one get the error they get alone."""
+    with pytest.raises(ChatError) as alone:
+        store_message(sender=bob, room=room, body="x", client_id="alone")
+    results = store_messages(
+        [
+            {"sender": alice, "room": "lobby", "body": "1", "client_id": "a1"},
+            {"sender": bob, "room": room, "body": "2", "client_id": "b1"},
+        ]
+    )
+    refused = results[1]
+    assert isinstance(refused, ChatError)
+    assert (refused.code, refused.detail) == (alone.value.code, alone.value.detail)
+    assert results[0][1] is True
 
 
 # --- asend_message: acknowledge, then fan out -----------------------------------------

@@ -1,0 +1,160 @@
+"""The process's publisher: new messages go to the layer a batch at a time.
+
+The messages are stored by sync fixtures; the publisher only reads them. The
+channel layer is the run's own (in-memory, or Redis in the services pass).
+"""
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from chat import events
+from chat.services.messages import store_messages
+from chat.services.writer import Publisher, _batched
+
+TIMEOUT = 5
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lobby_messages(make_user, make_room):
+    """Three new messages in room `lobby`, by two senders, in id order."""
+    alice, bob = make_user("alice"), make_user("bob")
+    room = make_room("lobby", owner=alice, members=[bob])
+    requests = [
+        {"sender": sender, "room": "lobby", "body": body, "client_id": body}
+        for sender, body in [(alice, "one"), (bob, "two"), (alice, "three")]
+    ]
+    return room, [message for message, _ in store_messages(requests)]
+
+
+@pytest.fixture
+async def listener():
+    """A channel in the groups the test names; everything it got, in order."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    joined: list[str] = []
+
+    class Listener:
+        async def join(self, group: str) -> None:
+            await layer.group_add(group, channel)
+            joined.append(group)
+
+        async def receive(self) -> dict:
+            return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+
+    yield Listener()
+    for group in joined:
+        await layer.group_discard(group, channel)
+
+
+@pytest.fixture
+def unpublished():
+    """The process's queue of failed sends, empty before and after the test."""
+    events.unpublished.clear()
+    yield events.unpublished
+    events.unpublished.clear()
+
+
+async def publish_all(publisher: Publisher, messages) -> None:
+    """Hand `messages` over one after another, as the writer does, and wait
+    until the publisher has sent them."""
+    for message in messages:
+        await publisher.publish(message)
+    await asyncio.wait_for(publisher.task, TIMEOUT)
+
+
+async def test_messages_waiting_together_go_out_as_one_layer_message(
+    lobby_messages, listener
+):
+    """Three messages of a room handed over at once: one layer message for the
+    room's group, carrying their frames in id order."""
+    room, messages = lobby_messages
+    await listener.join(events.room_group(room.pk))
+    await publish_all(Publisher(), messages)
+    event = await listener.receive()
+    assert event == {
+        "type": events.FRAMES,
+        "frames": [events.message_event(message) for message in messages],
+    }
+
+
+async def test_a_failed_batch_is_published_again_whole_and_in_order(
+    lobby_messages, listener, unpublished, monkeypatch
+):
+    """While the layer fails, the batch is kept as one; once it answers,
+    `republish` sends that same layer message."""
+    room, messages = lobby_messages
+    group = events.room_group(room.pk)
+    await listener.join(group)
+    layer = get_channel_layer()
+
+    async def broken_group_send(group, message):
+        raise ConnectionError("layer down")
+
+    monkeypatch.setattr(layer, "group_send", broken_group_send)
+    await publish_all(Publisher(), messages)
+    batch = events.frames_event([events.message_event(m) for m in messages])
+    assert list(unpublished) == [([group], batch)]
+    monkeypatch.undo()
+    assert await events.republish()
+    assert await listener.receive() == batch
+    assert not unpublished
+
+
+def test_what_waits_to_be_published_again_is_bounded_by_frames():
+    """A batch counts as many frames as it carries: past the limit the oldest
+    sends are dropped (their clients sync), the newest kept in order."""
+    kept = events.Unpublished(limit=5)
+    frame = {"type": events.FRAME, "text": "", "message_id": 1}
+    batch = events.frames_event([frame] * 3)
+    sends = [(["room.1"], batch), (["room.2"], frame), (["room.1"], batch)]
+    kept.keep(sends)
+    assert list(kept) == sends[1:]
+    assert kept.frames == 4
+    kept.drop(sends[2])  # not the first: still waiting
+    assert list(kept) == sends[1:]
+    kept.drop(sends[1])
+    assert (list(kept), kept.frames) == (sends[2:], 3)
+
+
+def queued(*pairs: tuple[int, list[str]]) -> list[list[tuple[str, dict]]]:
+    """The publisher's queue: per (message id, groups), each group's event."""
+    return [
+        [
+            (group, {"type": events.FRAME, "text": "", "message_id": id_})
+            for group in groups
+        ]
+        for id_, groups in pairs
+    ]
+
+
+def shape(sends) -> list[tuple[str, list[int]]]:
+    """The layer messages as (group, message ids)."""
+    out = []
+    for (group,), event in sends:
+        batch = event["frames"] if event["type"] == events.FRAMES else [event]
+        out.append((group, [frame["message_id"] for frame in batch]))
+    return out
+
+
+def test_each_group_gets_one_layer_message_per_run():
+    """A direct message goes to both users' groups; a run ends only where a
+    group it left comes back, so that no frame overtakes an older one."""
+    messages = queued(
+        (1, ["room.1"]),
+        (2, ["room.1"]),
+        (3, ["user.1", "user.2"]),
+        (4, ["user.1", "user.2"]),
+        (5, ["room.2"]),
+        (6, ["room.1"]),
+    )
+    assert shape(_batched(messages)) == [
+        ("room.1", [1, 2]),
+        ("user.1", [3, 4]),
+        ("user.2", [3, 4]),
+        ("room.2", [5]),
+        ("room.1", [6]),
+    ]
