@@ -20,17 +20,23 @@ import asyncio
 import heapq
 import itertools
 import logging
+from datetime import UTC, datetime
 from typing import Protocol
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import events
+from .selectors import last_id_created_before
 
 logger = logging.getLogger(__name__)
 
 # How soon the keeper notices that the layer works again (chat.layers).
 RECOVERY_POLL_SECONDS = 0.5
+# How long before an outage began a message may still have been waiting to be
+# published (chat.services.writer.Publisher): caught up as well.
+OUTAGE_SLACK_SECONDS = 5.0
 # Heartbeats due this close together go out in one turn of the timer.
 HEARTBEAT_SLACK_SECONDS = 0.05
 
@@ -193,12 +199,39 @@ class LocalConnections:
         if not after_outage:
             return renewed
         # Live again for everyone first, then what each may have missed.
+        floor = await _outage_floor()
         for connection in connections:
+            after = caught_up_to[connection]
+            if floor is not None:
+                after = min(after, floor)
             try:
-                await connection.catch_up(after=caught_up_to[connection])
+                await connection.catch_up(after=after)
             except Exception:
                 logger.warning("could not catch a connection up", exc_info=True)
         return True
+
+
+async def _outage_floor() -> int | None:
+    """No catch-up after an outage starts later than this id.
+
+    A connection's `seen_id` also moves with the messages of its own process,
+    delivered here while the layer was down: it may stand past messages other
+    processes published into the outage. So every catch-up goes back at least
+    to the last message created before Redis may have gone (the outage as
+    noticed, less how long it may have gone unnoticed, less the publisher's
+    slack). Clients drop by id what they had already.
+    """
+    layer = get_channel_layer()
+    noticed = getattr(layer, "failing_since", None)
+    if noticed is None:
+        return None
+    gone = noticed - layer.unnoticed_seconds - OUTAGE_SLACK_SECONDS
+    moment = datetime.fromtimestamp(gone, tz=UTC)
+    try:
+        return await database_sync_to_async(last_id_created_before)(moment)
+    except Exception:
+        logger.warning("could not read where the outage began", exc_info=True)
+        return None
 
 
 local_connections = LocalConnections()

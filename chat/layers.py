@@ -64,6 +64,8 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.clean_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         super().__init__(*args, **kwargs)
         self.failing = False
+        # When the current (or last) outage was noticed, by the wall clock.
+        self.failing_since: float | None = None
         # How many times Redis answered again after failing (chat.connections).
         self.recoveries = 0
         self.watcher: asyncio.Future | None = None
@@ -233,6 +235,13 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             if not kept:
                 del self.unclaimed[name]
 
+    @property
+    def unnoticed_seconds(self) -> float:
+        """How long Redis may have been gone before the layer noticed: a silent
+        read ends after brpop_timeout + silence_margin, a send after
+        command_timeout."""
+        return self.brpop_timeout + self.silence_margin + self.command_timeout
+
     def note_failure(self, exc: BaseException) -> None:
         """Redis failed: watch for it to answer again (a receive may wait long)."""
         watcher = self.watcher
@@ -244,6 +253,8 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         ):
             return  # already watching
         logger.warning("channel layer failed: %r; retrying", exc)
+        if not self.failing:
+            self.failing_since = time.time()
         self.failing = True
         self.watcher = asyncio.ensure_future(self.watch_until_back())
 

@@ -104,6 +104,17 @@ def messages_after(*, user: User, after: int, limit: int) -> tuple[list[Message]
     return list(with_message_relations(page)), len(ids) > limit
 
 
+def last_id_created_before(moment) -> int:
+    """The id of the newest message created before `moment` (0 if none)."""
+    last = (
+        Message.objects.filter(created_at__lt=moment)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return last or 0
+
+
 def last_visible_id(user: User) -> int:
     """The newest message id `user` can see, or 0 (one index probe per conversation)."""
     return last_visible_ids([user])[0]

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from chat.connections import LocalConnections
 
 
@@ -127,3 +129,51 @@ async def test_a_slow_count_never_delays_the_pings(settings):
     assert len(slow.pings) == 3
     registry.discard(slow)
     registry.discard(other)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_catch_up_goes_back_to_before_the_outage_began(
+    monkeypatch, make_user, make_room
+):
+    """A connection's seen_id moves with its own process's messages, delivered
+    here while Redis was away: the catch-up still starts before the outage
+    (less how long it may have gone unnoticed), so what other processes sent
+    into it comes too."""
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from chat import connections
+    from chat.models import Message
+
+    @sync_to_async
+    def messages_around(noticed):
+        alice = make_user("alice")
+        room = make_room("lobby", owner=alice)
+        ids = []
+        for seconds_before, body in [(60, "long before"), (1, "into the outage")]:
+            ids.append(
+                Message.objects.create(
+                    conversation=room,
+                    sender=alice,
+                    body=body,
+                    client_id=body,
+                    created_at=noticed - timezone.timedelta(seconds=seconds_before),
+                ).pk
+            )
+        return ids
+
+    noticed = timezone.now()
+    before, during = await messages_around(noticed)
+
+    class Layer:
+        failing_since = noticed.timestamp()
+        unnoticed_seconds = 2.5
+
+    monkeypatch.setattr(connections, "get_channel_layer", Layer)
+    steps: list = []
+    connection = FakeConnection(steps, "a")
+    connection.seen_id = during + 1  # its own message, delivered during the outage
+    registry = LocalConnections()
+    registry.open = {connection}
+    assert await registry.renew_all(after_outage=True)
+    assert steps[-1] == ("catch_up", "a", before)
