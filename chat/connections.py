@@ -199,7 +199,7 @@ class LocalConnections:
         if not after_outage:
             return renewed
         # Live again for everyone first, then what each may have missed.
-        floor = await _outage_floor()
+        floor = await _outage_floor() if connections else None
         for connection in connections:
             after = caught_up_to[connection]
             if floor is not None:
