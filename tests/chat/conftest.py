@@ -1,9 +1,13 @@
 """People with tokens, a room, and sockets for the consumer tests (tests/chat)."""
 
+import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from chatsite.asgi import application
 from tests.chat.communicator import (
@@ -67,3 +71,29 @@ async def connect(transactional_db):
     for communicator in opened:
         await communicator.disconnect(timeout=TIMEOUT)
     await close_thread_connections()
+
+
+@pytest.fixture
+async def listener():
+    """A channel-layer channel that joins the groups a test names; reads with a
+    timeout (the services' and the writer's tests)."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    joined = []
+
+    class Listener:
+        async def join(self, group: str) -> None:
+            await layer.group_add(group, channel)
+            joined.append(group)
+
+        async def receive(self) -> dict:
+            return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+
+        async def assert_nothing(self) -> None:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(layer.receive(channel), 0.2)
+
+    yield Listener()
+    for group in joined:
+        await layer.group_discard(group, channel)
+    await sync_to_async(connections.close_all)()

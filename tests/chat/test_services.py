@@ -1,6 +1,5 @@
 """The services: every write of the chat, whoever calls it (socket, HTTP, admin)."""
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -403,31 +402,6 @@ def test_a_batch_refuses_a_room_as_a_lone_message_is_refused(
 
 
 # --- asend_message: acknowledge, then fan out -----------------------------------------
-
-
-@pytest.fixture
-async def listener():
-    """A channel-layer channel that joins groups; reads with a timeout."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    joined = []
-
-    class Listener:
-        async def join(self, group: str) -> None:
-            await layer.group_add(group, channel)
-            joined.append(group)
-
-        async def receive(self) -> dict:
-            return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
-
-        async def assert_nothing(self) -> None:
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(layer.receive(channel), 0.2)
-
-    yield Listener()
-    for group in joined:
-        await layer.group_discard(group, channel)
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -31,26 +31,6 @@ def lobby_messages(make_user, make_room):
 
 
 @pytest.fixture
-async def listener():
-    """A channel in the groups the test names; everything it got, in order."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    joined: list[str] = []
-
-    class Listener:
-        async def join(self, group: str) -> None:
-            await layer.group_add(group, channel)
-            joined.append(group)
-
-        async def receive(self) -> dict:
-            return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
-
-    yield Listener()
-    for group in joined:
-        await layer.group_discard(group, channel)
-
-
-@pytest.fixture
 def unpublished():
     """The process's queue of failed sends, empty before and after the test."""
     events.unpublished.clear()
