@@ -17,6 +17,7 @@ import math
 import threading
 import time
 import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -163,15 +164,15 @@ def _redis_sync():
 REDIS_TIMEOUT_SECONDS = 2
 
 
-async def _in_redis(command: str, *args, **kwargs):
-    """Run one command of the async client, bounded.
+async def _bounded(command: Awaitable):
+    """Await one command of the async client (`_redis_async`), bounded.
 
     Bounded here, not by redis-py's socket_timeout: with one, every command's
     send runs in a task of its own (asyncio.wait_for), a cost paid at every
     handshake.
     """
     async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-        return await getattr(_redis_async(), command)(*args, **kwargs)
+        return await command
 
 
 def _redis_async():
@@ -240,14 +241,10 @@ async def ahit(limit: Limit, subject: str) -> float:
         return 0.0
     most = max(1, math.ceil(limit.rate / 2))
     try:
-        taken = await _in_redis(
-            "eval",
-            _LEASE_SCRIPT,
-            1,
-            _key(limit, subject),
-            limit.burst,
-            limit.rate,
-            most,
+        taken = await _bounded(
+            _redis_async().eval(
+                _LEASE_SCRIPT, 1, _key(limit, subject), limit.burst, limit.rate, most
+            )
         )
     except Exception:
         logger.warning("rate limit not checked: Redis failed", exc_info=True)
@@ -321,8 +318,10 @@ async def aconnection_opened(user_id: int, channel: str) -> bool:
     key, now = _connections_key(user_id), time.time()
     ttl = _connection_ttl()
     try:
-        counted = await _in_redis(
-            "eval", _OPEN_SCRIPT, 1, key, now, now + ttl, channel, limit, math.ceil(ttl)
+        counted = await _bounded(
+            _redis_async().eval(
+                _OPEN_SCRIPT, 1, key, now, now + ttl, channel, limit, math.ceil(ttl)
+            )
         )
     except Exception:
         logger.warning("connection limit not checked: Redis failed", exc_info=True)
@@ -336,8 +335,10 @@ async def aconnection_alive(user_id: int, channel: str) -> None:
         return
     key = _connections_key(user_id)
     try:
-        await _in_redis("zadd", key, {channel: time.time() + _connection_ttl()})
-        await _in_redis("expire", key, math.ceil(_connection_ttl()))
+        await _bounded(
+            _redis_async().zadd(key, {channel: time.time() + _connection_ttl()})
+        )
+        await _bounded(_redis_async().expire(key, math.ceil(_connection_ttl())))
     except Exception:
         logger.warning("connection not refreshed: Redis failed", exc_info=True)
 
@@ -351,6 +352,6 @@ async def aconnection_closed(user_id: int, channel: str) -> None:
                 del _local_connections[user_id]
         return
     try:
-        await _in_redis("zrem", _connections_key(user_id), channel)
+        await _bounded(_redis_async().zrem(_connections_key(user_id), channel))
     except Exception:
         logger.warning("connection not uncounted: Redis failed", exc_info=True)

@@ -8,7 +8,7 @@ fan-out, so a client never sees a message the database does not hold.
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -61,6 +61,10 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     query finds the senders' rooms, one advisory lock and one commit serve the
     lot (ids still commit in order), one query finds what was sent before and
     one insert stores the rest; a refused or repeated message costs only itself.
+
+    On PostgreSQL outside a caller's transaction (the writer's thread) the lock
+    and the insert are one round trip (chat.services.one_trip), which checks the
+    memberships itself: rooms a sender is known to post to are not looked up.
     """
     results: list[StoreResult | None] = [None] * len(requests)
     fast = one_trip.available() and not connection.in_atomic_block
@@ -70,18 +74,11 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
         conversations = _rooms_of_members(requests, known)
         for index, request in enumerate(requests):
             try:
-                ready.append(
-                    (
-                        index,
-                        _prepare(
-                            **request,
-                            seen=conversations,
-                            known=known,
-                        ),
-                    )
-                )
+                fields = _prepare(**request, seen=conversations, known=known)
             except ChatError as exc:
                 results[index] = exc
+                continue
+            ready.append((index, fields))
         if ready and fast:
             # An IntegrityError (a conversation deleted meanwhile?) leaves the
             # lot to the ORM's way, which sorts it out message by message.
@@ -240,14 +237,9 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
     still collide, the IntegrityError undoes the whole transaction and the
     caller stores the batch again with `_insert_each`.
     """
-    senders = {fields["sender"].pk for _, fields in ready}
-    client_ids = {fields["client_id"] for _, fields in ready}
-    earlier = {
-        (message.sender_id, message.client_id): message
-        for message in with_message_relations(
-            Message.objects.filter(sender_id__in=senders, client_id__in=client_ids)
-        )
-    }
+    earlier = _sent_before(
+        (fields["sender"].pk, fields["client_id"]) for _, fields in ready
+    )
     new: dict[tuple[int, str], Message] = {}
     repeats = []
     for index, fields in ready:
@@ -291,15 +283,7 @@ def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> list:
             results[index] = (message, True)
     refused = []
     if skipped:
-        earlier = {
-            (message.sender_id, message.client_id): message
-            for message in with_message_relations(
-                Message.objects.filter(
-                    sender_id__in={sender for _, (sender, _) in skipped},
-                    client_id__in={client_id for _, (_, client_id) in skipped},
-                )
-            )
-        }
+        earlier = _sent_before(key for _, key in skipped)
         for index, key in skipped:
             if key in earlier:
                 results[index] = (earlier[key], False)
@@ -312,6 +296,22 @@ def _insert_in_one_trip(ready: list[tuple[int, dict]], results: list) -> list:
             results[index] = (results[first_index][0], False)
     fields_of = dict(ready)
     return [(index, fields_of[index]) for index in sorted(refused)]
+
+
+def _sent_before(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Message]:
+    """The messages stored with these (sender id, client_id), in one query."""
+    keys = set(keys)
+    found = with_message_relations(
+        Message.objects.filter(
+            sender_id__in={sender for sender, _ in keys},
+            client_id__in={client_id for _, client_id in keys},
+        )
+    )
+    return {
+        (message.sender_id, message.client_id): message
+        for message in found
+        if (message.sender_id, message.client_id) in keys
+    }
 
 
 def _insert_each(ready: list[tuple[int, dict]], results: list) -> None:
