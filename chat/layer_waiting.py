@@ -4,6 +4,7 @@ asyncio.Queue (four deques, about 3 KiB), and a message goes straight to the
 first receive that still waits."""
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 
 
@@ -24,6 +25,22 @@ class WaitingReceives:
                 waiter.set_result(message)
                 return True
         return False
+
+    async def next_message(
+        self,
+        kept: dict[str, deque[tuple[float, dict]]],
+        channel: str,
+        put_back: Callable[[str, dict], None],
+    ) -> dict:
+        """The oldest of the (time, message) pairs `kept` for `channel` (its
+        emptied queue dropped), or else the next message handed to it."""
+        queue = kept.get(channel)
+        if queue:
+            _, message = queue.popleft()
+            if not queue:
+                del kept[channel]
+            return message
+        return await self.wait(channel, put_back)
 
     async def wait(self, channel: str, put_back: Callable[[str, dict], None]) -> dict:
         """The next message handed to `channel`. A message handed to a receive

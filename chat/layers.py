@@ -126,13 +126,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             return await self._retrying(super().receive, channel)
         self.require_valid_channel_name(channel)
         self._ensure_reader(channel)
-        kept = self.unclaimed.get(channel)
-        if kept:
-            _, message = kept.popleft()
-            if not kept:
-                del self.unclaimed[channel]
-            return message
-        return await self.waiting.wait(channel, self._hand_back)
+        return await self.waiting.next_message(self.unclaimed, channel, self._hand_back)
 
     def listen(self, channel: str, callback: Callable[[dict], None]) -> None:
         """Hand each message of `channel` (one of this process's) to `callback`,

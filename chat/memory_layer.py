@@ -67,13 +67,7 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
     async def receive(self, channel: str) -> dict:
         self.require_valid_channel_name(channel)
         self._clean_expired()
-        queue = self.channels.get(channel)
-        if queue:
-            _, message = queue.popleft()
-            if not queue:
-                del self.channels[channel]
-            return message
-        return await self.waiting.wait(channel, self._put_back)
+        return await self.waiting.next_message(self.channels, channel, self._put_back)
 
     async def group_send(self, group: str, message: dict) -> None:
         _check_message(message)
