@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from chat.api.errors import error_body
 from chat.api.serializers import errors
-from chat.api.throttles import AddressRateThrottle
+from chatsite.throttles import AddressRateThrottle
 
 from .models import ApiToken
 from .tickets import create_ticket

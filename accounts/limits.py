@@ -9,8 +9,8 @@ from functools import wraps
 
 from django.http import HttpResponse
 
-from chat import ratelimit
-from chat.api.throttles import client_address
+from chatsite import ratelimit
+from chatsite.throttles import client_address
 
 
 def limit_posts_per_address(view):

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
+from chatsite import ratelimit
 
-from . import events, process, ratelimit, shutdown
+from . import events, process, shutdown
 from .connections import local_connections
 from .db import handshake_db
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable

@@ -302,7 +302,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["chat.api.throttles.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["chatsite.throttles.UserRateThrottle"],
     # JSON and form bodies only: twisted answers a malformed multipart body with
     # an empty 400 before Django sees it, and no endpoint takes files.
     "DEFAULT_PARSER_CLASSES": [

@@ -119,7 +119,7 @@ def make_room(db):
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Each test starts with full buckets (user ids come back after a rollback)."""
-    from chat import ratelimit
+    from chatsite import ratelimit
 
     ratelimit.local_buckets.clear()
     ratelimit._local_connections.clear()

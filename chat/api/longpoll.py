@@ -23,10 +23,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
 from accounts.tokens import authenticate_token
-from chat import events, ratelimit
+from chat import events
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
+from chatsite import ratelimit
 
 from .errors import error_response
 from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer, errors

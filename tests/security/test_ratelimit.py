@@ -6,7 +6,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from chat import ratelimit
+from chatsite import ratelimit
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,10 @@
-"""DRF throttles on chat.ratelimit's buckets: 429 `rate_limited` with Retry-After."""
+"""DRF throttles on the buckets of chatsite.ratelimit: 429 with Retry-After."""
 
 import math
 
 from rest_framework.throttling import BaseThrottle
 
-from chat import ratelimit
+from chatsite import ratelimit
 
 
 def client_address(request) -> str:
