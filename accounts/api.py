@@ -12,8 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.api.errors import error_body
-from chat.api.serializers import errors
+from chatsite.errors import error_body, errors
 from chatsite.throttles import AddressRateThrottle
 
 from .models import ApiToken

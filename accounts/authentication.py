@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 
+from .credentials import MalformedCredentials, bearer_token
 from .tokens import authenticate_token
 
 
@@ -13,15 +14,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         try:
-            plaintext = header[1].decode()
-        except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Malformed token.") from exc
+            plaintext = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        except MalformedCredentials as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
+        if plaintext is None:
+            return None
         token = authenticate_token(plaintext)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")

@@ -10,7 +10,9 @@ anonymous user in the scope: the consumer accepts and closes with 4401.
 """
 
 import logging
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import WebsocketDenier
@@ -19,10 +21,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http.request import validate_host
 
-from chat.db import handshake_db
-
+from .credentials import header, websocket_credentials, websocket_ticket
 from .tickets import redeem_ticket
-from .tokens import authenticate_tokens, last_use
+from .tokens import LastUse, authenticate_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -30,27 +31,19 @@ logger = logging.getLogger(__name__)
 AUTH_UNAVAILABLE = "unavailable"
 
 
-def _header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+class HandshakeDatabase(Protocol):
+    """Where the handshakes' reads run (chatsite/asgi.py passes chat's)."""
+
+    async def run(
+        self, function: Callable[..., Any], /, *args: Any, retry: bool = True
+    ) -> Any: ...
+
+    async def run_batched(self, function: Callable[[list], list], item: Any) -> Any: ...
 
 
 def credentials_from(scope) -> tuple[str | None, str | None]:
     """The token and claimed user id a connection presents, if any."""
-    # Blank values kept: `?id=&token=T` claims a user (none) that T is not.
-    query = parse_qs(
-        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-    )
-    token = (query.get("token") or [None])[0] or None
-    claimed_id = (query.get("id") or [None])[0]
-    authorization = _header(scope, b"authorization")
-    if token is None and authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            token = value.strip()
-    return token, claimed_id
+    return websocket_credentials(scope)
 
 
 def tokens_for(credentials: list[tuple[str, str | None]]) -> list:
@@ -59,13 +52,8 @@ def tokens_for(credentials: list[tuple[str, str | None]]) -> list:
     return authenticate_tokens(credentials)
 
 
-def ticket_from(scope) -> str | None:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (query.get("ticket") or [None])[0]
-
-
 def origin_allowed(scope) -> bool:
-    origin = _header(scope, b"origin")
+    origin = header(scope, b"origin")
     if not origin:
         return False
     host = urlsplit(origin).hostname
@@ -96,26 +84,28 @@ class SessionOriginGuard:
 class WebSocketAuthMiddleware:
     """Puts the connection's user in `scope["user"]`, from a token or the session."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, *, database: HandshakeDatabase):
         self.inner = inner
+        self.database = database
+        self.last_use = LastUse(database)
         self.session_stack = AuthMiddlewareStack(SessionOriginGuard(inner))
 
     async def __call__(self, scope, receive, send):
         token, claimed_id = credentials_from(scope)
-        ticket = ticket_from(scope) if token is None else None
+        ticket = websocket_ticket(scope) if token is None else None
         if token is None and ticket is None:
             return await self.session_stack(scope, receive, send)
         try:
-            # On the handshakes' own database thread (chat.db), with the other
-            # handshakes of the moment: no connection opened per handshake.
+            # On the handshakes' own database thread (given by chatsite/asgi.py),
+            # with the other handshakes of the moment: no connection each.
             if token is not None:
-                found = await handshake_db.run_batched(tokens_for, (token, claimed_id))
+                found = await self.database.run_batched(tokens_for, (token, claimed_id))
                 access = {"token_id": found.pk if found else None}
                 if found is not None and found.use_due:
-                    last_use.note(found)
+                    self.last_use.note(found)
             else:
                 # Not retried: a ticket that was used up is not there again.
-                found = await handshake_db.run(redeem_ticket, ticket, retry=False)
+                found = await self.database.run(redeem_ticket, ticket, retry=False)
                 access = {
                     "token_id": found.token_id if found else None,
                     "session_key": found.session_key if found else None,

@@ -1,5 +1,7 @@
 """Users and their API tokens."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -12,21 +14,22 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 
-    @property
-    def public(self) -> dict:
-        """The user as frames and API responses show it."""
-        return {"id": self.pk, "username": self.username}
+
+def usable_at(now: datetime) -> models.Q:
+    """The one rule for a usable token: not revoked, not expired, its user active.
+
+    The admin's filter, tickets and the lookup by prefix (accounts.tokens, which
+    compiles this into its SQL) all use it.
+    """
+    return (models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)) & (
+        models.Q(revoked_at__isnull=True, user__is_active=True)
+    )
 
 
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self) -> "ApiTokenQuerySet":
         """Tokens that are neither revoked nor expired, of active users."""
-        now = timezone.now()
-        return self.filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now),
-            revoked_at__isnull=True,
-            user__is_active=True,
-        )
+        return self.filter(usable_at(timezone.now()))
 
 
 class ApiToken(models.Model):
@@ -54,12 +57,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
-
-    @property
-    def is_usable(self) -> bool:
-        if self.revoked_at is not None or not self.user.is_active:
-            return False
-        return self.expires_at is None or self.expires_at > timezone.now()
 
 
 class WebSocketTicket(models.Model):

@@ -48,7 +48,7 @@ def redeem_ticket(plaintext: str) -> WebSocketTicket | None:
         return None
     # A digest of 256 random bits: looking it up by index leaks nothing useful.
     ticket = (
-        WebSocketTicket.objects.select_related("user", "token")
+        WebSocketTicket.objects.select_related("user")
         .filter(digest=_digest(plaintext))
         .first()
     )
@@ -59,6 +59,9 @@ def redeem_ticket(plaintext: str) -> WebSocketTicket | None:
         return None  # another connection used it first
     if ticket.expires_at <= timezone.now() or not ticket.user.is_active:
         return None
-    if ticket.token is not None and not ticket.token.is_usable:
+    if (
+        ticket.token_id is not None
+        and not ApiToken.objects.usable().filter(pk=ticket.token_id).exists()
+    ):
         return None
     return ticket

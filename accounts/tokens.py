@@ -16,13 +16,13 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models
 from django.utils import timezone
 
-from .models import ApiToken, User
+from .models import ApiToken, User, usable_at
 
 logger = logging.getLogger(__name__)
 
@@ -127,31 +127,55 @@ def _loaded_fields(model) -> list:
     ]
 
 
+# Stand-ins compiled into the lookup's SQL, replaced by the real values per call.
+_NOW = datetime(2000, 1, 1, 0, 0, 1, tzinfo=UTC)
+_TOUCH_BEFORE = datetime(2000, 1, 1, 0, 0, 2, tzinfo=UTC)
+
+
 @functools.cache
-def _lookup_sql(vendor: str, count: int) -> str:
-    """SELECT the usable tokens with one of `count` prefixes, their users and
-    whether their last use is due to be written. Parameters: the time before
-    which a last use is old, now, True, then the prefixes."""
-    q = connection.ops.quote_name
-    token, user = ApiToken._meta, User._meta
+def _lookup_sql(vendor: str, count: int) -> tuple[str, tuple, tuple]:
+    """The usable tokens (accounts.models.usable_at) with one of `count`
+    prefixes, their users and whether their last use is due to be written.
 
-    def column(alias: str, model, name: str) -> str:
-        return f"{alias}.{q(model._meta.get_field(name).column)}"
-
-    selected = [f"t.{q(f.column)}" for f in _loaded_fields(ApiToken)]
-    selected += [f"u.{q(f.column)}" for f in _loaded_fields(User)]
-    last_used = column("t", ApiToken, "last_used_at")
-    expires = column("t", ApiToken, "expires_at")
-    return (
-        f"SELECT {', '.join(selected)}, "  # noqa: S608 - names from the models
-        f"CASE WHEN {last_used} IS NULL OR {last_used} < %s THEN 1 ELSE 0 END "
-        f"FROM {q(token.db_table)} t INNER JOIN {q(user.db_table)} u "
-        f"ON u.{q(user.pk.column)} = {column('t', ApiToken, 'user')} "
-        f"WHERE {column('t', ApiToken, 'revoked_at')} IS NULL "
-        f"AND ({expires} IS NULL OR {expires} > %s) "
-        f"AND {column('u', User, 'is_active')} = %s "
-        f"AND {column('t', ApiToken, 'prefix')} IN ({', '.join(['%s'] * count)})"
+    Compiled by the ORM once per engine and count (building it per call costs
+    more than the database's answer): the SQL, where each parameter comes from
+    (a constant, "now", "touch" or a prefix's index) and the selected columns.
+    """
+    stand_ins = [f"prefix-{i}" for i in range(count)]
+    token_fields, user_fields = _loaded_fields(ApiToken), _loaded_fields(User)
+    queryset = (
+        ApiToken.objects.filter(usable_at(_NOW), prefix__in=stand_ins)
+        .select_related("user")
+        .only(
+            *(f.name for f in token_fields),
+            *(f"user__{f.name}" for f in user_fields),
+        )
+        .annotate(
+            use_due=models.Case(
+                models.When(
+                    models.Q(last_used_at__isnull=True)
+                    | models.Q(last_used_at__lt=_TOUCH_BEFORE),
+                    then=models.Value(1),
+                ),
+                default=models.Value(0),
+            )
+        )
+        .order_by()
     )
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    adapt = connection.ops.adapt_datetimefield_value
+    named = {adapt(_NOW): "now", adapt(_TOUCH_BEFORE): "touch"}
+    named.update({prefix: i for i, prefix in enumerate(stand_ins)})
+    sources = tuple(
+        ("value", value) if named.get(value) is None else ("name", named[value])
+        for value in params
+    )
+    columns = tuple(
+        alias if alias == "use_due" else column.target
+        for column, _, alias in compiler.select
+    )
+    return sql, sources, columns
 
 
 def _from_row(model, fields: list, values) -> models.Model:
@@ -166,20 +190,37 @@ def _from_row(model, fields: list, values) -> models.Model:
 def _usable_tokens(prefixes: list[str]) -> list[ApiToken]:
     """Usable tokens with these prefixes, each with its user."""
     now = timezone.now()
-    touch_before = now - timedelta(seconds=settings.CHAT_TOKEN_TOUCH_SECONDS)
     adapt = connection.ops.adapt_datetimefield_value
+    known = {
+        "now": adapt(now),
+        "touch": adapt(now - timedelta(seconds=settings.CHAT_TOKEN_TOUCH_SECONDS)),
+    }
+    sql, sources, columns = _lookup_sql(connection.vendor, len(prefixes))
+    params = [
+        value
+        if kind == "value"
+        else known[value]
+        if isinstance(value, str)
+        else prefixes[value]
+        for kind, value in sources
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _lookup_sql(connection.vendor, len(prefixes)),
-            [adapt(touch_before), adapt(now), True, *prefixes],
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    token_fields, user_fields = _loaded_fields(ApiToken), _loaded_fields(User)
     found = []
     for row in rows:
-        token = _from_row(ApiToken, token_fields, row[: len(token_fields)])
-        token.user = _from_row(User, user_fields, row[len(token_fields) : -1])
-        token.use_due = bool(row[-1])
+        read: dict = {ApiToken: ([], []), User: ([], [])}
+        use_due = False
+        for column, value in zip(columns, row, strict=True):
+            if column == "use_due":
+                use_due = bool(value)
+            else:
+                fields, values = read[column.model]
+                fields.append(column)
+                values.append(value)
+        token = _from_row(ApiToken, *read[ApiToken])
+        token.user = _from_row(User, *read[User])
+        token.use_due = use_due
         found.append(token)
     return found
 
@@ -200,7 +241,8 @@ class LastUse:
     DELAY_SECONDS = 1.0
     BATCH = 500
 
-    def __init__(self) -> None:
+    def __init__(self, database) -> None:
+        self.database = database
         self.pending: set[int] = set()
         self.flush: asyncio.Task | None = None
 
@@ -216,18 +258,13 @@ class LastUse:
             self.flush = loop.create_task(self._write_later())
 
     async def _write_later(self) -> None:
-        from chat.db import handshake_db
-
         await asyncio.sleep(self.DELAY_SECONDS)
         ids, self.pending = sorted(self.pending), set()
         for start in range(0, len(ids), self.BATCH):
             try:
-                await handshake_db.run(touch_tokens, ids[start : start + self.BATCH])
+                await self.database.run(touch_tokens, ids[start : start + self.BATCH])
             except DatabaseError:
                 logger.warning("could not record the tokens' last use", exc_info=True)
-
-
-last_use = LastUse()
 
 
 def revoke_token(token: ApiToken) -> None:

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ChatConfig(AppConfig):
     name = "chat"
     verbose_name = "Chat"
+
+    def ready(self) -> None:
+        from accounts.access import access_lost
+
+        from .services.access import close_lost_access
+
+        # accounts does not import chat: chat listens for what must close.
+        access_lost.connect(close_lost_access, dispatch_uid="chat.close_lost_access")

@@ -94,23 +94,9 @@ class Room(Conversation):
         proxy = True
 
 
-class DirectConversationManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=Conversation.Kind.DIRECT)
-
-
-class DirectConversation(Conversation):
-    objects = DirectConversationManager()
-
-    class Meta:
-        proxy = True
-        verbose_name = "direct conversation"
-
-
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
     conversation = models.ForeignKey(

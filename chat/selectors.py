@@ -32,13 +32,6 @@ def with_message_relations(messages: QuerySet) -> QuerySet:
     )
 
 
-def visible_messages(user: User) -> QuerySet:
-    """Every message in a conversation `user` is a member of."""
-    return Message.objects.filter(
-        conversation__in=Membership.objects.filter(user=user).values("conversation")
-    )
-
-
 def _is_number_text(value) -> bool:
     """ASCII digits int() takes: not '²' (isdigit, but no int), not 5,000 digits."""
     return (

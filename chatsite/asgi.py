@@ -18,6 +18,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
 from chat import shutdown  # noqa: E402
 from chat.api.poll_threads import PollThreads  # noqa: E402
+from chat.db import handshake_db  # noqa: E402
 from chat.health import HealthCheck  # noqa: E402
 from chat.relay import relay  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
@@ -45,6 +46,9 @@ application = ProtocolTypeRouter(
         # /healthz is answered before Django (no Host check, no thread); the
         # long poll goes to Django on threads shared by every poll.
         "http": HealthCheck(PollThreads(django_asgi_app)),
-        "websocket": WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
+        # The handshakes read on chat's database thread (accounts imports no chat).
+        "websocket": WebSocketAuthMiddleware(
+            URLRouter(websocket_urlpatterns), database=handshake_db
+        ),
     }
 )

@@ -181,8 +181,7 @@ def _redis_async():
     client = _async_clients.get(loop)
     if client is None:
         import redis.asyncio
-
-        from chat.layers import driver_info
+        from redis.driver_info import DriverInfo
 
         # A pool that waits (2 s at most) for a free connection: redis-py's
         # default one fails with "Too many connections" at 100 in use, as when
@@ -192,7 +191,9 @@ def _redis_async():
             max_connections=100,
             timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            driver_info=driver_info(),
+            # Made here: left to itself redis-py reads its version from the
+            # installed packages' metadata at every new connection.
+            driver_info=DriverInfo(),
         )
         client = redis.asyncio.Redis(connection_pool=pool)
         _async_clients[loop] = client

@@ -14,15 +14,12 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from chat.errors import ChatError, Unavailable
+from chatsite.errors import error_body
 
 logger = logging.getLogger(__name__)
 
 # What a client sends back to be let in: clients re-login on a 401 that says so.
 WWW_AUTHENTICATE = 'Bearer realm="api"'
-
-
-def error_body(code: str, detail: str) -> dict:
-    return {"code": code, "detail": detail}
 
 
 def error_response(code: str, detail: str, status_code: int) -> JsonResponse:

@@ -22,15 +22,17 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
+from accounts.credentials import MalformedCredentials, bearer_token
 from accounts.tokens import authenticate_token
 from chat import events
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 from chatsite import ratelimit
+from chatsite.errors import errors
 
 from .errors import error_response
-from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer, errors
+from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +72,12 @@ def _token_user(token: str):
 
 async def request_user(request: HttpRequest):
     """The user of a bearer token, else of the session; None if neither."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        return await _in_request_thread(_token_user)(token.strip())
+    try:
+        token = bearer_token(request.headers.get("Authorization"))
+    except MalformedCredentials:
+        return None
+    if token is not None:
+        return await _in_request_thread(_token_user)(token)
     user = await request.auser()
     return user if user.is_authenticated else None
 

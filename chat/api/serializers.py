@@ -1,6 +1,5 @@
 """Request shapes, and response shapes for the OpenAPI schema."""
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from chat.models import slug_validator
@@ -124,38 +123,3 @@ class MemberSerializer(serializers.Serializer):
     user = UserSerializer()
     role = serializers.CharField()
     joined_at = serializers.DateTimeField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(
-        help_text="A stable slug: invalid, empty, too_long, unauthenticated, "
-        "forbidden, not_found, exists, ..."
-    )
-    detail = serializers.CharField(help_text="A readable reason.")
-
-
-ERROR_DESCRIPTIONS = {
-    400: "Malformed input.",
-    401: "Missing, wrong, expired or revoked token "
-    "(with `WWW-Authenticate: Bearer`): log in again.",
-    403: "Not allowed to you (not a member, not the owner).",
-    404: "No such room or user.",
-    405: "Method not allowed.",
-    409: "Exists already.",
-    413: "The request body is too large (`too_long`).",
-    429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
-}
-
-
-def errors(*statuses: int) -> dict:
-    """OpenAPI responses for the given error statuses, all `ErrorSerializer`.
-
-    Every authenticated endpoint draws on the user's rate limit: with 401 comes
-    429.
-    """
-    if 401 in statuses and 429 not in statuses:
-        statuses = (*statuses, 429)
-    return {
-        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-        for code in statuses
-    }

@@ -28,6 +28,7 @@ from chat.selectors import (
 from chat.services.messages import send_message
 from chat.services.reads import mark_read
 from chat.services.rooms import add_member, create_room, join_room, leave_room
+from chatsite.errors import errors
 
 from .serializers import (
     LIMIT,
@@ -43,7 +44,6 @@ from .serializers import (
     ReadPositionSerializer,
     ReadSerializer,
     RoomSerializer,
-    errors,
 )
 
 PAGE_PARAMETERS = [

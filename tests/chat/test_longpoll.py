@@ -309,6 +309,19 @@ async def test_needs_a_valid_token(people, token):
     assert set(body) == {"code", "detail"}
 
 
+@pytest.mark.parametrize("header", ["Bearer\t{token}", "bearer   {token} "])
+async def test_reads_the_bearer_header_as_the_api_does(people, header):
+    """The long poll accepts every spelling of the header that the API accepts."""
+    token = people["alice"][1]
+    response = await AsyncClient().get(
+        URL,
+        {"after": 0, "wait": 0},
+        headers={"Authorization": header.format(token=token)},
+    )
+    assert response.status_code == 200
+    assert set(response.json()) == {"messages", "more", "last_id"}
+
+
 @pytest.fixture
 def revoked_token(make_user, close_thread_connections):
     token_row, token = create_token(user=make_user("dave"))
