@@ -8,15 +8,23 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-embedded test-services lint format clean messages bench bench-quick
+.PHONY: install install-dev run test test-embedded test-services lint format clean messages bench bench-quick
 
+# The server's requirements only (make run); the tests' and linters' on top of
+# them (make test, make lint).
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.dev-installed
 
 run: install
 	DEBUG=$${DEBUG-1} $(PY) manage.py migrate --noinput
@@ -24,31 +32,36 @@ run: install
 
 test: test-embedded test-services
 
-test-embedded: install
+test-embedded: install-dev
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
 
-test-services: install
+test-services: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark (docs/performance.md): our server beside the references, on both
 # engines. BENCH_ARGS passes options through, e.g. BENCH_ARGS="--quick".
 BENCH_ARGS ?=
 
-$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+$(VENV)/.bench-installed: $(VENV)/.dev-installed requirements-bench.txt
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
-bench: install $(VENV)/.bench-installed
+bench: install-dev $(VENV)/.bench-installed
 	$(PY) -m bench $(BENCH_ARGS)
 
-bench-quick: install $(VENV)/.bench-installed
+bench-quick: install-dev $(VENV)/.bench-installed
 	$(PY) -m bench --quick $(BENCH_ARGS)
 
-lint: install
+# Style, then the layering (import-linter contracts), then the types (mypy) of
+# the modules other code leans on; the settings of both are in pyproject.toml.
+MYPY_PATHS := chat/services chat/selectors.py accounts/tokens.py
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy $(MYPY_PATHS)
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 

@@ -51,6 +51,10 @@ class ApiToken(models.Model):
 
     objects = ApiTokenQuerySet.as_manager()
 
+    # Set by the lookup at authentication (accounts.tokens): whether this use
+    # is to be written to last_used_at.
+    use_due: bool
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API token"

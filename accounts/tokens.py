@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models
@@ -25,6 +26,8 @@ from django.utils import timezone
 from .models import ApiToken, User, usable_at
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
 
 PREFIX_LENGTH = 8
 PREFIX_PATTERN = re.compile(rf"[0-9a-f]{{{PREFIX_LENGTH}}}")
@@ -80,11 +83,11 @@ def authenticate_tokens(
     prefixes = sorted({prefix for prefix, _ in filter(None, parsed)})
     usable: dict[str, list[ApiToken]] = {}
     for start in range(0, len(prefixes), LOOKUP_BATCH):
-        for token in _usable_tokens(prefixes[start : start + LOOKUP_BATCH]):
-            usable.setdefault(token.prefix, []).append(token)
+        for row in _usable_tokens(prefixes[start : start + LOOKUP_BATCH]):
+            usable.setdefault(row.prefix, []).append(row)
     found: list[ApiToken | None] = []
     for parts, (_, claimed_user_id) in zip(parsed, credentials, strict=True):
-        token = None
+        token: ApiToken | None = None
         if parts is not None:
             prefix, digest = parts
             token = next(
@@ -151,7 +154,7 @@ def _lookup_sql(vendor: str, count: int) -> tuple[str, tuple, tuple]:
             *(f"user__{f.name}" for f in user_fields),
         )
         .annotate(
-            use_due=models.Case(
+            last_use_due=models.Case(
                 models.When(
                     models.Q(last_used_at__isnull=True)
                     | models.Q(last_used_at__lt=_TOUCH_BEFORE),
@@ -165,20 +168,23 @@ def _lookup_sql(vendor: str, count: int) -> tuple[str, tuple, tuple]:
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     adapt = connection.ops.adapt_datetimefield_value
-    named = {adapt(_NOW): "now", adapt(_TOUCH_BEFORE): "touch"}
+    named: dict[object, str | int] = {
+        adapt(_NOW): "now",
+        adapt(_TOUCH_BEFORE): "touch",
+    }
     named.update({prefix: i for i, prefix in enumerate(stand_ins)})
     sources = tuple(
         ("value", value) if named.get(value) is None else ("name", named[value])
         for value in params
     )
     columns = tuple(
-        alias if alias == "use_due" else column.target
+        alias if alias == "last_use_due" else column.target
         for column, _, alias in compiler.select
     )
     return sql, sources, columns
 
 
-def _from_row(model, fields: list, values) -> models.Model:
+def _from_row(model: type[M], fields: list, values) -> M:
     """A model instance of `fields` read as they come (booleans made bools)."""
     values = [
         bool(value) if isinstance(field, models.BooleanField) else value
@@ -209,10 +215,13 @@ def _usable_tokens(prefixes: list[str]) -> list[ApiToken]:
         rows = cursor.fetchall()
     found = []
     for row in rows:
-        read: dict = {ApiToken: ([], []), User: ([], [])}
+        read: dict[type[models.Model], tuple[list, list]] = {
+            ApiToken: ([], []),
+            User: ([], []),
+        }
         use_due = False
         for column, value in zip(columns, row, strict=True):
-            if column == "use_due":
+            if column == "last_use_due":
                 use_due = bool(value)
             else:
                 fields, values = read[column.model]

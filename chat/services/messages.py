@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
+from typing import cast
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -100,7 +101,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
             result if isinstance(result, ChatError) else _unavailable(exc)
             for result in results
         ]
-    return results
+    return cast("list[StoreResult]", results)  # every index is filled by now
 
 
 def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
@@ -181,18 +182,20 @@ def _prepare(
     client_id = clean_client_id(client_id)
     if (room is None) == (to is None):
         raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
-    key = (sender.pk, room, to)
+    key: tuple | None = (sender.pk, room, to)
     if not isinstance(room if room is not None else to, str):
         key = None  # not hashable, maybe; refused by the lookup anyway
     known_key = (sender.pk, room) if known is not None and key and room else None
-    conversation = known.get(known_key) if known_key is not None else None
+    conversation = (
+        known.get(known_key) if known is not None and known_key is not None else None
+    )
     if conversation is None:
         conversation = seen.get(key) if key is not None else None
         if conversation is None:
             conversation = _conversation_for(sender=sender, room=room, to=to)
             if key is not None:
                 seen[key] = conversation
-        if known_key is not None:
+        if known is not None and known_key is not None:
             known.remember(known_key, conversation)
     return {
         "sender": sender,

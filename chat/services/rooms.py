@@ -5,6 +5,7 @@ told to join or leave the room's group, so that live messages follow at once.
 """
 
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from . import publish_after_commit
 
 
 class RoomExists(ChatError):
-    status = 409
+    status = HTTPStatus.CONFLICT
 
     def __init__(self, slug: str):
         super().__init__("exists", f"A room named '{slug}' exists already.")
@@ -55,10 +56,12 @@ def create_room(
     return room
 
 
-def update_room(*, room: Conversation, title, is_private: bool) -> Conversation:
+def update_room(
+    *, room: Conversation, title: str | None, is_private: bool
+) -> Conversation:
     """Change a room's title or privacy (its slug and owner stay as made)."""
     _check_title(title)
-    room.title = title or room.slug
+    room.title = title or room.slug or ""
     room.is_private = bool(is_private)
     room.save(update_fields=["title", "is_private"])
     return room
