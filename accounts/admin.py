@@ -46,6 +46,11 @@ class ChatUserAdmin(UserAdmin):
     inlines = [ApiTokenInline]
     actions = ["deactivate_selected"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Deactivation only (docs/security.md): it closes the account's sockets
+        # at once and keeps everyone's history; a deletion would do neither.
+        return False
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:

@@ -127,8 +127,10 @@ class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
+    # PROTECT: a user with messages is deactivated, never deleted (their
+    # messages are other people's history too; docs/security.md).
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages"
     )
     body = models.TextField(max_length=settings.CHAT_MAX_BODY_LENGTH)
     client_id = models.CharField(max_length=64)

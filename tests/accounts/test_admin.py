@@ -144,3 +144,78 @@ def test_filter_tokens_by_state(admin_client, alice_tokens):
     assert listed("revoked") == [laptop.pk]
     assert listed("usable") == [phone.pk]
     assert listed("expired") == []
+
+
+# --- accounts that go away: deactivation only (docs/security.md) ---------------
+
+
+@pytest.fixture
+def alice_in_a_room(make_user, make_room):
+    """alice and bob in a room, each with a message in it; alice's id."""
+    from chat.models import Message
+    from chat.services.messages import store_message
+
+    alice, bob = make_user("alice"), make_user("bob")
+    room = make_room("lobby", owner=bob, members=[alice])
+    store_message(sender=alice, room=room.slug, body="hello from alice")
+    store_message(sender=bob, room=room.slug, body="hello from bob")
+    assert Message.objects.count() == 2
+    return alice
+
+
+def test_the_admin_offers_no_deletion_of_a_user(admin_client, alice_in_a_room):
+    """No delete button, no bulk delete, and the delete page is refused."""
+    alice = alice_in_a_room
+    change = admin_client.get(reverse("admin:accounts_user_change", args=[alice.pk]))
+    assert change.status_code == 200
+    delete_url = reverse("admin:accounts_user_delete", args=[alice.pk])
+    assert delete_url not in change.content.decode()
+    changelist = admin_client.get(reverse("admin:accounts_user_changelist"))
+    html = changelist.content.decode()
+    assert 'value="deactivate_selected"' in html
+    assert 'value="delete_selected"' not in html
+    assert admin_client.get(delete_url).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+
+
+def test_a_bulk_delete_posted_anyway_deletes_nothing(admin_client, alice_in_a_room):
+    """A forged "delete selected" POST leaves the user and every message."""
+    from chat.models import Message
+
+    alice = alice_in_a_room
+    admin_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [alice.pk], "post": "yes"},
+    )
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert sorted(Message.objects.values_list("body", flat=True)) == [
+        "hello from alice",
+        "hello from bob",
+    ]
+
+
+def test_deleting_a_user_with_messages_is_refused_everywhere(alice_in_a_room):
+    """Outside the admin too (a shell, a script), history is never erased."""
+    from django.db.models import ProtectedError
+
+    from chat.models import Message
+
+    with pytest.raises(ProtectedError):
+        alice_in_a_room.delete()
+    assert Message.objects.count() == 2
+
+
+def test_deactivating_in_the_admin_keeps_the_history(admin_client, alice_in_a_room):
+    """The admin's way out for an account: inactive, messages kept."""
+    from chat.models import Message
+
+    alice = alice_in_a_room
+    response = admin_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "deactivate_selected", "_selected_action": [alice.pk]},
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_active
+    assert Message.objects.filter(sender=alice).count() == 1
