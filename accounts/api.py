@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from chatsite.errors import error_body, errors
 from chatsite.throttles import AddressRateThrottle
 
+from .limits import AccountRateThrottle
 from .models import ApiToken
 from .tickets import create_ticket
 from .tokens import create_token, revoke_token
@@ -52,9 +53,9 @@ class TokenView(APIView):
         return super().get_permissions()
 
     def get_throttles(self):
-        # Password attempts are limited per client address, not per user.
+        # Password attempts: per client address, and per account they name.
         if self.request.method == "POST":
-            return [AddressRateThrottle()]
+            return [AddressRateThrottle(), AccountRateThrottle()]
         return super().get_throttles()
 
     @extend_schema(

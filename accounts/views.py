@@ -1,14 +1,22 @@
 """Sign-up, log-in and log-out pages."""
 
 from django.contrib.auth import REDIRECT_FIELD_NAME, login
+from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView
 
 from .forms import SignUpForm
+from .limits import AttemptLimitMixin
 
 
-class SignUpView(FormView):
+class LimitedLoginView(AttemptLimitMixin, LoginView):
+    """Django's log-in page, with the attempt limits (accounts.limits)."""
+
+    redirect_authenticated_user = True
+
+
+class SignUpView(AttemptLimitMixin, FormView):
     template_name = "accounts/signup.html"
     form_class = SignUpForm
 

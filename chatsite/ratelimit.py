@@ -100,9 +100,18 @@ def user_limit() -> Limit:
 
 
 def auth_limit() -> Limit:
-    """Sign-ups and token requests from one client address."""
+    """Sign-ups, log-ins and token requests from one client address."""
     return Limit(
         "auth", settings.CHAT_AUTH_RATE_BURST, settings.CHAT_AUTH_RATE_PER_MINUTE / 60
+    )
+
+
+def account_limit() -> Limit:
+    """Log-ins and token requests naming one account, from any address."""
+    return Limit(
+        "account",
+        settings.CHAT_AUTH_ACCOUNT_RATE_BURST,
+        settings.CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE / 60,
     )
 
 

@@ -221,10 +221,16 @@ CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)
 # Per-user token bucket shared by WebSocket frames and HTTP API requests.
 CHAT_RATE_BURST = max(1, env_int("CHAT_RATE_BURST", 60))
 CHAT_RATE_PER_SECOND = max(0.01, float(os.environ.get("CHAT_RATE_PER_SECOND") or 10))
-# Per client address: sign-ups and token requests (password guessing, spam).
-CHAT_AUTH_RATE_BURST = max(1, env_int("CHAT_AUTH_RATE_BURST", 10))
+# Per client address: sign-ups, log-ins and token requests (spam, password
+# guessing); generous, since a whole office may share one address.
+CHAT_AUTH_RATE_BURST = max(1, env_int("CHAT_AUTH_RATE_BURST", 100))
 CHAT_AUTH_RATE_PER_MINUTE = max(
-    0.01, float(os.environ.get("CHAT_AUTH_RATE_PER_MINUTE") or 5)
+    0.01, float(os.environ.get("CHAT_AUTH_RATE_PER_MINUTE") or 60)
+)
+# Per account (the username tried): log-ins and token requests, from anywhere.
+CHAT_AUTH_ACCOUNT_RATE_BURST = max(1, env_int("CHAT_AUTH_ACCOUNT_RATE_BURST", 10))
+CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE = max(
+    0.01, float(os.environ.get("CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE") or 5)
 )
 CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 20))
 # A client frame longer than this (characters) is refused with `too_long`.

@@ -13,7 +13,9 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-class _BucketThrottle(BaseThrottle):
+class BucketThrottle(BaseThrottle):
+    """A throttle on one of chatsite.ratelimit's buckets; subject None: not limited."""
+
     wait_seconds = 0.0
 
     def subject(self, request) -> str | None:
@@ -33,7 +35,7 @@ class _BucketThrottle(BaseThrottle):
         return max(1, math.ceil(self.wait_seconds))
 
 
-class UserRateThrottle(_BucketThrottle):
+class UserRateThrottle(BucketThrottle):
     """The user's bucket, the same one their WebSocket frames draw from."""
 
     def subject(self, request) -> str | None:
@@ -44,7 +46,7 @@ class UserRateThrottle(_BucketThrottle):
         return ratelimit.user_limit()
 
 
-class AddressRateThrottle(_BucketThrottle):
+class AddressRateThrottle(BucketThrottle):
     """Token requests (password attempts) and sign-ups, per client address."""
 
     def subject(self, request) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 ZH_HANS = {
     # Pages (django.po)
     "Revoked %d token.": "已吊销 %d 个令牌。",
+    "Deactivated %d user.": "已停用 %d 个用户。",
     "1-50 lower-case letters, digits, “-” or “_”.": "1 到 50 个小写字母、数字、“-”或“_”。",  # noqa: E501
     "Room name": "房间名",
     "Title (optional)": "标题（可选）",
@@ -22,6 +23,8 @@ ZH_HANS = {
     "Choose someone other than yourself.": "请选择除你以外的人。",
     "You joined %(room)s.": "你已加入 %(room)s。",
     "Sign up": "注册",
+    "Too many attempts. Try again in %(count)d second.": "尝试次数过多，请在 %(count)d 秒后重试。",  # noqa: E501
+    "Too many attempts. Try again in %(count)d minute.": "尝试次数过多，请在 %(count)d 分钟后重试。",  # noqa: E501
     "Have an account?": "已有账号？",
     "Log in": "登录",
     "Chat": "聊天",
