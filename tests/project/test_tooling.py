@@ -94,3 +94,13 @@ def test_make_test_and_lint_install_both():
     lint = dry_run("lint")
     assert "lint-imports" in lint
     assert "mypy chat/services chat/selectors.py accounts/tokens.py" in lint
+
+
+def test_the_services_tests_mirror_the_services():
+    """tests/chat/services/test_<m>.py for each service module it tests, no drawer."""
+    tests = ROOT / "tests" / "chat" / "services"
+    assert not (ROOT / "tests" / "chat" / "test_services.py").exists()
+    names = sorted(path.stem[len("test_") :] for path in tests.glob("test_*.py"))
+    assert names
+    for name in names:
+        assert (ROOT / "chat" / "services" / f"{name}.py").exists(), name
