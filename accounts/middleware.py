@@ -1,7 +1,8 @@
 """WebSocket authentication: a bearer token, a one-use ticket, or the session cookie.
 
 A token may come as `?token=T`, as the article's `?id=U&token=T` (U must be T's
-user) or as `Authorization: Bearer T`; such clients often send no Origin and are
+user) or as `Authorization: Bearer T` (read by accounts.credentials, as the API
+and the long poll read it); such clients often send no Origin and are
 served all the same. `?ticket=T` (accounts.tickets) is used up by the handshake
 and is checked only when no token is given. A connection that rests on the
 session cookie must come from an allowed Origin, else its handshake is refused
