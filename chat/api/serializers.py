@@ -110,6 +110,27 @@ class CreateRoomSerializer(serializers.Serializer):
     private = serializers.BooleanField(required=False, default=False)
 
 
+class UpdateRoomSerializer(serializers.Serializer):
+    """A rename, a change of privacy, or both; what is left out stays."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    private = serializers.BooleanField(required=False)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.CharField(
+        max_length=16,
+        help_text="`owner` or `member` (an owner stepping down). The last owner "
+        "cannot step down: 409 `last_owner`.",
+    )
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    user = UserSerializer()
+    role = serializers.CharField()
+
+
 class MembershipSerializer(serializers.Serializer):
     room = serializers.CharField()
     member = serializers.BooleanField()
@@ -141,7 +162,8 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed to you (not a member, not the owner).",
     404: "No such room or user.",
     405: "Method not allowed.",
-    409: "Exists already.",
+    409: "Exists already (`exists`), or the change would leave the room "
+    "without an owner (`last_owner`): name a new owner first.",
     413: "The request body is too large (`too_long`).",
     429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }
