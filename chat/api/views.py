@@ -193,12 +193,20 @@ class RoomDetailView(APIView):
         responses={200: RoomSerializer, **errors(400, 401, 403, 404)},
     )
     def patch(self, request: Request, slug: str) -> Response:
-        """Rename a room I own, or make it public or private."""
-        data = UpdateRoomSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        if "private" in changes:
-            changes["is_private"] = changes.pop("private")
+        """Rename a room I own, or make it public or private.
+
+        The fields go to the service as sent: a title must be text and
+        `private` true or false, not something that converts to them.
+        """
+        if not isinstance(request.data, Mapping):
+            raise InvalidInput(
+                "invalid", "Send a JSON object with 'title' or 'private'."
+            )
+        changes = {
+            name: request.data[field]
+            for field, name in (("title", "title"), ("private", "is_private"))
+            if field in request.data
+        }
         room = update_room_by_slug(slug=slug, actor=request.user, **changes)
         member = is_member(user=request.user, conversation=room)
         return Response(room_response(room, user=request.user, member=member))
@@ -294,12 +302,12 @@ class RoomMemberRoleView(APIView):
     )
     def post(self, request: Request, slug: str, username: str) -> Response:
         """Name another owner of a room I own, or step down to member."""
-        data = RoleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not isinstance(request.data, Mapping):
+            raise InvalidInput("invalid", "Send a JSON object with 'role'.")
         membership = set_role(
             slug=slug,
             username=username,
-            role=data.validated_data["role"],
+            role=request.data.get("role"),
             actor=request.user,
         )
         return Response(

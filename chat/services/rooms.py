@@ -150,7 +150,7 @@ def set_role(*, slug, username, role, actor: User | None = None) -> Membership:
     room = room_by_slug(slug)
     if actor is not None:
         _require_manager(actor, room, "sets its roles")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidInput(
             "invalid", f"'role' must be one of: {', '.join(r.value for r in ROLES)}."
         )
