@@ -428,3 +428,20 @@ def test_admin_refuses_to_remove_a_rooms_last_owner(admin_client, secret):
     shown = [str(m) for m in response.context["messages"]]
     assert f"owner: {LAST_OWNER_DETAIL}" in shown
     assert room_owner(room) == owner.user
+
+
+# --- over the WebSocket ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_last_owner_leaving_over_the_socket_is_an_error(connect, alice, lobby):
+    """room.leave by the last owner answers `error` last_owner; they stay in."""
+    socket = await connect(alice)
+    await socket.send({"type": "room.leave", "room": "lobby"})
+    error = await socket.recv()
+    assert (error["type"], error["code"]) == ("error", "last_owner")
+    assert error["detail"] == (
+        "'alice' is the last owner of 'lobby': name a new owner first."
+    )
+    await socket.send({"type": "room.join", "room": "lobby"})
+    assert (await socket.recv())["type"] == "room.joined"
