@@ -18,6 +18,7 @@ from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chat.models import Conversation, Membership, slug_validator
 from chat.selectors import member_count, room_by_slug, room_owner, user_by_username
+from chat.text import is_storable
 
 from . import publish_after_commit
 
@@ -204,7 +205,7 @@ def _publish_room_state(room: Conversation) -> None:
 
 
 def _check_title(title) -> None:
-    if not isinstance(title, str) or len(title) > 200:
+    if not isinstance(title, str) or len(title) > 200 or not is_storable(title):
         raise InvalidInput("invalid", "'title' must be text of at most 200 characters.")
 
 
