@@ -1,10 +1,11 @@
 """Admin for rooms, their members, and messages.
 
 Every change with a live side effect goes through chat.services, as it does from
-the consumer, the API and the commands: a room is made by create_room, a member
-is added or removed by add_member/remove_member (so their open connections join
-or leave the room's group at once), and messages are read-only here (they are
-posted through send_message by clients and `manage.py postmessage`).
+the consumer, the API and the commands: a room is made by create_room, changed
+by update_room and deleted by delete_room, a member is added or removed by
+add_member/remove_member (so their open connections join or leave the room's
+group at once), and messages are read-only here (they are posted through
+send_message by clients and `manage.py postmessage`).
 """
 
 from django import forms
@@ -12,9 +13,18 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.text import Truncator
 
+from accounts.models import User
+
 from .errors import ChatError
 from .models import Conversation, Membership, Message, Room
-from .services.rooms import add_member, create_room, remove_member, update_room
+from .selectors import room_owners, with_owners
+from .services.rooms import (
+    add_member,
+    create_room,
+    delete_room,
+    remove_member,
+    update_room,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,9 +48,16 @@ class MembershipInline(admin.TabularInline):
 
 
 class RoomForm(forms.ModelForm):
+    # Not a column: a new room's owner becomes its first, owner-role member.
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        help_text="Its first member, with the owner role.",
+    )
+
     class Meta:
         model = Room
-        fields = ("slug", "title", "is_private", "owner")
+        fields = ("slug", "title", "is_private")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,38 +73,47 @@ class RoomAdmin(admin.ModelAdmin):
         "slug",
         "title",
         "is_private",
-        "owner",
+        "owners",
         "member_count",
         "created_at",
     )
     list_filter = ("is_private",)
-    list_select_related = ("owner",)
-    search_fields = ("slug", "title", "owner__username")
+    search_fields = ("slug", "title")
     ordering = ("slug",)
-    fields = ("slug", "title", "is_private", "owner")
-    autocomplete_fields = ("owner",)
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(members=Count("memberships"))
+        rooms = super().get_queryset(request).annotate(members=Count("memberships"))
+        return with_owners(rooms)
 
     @admin.display(description="members", ordering="members")
     def member_count(self, room: Room) -> int:
         return room.members
 
+    @admin.display(description="owners")
+    def owners(self, room: Room) -> str:
+        return ", ".join(user.username for user in room_owners(room)) or "-"
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("slug", "title", "is_private", "owner")
+        return ("slug", "title", "is_private", "owners")
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        # The slug names the room in every frame; the owner came with it.
-        return ("slug", "owner")
+        # The slug names the room in every frame; owners are members' roles.
+        return ("slug", "owners")
 
     def save_model(self, request, obj, form, change):
         if change:
-            update_room(room=obj, title=obj.title, is_private=obj.is_private)
+            # The form has set obj's fields already: compare with the stored row.
+            stored = Room.objects.get(pk=obj.pk)
+            update_room(room=stored, title=obj.title, is_private=obj.is_private)
             return
         room = create_room(
             slug=obj.slug,
-            owner=obj.owner,
+            owner=form.cleaned_data.get("owner"),
             title=obj.title,
             is_private=obj.is_private,
         )
@@ -97,6 +123,13 @@ class RoomAdmin(admin.ModelAdmin):
         obj.title = room.title
         obj.created_at = room.created_at
         obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        delete_room(room=obj)
+
+    def delete_queryset(self, request, queryset):
+        for room in queryset:
+            delete_room(room=room)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:

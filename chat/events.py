@@ -136,8 +136,25 @@ def room_joined_frame(conversation: Conversation) -> str:
     )
 
 
-def room_left_frame(conversation: Conversation) -> str:
-    return dumps({"type": "room.left", "room": conversation.slug})
+def room_left_frame(conversation: Conversation, reason: str = "left") -> str:
+    """`reason`: "left" (the user's own leave), "kicked" or "deleted"."""
+    return dumps({"type": "room.left", "room": conversation.slug, "reason": reason})
+
+
+def room_updated_frame(conversation: Conversation, *, owner, members: int) -> str:
+    """A room's new title, privacy or owner, as GET /api/rooms/<slug>/ shows it
+    less what is the reader's own (member, read_id, unread)."""
+    return dumps(
+        {
+            "type": "room.updated",
+            "room": conversation.slug,
+            "detail": {
+                **room_payload(conversation),
+                "owner": user_payload(owner) if owner is not None else None,
+                "members": members,
+            },
+        }
+    )
 
 
 def message_groups(message: Message) -> list[str]:
@@ -288,22 +305,58 @@ async def publish_message(message: Message) -> bool:
     return await publish_in_order([([group], event) for group, event in sends])
 
 
-async def publish_membership(
-    *, user_id: int, conversation: Conversation, joined: bool, origin: str | None = None
-) -> bool:
-    """Tell the user's connections to join (or leave) the room's group.
-
-    `origin` is the channel that asked, which has done so itself already.
-    """
-    event = {
+def membership_event(
+    *,
+    conversation: Conversation,
+    joined: bool,
+    origin: str | None = None,
+    reason: str = "left",
+) -> dict:
+    return {
         "type": SUBSCRIBE if joined else UNSUBSCRIBE,
         "group": room_group(conversation.pk),
         "text": room_joined_frame(conversation)
         if joined
-        else room_left_frame(conversation),
+        else room_left_frame(conversation, reason),
         "origin": origin,
     }
+
+
+async def publish_membership(
+    *,
+    user_id: int,
+    conversation: Conversation,
+    joined: bool,
+    origin: str | None = None,
+    reason: str = "left",
+) -> bool:
+    """Tell the user's connections to join (or leave) the room's group.
+
+    `origin` is the channel that asked, which has done so itself already;
+    `reason` says why a user left (room_left_frame).
+    """
+    event = membership_event(
+        conversation=conversation, joined=joined, origin=origin, reason=reason
+    )
     return await _group_send([user_group(user_id)], event)
+
+
+async def publish_room_deleted(
+    *, conversation: Conversation, user_ids: list[int]
+) -> bool:
+    """Tell each former member's connections that the room is gone.
+
+    `conversation` is the room as it was (its id kept from before the delete).
+    """
+    event = membership_event(conversation=conversation, joined=False, reason="deleted")
+    return await publish_in_order([([user_group(uid)], event) for uid in user_ids])
+
+
+async def publish_room_updated(*, conversation_id: int, text: str) -> bool:
+    """Tell the room's connections of its new state (room_updated_frame)."""
+    return await _group_send(
+        [room_group(conversation_id)], {"type": FRAME, "text": text}
+    )
 
 
 def typing_frame(*, room: str | None, user) -> str:

@@ -28,13 +28,8 @@ class Conversation(models.Model):
     )
     title = models.CharField(max_length=200, blank=True)
     is_private = models.BooleanField(default=False)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="owned_conversations",
-    )
+    # A room's owners are its memberships with the owner role (Membership.role):
+    # one source of truth, so that a room and its member list never disagree.
     # The two users of a direct conversation, the lower id first: one per pair.
     direct_low = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -95,6 +90,8 @@ class Room(Conversation):
 
 
 class Membership(models.Model):
+    """A user in a conversation; in a room, with a role (owners manage it)."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MEMBER = "member", "Member"
@@ -105,7 +102,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=6, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
     last_read_id = models.BigIntegerField(default=0)
 

@@ -9,6 +9,7 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -305,8 +306,49 @@ def is_member(*, user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(user=user, conversation=conversation).exists()
 
 
+def with_owners(rooms: QuerySet) -> QuerySet:
+    """Rooms with their owner memberships, the longest-standing first
+    (`owner_memberships`, read by room_owners)."""
+    owners = (
+        Membership.objects.filter(role=Membership.Role.OWNER)
+        .select_related("user")
+        .order_by("joined_at", "pk")
+    )
+    return rooms.prefetch_related(
+        Prefetch("memberships", queryset=owners, to_attr="owner_memberships")
+    )
+
+
+def room_owners(room: Conversation) -> list[User]:
+    """A room's owners, the longest-standing first (prefetched by with_owners)."""
+    memberships = getattr(room, "owner_memberships", None)
+    if memberships is None:
+        memberships = (
+            room.memberships.filter(role=Membership.Role.OWNER)
+            .select_related("user")
+            .order_by("joined_at", "pk")
+        )
+    return [membership.user for membership in memberships]
+
+
+def room_owner(room: Conversation) -> User | None:
+    """The room's longest-standing owner, the one its `owner` field names."""
+    owners = room_owners(room)
+    return owners[0] if owners else None
+
+
+def is_owner(*, user: User, conversation: Conversation) -> bool:
+    return Membership.objects.filter(
+        user=user, conversation=conversation, role=Membership.Role.OWNER
+    ).exists()
+
+
+def member_count(room: Conversation) -> int:
+    return Membership.objects.filter(conversation=room).count()
+
+
 def with_room_counts(rooms: QuerySet, user: User) -> QuerySet:
-    """Rooms with their owner, `member_count` and `with_activity` for `user`.
+    """Rooms with their owners, `member_count` and `with_activity` for `user`.
 
     Subqueries, not joins: a join would count only the memberships that matched
     another filter on the rooms, and multiply members by messages.
@@ -319,7 +361,7 @@ def with_room_counts(rooms: QuerySet, user: User) -> QuerySet:
         .values("n")
     )
     return with_activity(
-        rooms.select_related("owner").annotate(
+        with_owners(rooms).annotate(
             member_count=Coalesce(
                 Subquery(member_count, output_field=IntegerField()), Value(0)
             )

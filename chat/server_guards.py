@@ -39,16 +39,33 @@ frame with nothing queued before it is now sent to the socket at once; what the
 kernel does not take (or an error) goes through `transport.write` as before, so
 frames stay in order and Twisted still notices a closed connection.
 
-Installed from chatsite.asgi when the process runs under daphne.
+Each change is one named function below, taking the class (or module) it
+changes; `install` applies them all, from chatsite.asgi when the process runs
+under daphne. They read daphne's, autobahn's and Twisted's internals, so
+`install` first checks that the installed versions are those the patches were
+tested with (TESTED_VERSIONS), and refuses to start the server otherwise
+(CHAT_ALLOW_UNTESTED_SERVER=1 overrides). docs/architecture-patches.md lists
+them with why each exists.
 """
 
+import importlib.metadata
 import logging
 import re
 import sys
+from collections.abc import Mapping
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+# The versions every patch here was tested with (the pins of requirements.txt):
+# a new version of one of them may have moved the internals the patches read.
+# Add a version only after running the whole suite and `make bench` on it.
+TESTED_VERSIONS: dict[str, tuple[str, ...]] = {
+    "daphne": ("4.2.3",),
+    "autobahn": ("26.11.1",),
+    "Twisted": ("26.10.0",),
+}
 
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_SERVICE_RESTART = 1012
@@ -85,15 +102,93 @@ def redact(path: str) -> str:
     return _SECRET_PARAMETER.sub(r"\1[redacted]", path)
 
 
+def installed_versions() -> dict[str, str]:
+    """The installed version of each package in TESTED_VERSIONS ("" if absent)."""
+    found = {}
+    for package in TESTED_VERSIONS:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = ""
+    return found
+
+
+def untested_versions(installed: Mapping[str, str] | None = None) -> list[str]:
+    """ "<package> <version>" for each installed version not in TESTED_VERSIONS."""
+    if installed is None:
+        installed = installed_versions()
+    return [
+        f"{package} {installed.get(package) or '(not installed)'}"
+        for package, tested in TESTED_VERSIONS.items()
+        if installed.get(package) not in tested
+    ]
+
+
+def untested_message(untested: list[str]) -> str:
+    tested = ", ".join(
+        f"{package} {' or '.join(versions)}"
+        for package, versions in TESTED_VERSIONS.items()
+    )
+    return (
+        f"Untested server versions: {', '.join(untested)}. chat.server_guards "
+        f"patches their internals and was tested with {tested} only. Install "
+        "those (requirements.txt), or set CHAT_ALLOW_UNTESTED_SERVER=1 to start "
+        "anyway (see docs/architecture-patches.md)."
+    )
+
+
+def check_versions(
+    *, allow_untested: bool, installed: Mapping[str, str] | None = None
+) -> None:
+    """Stop the process with one line unless the server's versions were tested.
+
+    With `allow_untested` it starts anyway, with that line as a warning.
+    """
+    untested = untested_versions(installed)
+    if not untested:
+        return
+    message = untested_message(untested)
+    if allow_untested:
+        logger.warning(
+            "%s Starting anyway: CHAT_ALLOW_UNTESTED_SERVER is set.", message
+        )
+        return
+    # SystemExit with a text: that line on stderr and exit status 1, no traceback.
+    raise SystemExit(message)
+
+
 def install() -> bool:
-    """Guard daphne's WebSocket writes; False when not running under daphne."""
+    """Patch daphne, autobahn and Twisted; False when not running under daphne.
+
+    Refuses (SystemExit) versions they were not tested with, unless
+    CHAT_ALLOW_UNTESTED_SERVER is set.
+    """
     if "daphne.server" not in sys.modules:
         return False
+    check_versions(allow_untested=settings.CHAT_ALLOW_UNTESTED_SERVER)
+    from autobahn.websocket import protocol as autobahn_protocol
+    from daphne.access import AccessLogGenerator
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(WebSocketProtocol.handle_reply, "send_buffer_guard", False):
+    if getattr(WebSocketProtocol, "chat_guards_installed", False):
         return True
-    original = WebSocketProtocol.handle_reply
+    guard_send_buffer(WebSocketProtocol)
+    allow_server_close_codes(WebSocketProtocol)
+    drop_sends_while_closing(WebSocketProtocol)
+    redact_access_log(AccessLogGenerator)
+    write_frames_without_debug_formatting(WebSocketProtocol)
+    format_connection_settings_lazily(autobahn_protocol)
+    WebSocketProtocol.chat_guards_installed = True
+    return True
+
+
+def guard_send_buffer(protocol_class) -> None:
+    """Close (1008) a WebSocket whose unwritten bytes pass CHAT_SEND_BUFFER_BYTES.
+
+    Changes daphne's `handle_reply`: what the application sends after that close
+    goes nowhere.
+    """
+    original = protocol_class.handle_reply
 
     def handle_reply(self, message):
         if message.get("type") == "websocket.send" and getattr(
@@ -116,33 +211,46 @@ def install() -> bool:
                 return None
         return original(self, message)
 
+    protocol_class.handle_reply = handle_reply
+
+
+def allow_server_close_codes(protocol_class) -> None:
+    """Let the application close with 1001, 1008, 1011, 1012 and 1013.
+
+    autobahn's sendClose takes only 1000 and 3000-4999 from an application;
+    those are for servers to send (RFC 6455 7.4.1), so they go through its
+    lower-level sendCloseFrame.
+    """
+    original = protocol_class.serverClose
+
     def server_close(self, code=None):
-        # autobahn's sendClose takes only 1000 and 3000-4999 from an
-        # application; 1008 and 1013 are for servers to send (RFC 6455 7.4.1).
         if code in SERVER_CODES:
             self.sendCloseFrame(code=code, reasonUtf8=SERVER_CODES[code], isReply=False)
         else:
-            original_close(self, code)
+            original(self, code)
+
+    protocol_class.serverClose = server_close
+
+
+def drop_sends_while_closing(protocol_class) -> None:
+    """Drop a frame sent once the socket is closing, as daphne does once it has
+    heard of the close: autobahn raises, which killed the consumer before its
+    disconnect handler ran."""
+    original = protocol_class.serverSend
 
     def server_send(self, content, binary=False):
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
             logger.debug("dropped a frame for a closing WebSocket")
             return
-        original_send(self, content, binary)
+        original(self, content, binary)
 
-    original_close = WebSocketProtocol.serverClose
-    original_send = WebSocketProtocol.serverSend
-    _redact_access_log()
-    _write_frames_without_debug_formatting(WebSocketProtocol)
-    _format_connection_settings_lazily()
-    handle_reply.send_buffer_guard = True
-    WebSocketProtocol.handle_reply = handle_reply
-    WebSocketProtocol.serverClose = server_close
-    WebSocketProtocol.serverSend = server_send
-    return True
+    protocol_class.serverSend = server_send
 
 
-def _write_frames_without_debug_formatting(protocol_class) -> None:
+def write_frames_without_debug_formatting(protocol_class) -> None:
+    """Write a frame with nothing queued before it straight to the socket
+    (write_now), without autobahn's debug line formatted for every frame;
+    only while the log level is above debug."""
     import txaio
 
     if txaio.get_global_log_level() in ("debug", "trace"):
@@ -177,11 +285,11 @@ class _FormattedWhenRead:
         return format(str(self), spec)
 
 
-def _format_connection_settings_lazily() -> None:
+def format_connection_settings_lazily(protocol) -> None:
     """autobahn pretty-prints its two dozen settings for a debug line at every
-    connection, debug logging on or off: a tenth of a handshake's time."""
-    from autobahn.websocket import protocol
-
+    connection, debug logging on or off: a tenth of a handshake's time. Changes
+    the module's `pformat` and `Timings.__str__` (`protocol`: the module
+    autobahn.websocket.protocol)."""
     if getattr(protocol, "pformat", None) is None:
         return
     protocol.pformat = _FormattedWhenRead
@@ -213,14 +321,14 @@ def write_now(transport, data: bytes) -> None:
         transport.write(data[sent:])
 
 
-def _redact_access_log() -> None:
-    from daphne.access import AccessLogGenerator
-
-    original = AccessLogGenerator.__call__
+def redact_access_log(generator_class) -> None:
+    """Write `[redacted]` for the values of `token` and `ticket` in the paths
+    of daphne's access log (`generator_class`: daphne's AccessLogGenerator)."""
+    original = generator_class.__call__
 
     def log(self, protocol, action, details):
         if isinstance(details.get("path"), str):
             details = dict(details, path=redact(details["path"]))
         return original(self, protocol, action, details)
 
-    AccessLogGenerator.__call__ = log
+    generator_class.__call__ = log

@@ -115,7 +115,7 @@ def room(request, slug):
     if found is None:
         return render(request, "chat/missing.html", {"slug": slug}, status=404)
     if not is_member(user=request.user, conversation=found):
-        if found.is_private and found.owner_id != request.user.pk:
+        if found.is_private:
             # Says nothing of the room but that it exists and is closed.
             return render(request, "chat/private.html", {"slug": slug}, status=403)
         return render(request, "chat/join.html", {"room": found})

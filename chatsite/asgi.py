@@ -35,7 +35,8 @@ relay.mark_serving()
 # client alone takes a third of a second.
 get_channel_layer()
 # Under daphne: cap a WebSocket's unread backlog, allow server close codes,
-# redact credentials in the access log (chat.server_guards).
+# redact credentials in the access log (chat.server_guards); refuses daphne,
+# autobahn or Twisted versions those patches were not tested with.
 install_server_guards()
 # Under daphne, SIGTERM closes every WebSocket with "server restarting" and
 # exits once they are gone (chat.shutdown), instead of dropping them.

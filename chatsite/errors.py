@@ -26,7 +26,8 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed to you (not a member, not the owner).",
     404: "No such room or user.",
     405: "Method not allowed.",
-    409: "Exists already.",
+    409: "Exists already (`exists`), or the change would leave the room "
+    "without an owner (`last_owner`): name a new owner first.",
     413: "The request body is too large (`too_long`).",
     429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }

@@ -238,6 +238,9 @@ CHAT_MAX_FRAME_LENGTH = 16384
 # Bytes a connection may have waiting to be written to a client that does not
 # read, before the server closes it (chat.server_guards).
 CHAT_SEND_BUFFER_BYTES = max(65536, env_int("CHAT_SEND_BUFFER_BYTES", 1048576))
+# Start daphne even with daphne/autobahn/Twisted versions chat.server_guards was
+# not tested with (it patches their internals): off, the server refuses.
+CHAT_ALLOW_UNTESTED_SERVER = env_bool("CHAT_ALLOW_UNTESTED_SERVER")
 CHAT_TICKET_SECONDS = 30
 # HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000
 # characters, so 64 KiB is plenty.

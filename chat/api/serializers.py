@@ -109,6 +109,27 @@ class CreateRoomSerializer(serializers.Serializer):
     private = serializers.BooleanField(required=False, default=False)
 
 
+class UpdateRoomSerializer(serializers.Serializer):
+    """A rename, a change of privacy, or both; what is left out stays."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    private = serializers.BooleanField(required=False)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.CharField(
+        max_length=16,
+        help_text="`owner` or `member` (an owner stepping down). The last owner "
+        "cannot step down: 409 `last_owner`.",
+    )
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    user = UserSerializer()
+    role = serializers.CharField()
+
+
 class MembershipSerializer(serializers.Serializer):
     room = serializers.CharField()
     member = serializers.BooleanField()

@@ -22,6 +22,16 @@ urlpatterns = [
         name="api-room-members",
     ),
     path(
+        "rooms/<str:slug>/members/<str:username>/",
+        views.RoomMemberView.as_view(),
+        name="api-room-member",
+    ),
+    path(
+        "rooms/<str:slug>/members/<str:username>/role/",
+        views.RoomMemberRoleView.as_view(),
+        name="api-room-member-role",
+    ),
+    path(
         "rooms/<str:slug>/messages/",
         views.RoomMessagesView.as_view(),
         name="api-room-messages",

@@ -21,13 +21,23 @@ from chat.selectors import (
     parse_limit,
     readable_room,
     room_by_slug,
+    room_owner,
     rooms_visible_to,
     user_by_username,
     with_room_counts,
 )
 from chat.services.messages import send_message
 from chat.services.reads import mark_read
-from chat.services.rooms import add_member, create_room, join_room, leave_room
+from chat.services.rooms import (
+    add_member,
+    create_room,
+    delete_room_by_slug,
+    join_room,
+    leave_room,
+    remove_member,
+    set_role,
+    update_room_by_slug,
+)
 from chatsite.errors import errors
 
 from .serializers import (
@@ -36,6 +46,7 @@ from .serializers import (
     AddMemberSerializer,
     CreateRoomSerializer,
     DirectConversationSerializer,
+    MemberRoleSerializer,
     MemberSerializer,
     MembershipSerializer,
     MessagePageSerializer,
@@ -43,7 +54,9 @@ from .serializers import (
     PostMessageSerializer,
     ReadPositionSerializer,
     ReadSerializer,
+    RoleSerializer,
     RoomSerializer,
+    UpdateRoomSerializer,
 )
 
 PAGE_PARAMETERS = [
@@ -58,11 +71,12 @@ PAGE_PARAMETERS = [
 
 
 def room_payload(room: Conversation, *, member: bool, members: int) -> dict:
+    owner = room_owner(room)
     return {
         "slug": room.slug,
         "title": room.title,
         "private": room.is_private,
-        "owner": events.user_payload(room.owner) if room.owner else None,
+        "owner": events.user_payload(owner) if owner else None,
         "member": member,
         "members": members,
         "last_id": getattr(room, "last_id", None) or 0,
@@ -172,10 +186,42 @@ class RoomDetailView(APIView):
         member = is_member(user=request.user, conversation=room)
         if room.is_private and not member:
             raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
-        room = with_room_counts(
-            Conversation.objects.filter(pk=room.pk), request.user
-        ).get()
-        return Response(room_payload(room, member=member, members=room.member_count))
+        return Response(room_response(room, user=request.user, member=member))
+
+    @extend_schema(
+        request=UpdateRoomSerializer,
+        responses={200: RoomSerializer, **errors(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        """Rename a room I own, or make it public or private.
+
+        The fields go to the service as sent: a title must be text and
+        `private` true or false, not something that converts to them.
+        """
+        if not isinstance(request.data, Mapping):
+            raise InvalidInput(
+                "invalid", "Send a JSON object with 'title' or 'private'."
+            )
+        changes = {
+            name: request.data[field]
+            for field, name in (("title", "title"), ("private", "is_private"))
+            if field in request.data
+        }
+        room = update_room_by_slug(slug=slug, actor=request.user, **changes)
+        member = is_member(user=request.user, conversation=room)
+        return Response(room_response(room, user=request.user, member=member))
+
+    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)})
+    def delete(self, request: Request, slug: str) -> Response:
+        """Delete a room I own: its members' sockets get `room.left` ("deleted")."""
+        delete_room_by_slug(slug=slug, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def room_response(room: Conversation, *, user, member: bool) -> dict:
+    """A room as GET /api/rooms/<slug>/ shows it to `user`."""
+    room = with_room_counts(Conversation.objects.filter(pk=room.pk), user).get()
+    return room_payload(room, member=member, members=room.member_count)
 
 
 class RoomJoinView(APIView):
@@ -235,6 +281,41 @@ class RoomMembersView(APIView):
         return Response(
             {"room": room.slug, "member": True, "changed": added},
             status=status.HTTP_201_CREATED if added else status.HTTP_200_OK,
+        )
+
+
+class RoomMemberView(APIView):
+    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404, 409)})
+    def delete(self, request: Request, slug: str, username: str) -> Response:
+        """Remove a member from a room I own (a kick): 204, also if not a member.
+
+        Their sockets get `room.left` with the reason "kicked".
+        """
+        remove_member(slug=slug, username=username, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RoomMemberRoleView(APIView):
+    @extend_schema(
+        request=RoleSerializer,
+        responses={200: MemberRoleSerializer, **errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, slug: str, username: str) -> Response:
+        """Name another owner of a room I own, or step down to member."""
+        if not isinstance(request.data, Mapping):
+            raise InvalidInput("invalid", "Send a JSON object with 'role'.")
+        membership = set_role(
+            slug=slug,
+            username=username,
+            role=request.data.get("role"),
+            actor=request.user,
+        )
+        return Response(
+            {
+                "room": membership.conversation.slug,
+                "user": events.user_payload(membership.user),
+                "role": membership.role,
+            }
         )
 
 

@@ -1,7 +1,9 @@
-"""Rooms and memberships: creating, joining, leaving, adding members.
+"""Rooms and memberships: creating, changing, deleting, joining, leaving, roles.
 
-A change of membership is stored first, then the user's open connections are
-told to join or leave the room's group, so that live messages follow at once.
+A change is stored first, then the users' open connections are told (after the
+commit): to join or leave the room's group, so that live messages follow or
+stop at once, or of the room's new state. A room's owners are its memberships
+with the owner role; a room that has owners always keeps at least one.
 """
 
 from dataclasses import dataclass
@@ -13,11 +15,14 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from chat import events
-from chat.errors import ChatError, Forbidden, InvalidInput
+from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chat.models import Conversation, Membership, slug_validator
-from chat.selectors import room_by_slug, user_by_username
+from chat.selectors import member_count, room_by_slug, room_owner, user_by_username
+from chat.text import is_storable
 
 from . import publish_after_commit
+
+ROLES = (Membership.Role.OWNER, Membership.Role.MEMBER)
 
 
 class RoomExists(ChatError):
@@ -25,6 +30,18 @@ class RoomExists(ChatError):
 
     def __init__(self, slug: str):
         super().__init__("exists", f"A room named '{slug}' exists already.")
+
+
+class LastOwner(ChatError):
+    """The change would leave a room that has owners with none."""
+
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, username: str, slug: str):
+        super().__init__(
+            "last_owner",
+            f"'{username}' is the last owner of '{slug}': name a new owner first.",
+        )
 
 
 def create_room(
@@ -45,7 +62,6 @@ def create_room(
                 slug=slug,
                 title=title or slug,
                 is_private=bool(is_private),
-                owner=owner,
             )
             if owner is not None:
                 Membership.objects.create(
@@ -56,19 +72,140 @@ def create_room(
     return room
 
 
+_UNCHANGED = object()
+
+
 def update_room(
-    *, room: Conversation, title: str | None, is_private: bool
+    *,
+    room: Conversation,
+    title=_UNCHANGED,
+    is_private=_UNCHANGED,
+    actor: User | None = None,
 ) -> Conversation:
-    """Change a room's title or privacy (its slug and owner stay as made)."""
-    _check_title(title)
-    room.title = title or room.slug or ""
-    room.is_private = bool(is_private)
-    room.save(update_fields=["title", "is_private"])
+    """Rename a room or make it public or private (its slug stays as made).
+
+    `actor` must own it or be staff; None is trusted (the admin, a command).
+    A change reaches the room's open connections as `room.updated`.
+    """
+    if actor is not None:
+        _require_manager(actor, room, "changes it")
+    if title is not _UNCHANGED:
+        _check_title(title)
+    if is_private is not _UNCHANGED and not isinstance(is_private, bool):
+        raise InvalidInput("invalid", "'private' must be true or false.")
+    before = (room.title, room.is_private)
+    if title is not _UNCHANGED:
+        room.title = title or room.slug
+    if is_private is not _UNCHANGED:
+        room.is_private = is_private
+    if (room.title, room.is_private) != before:
+        room.save(update_fields=["title", "is_private"])
+        _publish_room_state(room)
     return room
 
 
+def update_room_by_slug(*, slug, actor: User | None = None, **changes) -> Conversation:
+    """update_room for a room named by its slug (the HTTP API)."""
+    return update_room(room=room_by_slug(slug), actor=actor, **changes)
+
+
+def delete_room(*, room: Conversation, actor: User | None = None) -> None:
+    """Delete a room with its memberships and messages.
+
+    Its members' open connections get `room.left` with the reason "deleted"
+    once the deletion is committed.
+    """
+    if actor is not None:
+        _require_manager(actor, room, "deletes it")
+    with transaction.atomic():
+        user_ids = list(
+            Membership.objects.filter(conversation=room)
+            .order_by("pk")
+            .values_list("user_id", flat=True)
+        )
+        # What the frames name, kept from before the row goes.
+        gone = Conversation(
+            pk=room.pk,
+            kind=room.kind,
+            slug=room.slug,
+            title=room.title,
+            is_private=room.is_private,
+        )
+        room.delete()
+    if user_ids:
+        publish_after_commit(
+            events.publish_room_deleted, conversation=gone, user_ids=user_ids
+        )
+
+
+def delete_room_by_slug(*, slug, actor: User | None = None) -> None:
+    delete_room(room=room_by_slug(slug), actor=actor)
+
+
+def set_role(*, slug, username, role, actor: User | None = None) -> Membership:
+    """Make a member an owner or a plain member (an owner stepping down).
+
+    `actor` must own the room or be staff; None is trusted. The last owner
+    cannot step down: LastOwner.
+    """
+    room = room_by_slug(slug)
+    if actor is not None:
+        _require_manager(actor, room, "sets its roles")
+    if not isinstance(role, str) or role not in ROLES:
+        raise InvalidInput(
+            "invalid", f"'role' must be one of: {', '.join(r.value for r in ROLES)}."
+        )
+    user = user_by_username(username)
+    with transaction.atomic():
+        membership = _membership_for_update(room, user)
+        if membership.role == role:
+            return membership
+        if membership.role == Membership.Role.OWNER:
+            _keep_an_owner(room, user)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    _publish_room_state(room)
+    return membership
+
+
+def _membership_for_update(room: Conversation, user: User) -> Membership:
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(conversation=room, user=user)
+        .first()
+    )
+    if membership is None:
+        raise NotFound(f"'{user.username}' is not a member of '{room.slug}'.")
+    return membership
+
+
+def _keep_an_owner(room: Conversation, user: User) -> None:
+    """Refuse to let `user`, an owner of `room`, stop being one if no other is.
+
+    Locks the room's owner rows, so that two owners stepping down at once cannot
+    both pass.
+    """
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(conversation=room, role=Membership.Role.OWNER)
+        .values_list("user_id", flat=True)
+    )
+    if owners == [user.pk]:
+        raise LastOwner(user.username, room.slug)
+
+
+def _publish_room_state(room: Conversation) -> None:
+    """Tell the room's connections of its title, privacy and owner, on commit."""
+    text = events.room_updated_frame(
+        room, owner=room_owner(room), members=member_count(room)
+    )
+    publish_after_commit(
+        events.publish_room_updated, conversation_id=room.pk, text=text
+    )
+
+
 def _check_title(title) -> None:
-    if not isinstance(title, str) or len(title) > 200:
+    if not isinstance(title, str) or len(title) > 200 or not is_storable(title):
         raise InvalidInput("invalid", "'title' must be text of at most 200 characters.")
 
 
@@ -101,6 +238,7 @@ class MembershipChange:
     user: User
     joined: bool
     changed: bool
+    reason: str = "left"
 
     def news(self, origin: str | None) -> dict:
         """The arguments of events.publish_membership for this change."""
@@ -109,6 +247,7 @@ class MembershipChange:
             "conversation": self.room,
             "joined": self.joined,
             "origin": origin,
+            "reason": self.reason,
         }
 
 
@@ -116,7 +255,7 @@ def _join(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
     if Membership.objects.filter(user=user, conversation=room).exists():
         return MembershipChange(room, user, joined=True, changed=False)
-    if room.is_private and room.owner_id != user.pk:
+    if room.is_private:
         raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
     return MembershipChange(room, user, joined=True, changed=created)
@@ -124,14 +263,30 @@ def _join(*, user: User, slug) -> MembershipChange:
 
 def _leave(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
-    deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
-    return MembershipChange(room, user, joined=False, changed=bool(deleted))
+    changed = _end_membership(room, user)
+    return MembershipChange(room, user, joined=False, changed=changed)
+
+
+def _end_membership(room: Conversation, user: User) -> bool:
+    """Delete `user`'s membership of `room`, unless they are its last owner."""
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(user=user, conversation=room)
+            .first()
+        )
+        if membership is None:
+            return False
+        if membership.role == Membership.Role.OWNER:
+            _keep_an_owner(room, user)
+        membership.delete()
+    return True
 
 
 def _add_member(*, slug, username, actor: User | None) -> MembershipChange:
     room = room_by_slug(slug)
-    if actor is not None and not _may_manage(actor, room):
-        raise Forbidden(f"Only the owner of '{room.slug}' adds its members.")
+    if actor is not None:
+        _require_manager(actor, room, "adds its members")
     user = user_by_username(username)
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
     return MembershipChange(room, user, joined=True, changed=created)
@@ -139,15 +294,23 @@ def _add_member(*, slug, username, actor: User | None) -> MembershipChange:
 
 def _remove_member(*, slug, username, actor: User | None) -> MembershipChange:
     room = room_by_slug(slug)
-    if actor is not None and not _may_manage(actor, room):
-        raise Forbidden(f"Only the owner of '{room.slug}' removes its members.")
+    if actor is not None:
+        _require_manager(actor, room, "removes its members")
     user = user_by_username(username)
-    deleted, _ = Membership.objects.filter(user=user, conversation=room).delete()
-    return MembershipChange(room, user, joined=False, changed=bool(deleted))
+    changed = _end_membership(room, user)
+    # Removing oneself is leaving; anyone else's removal is a kick.
+    reason = "left" if actor is not None and actor.pk == user.pk else "kicked"
+    return MembershipChange(room, user, joined=False, changed=changed, reason=reason)
 
 
-def _may_manage(actor: User, room: Conversation) -> bool:
-    return actor.is_staff or room.owner_id == actor.pk
+def _require_manager(actor: User, room: Conversation, what: str) -> None:
+    """Staff and the room's owners manage it; anyone else: Forbidden."""
+    if actor.is_staff:
+        return
+    if not Membership.objects.filter(
+        user=actor, conversation=room, role=Membership.Role.OWNER
+    ).exists():
+        raise Forbidden(f"Only an owner of '{room.slug}' {what}.")
 
 
 async def _apply(change_membership, *, origin=None, **kwargs) -> MembershipChange:

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import Message
+from chat.selectors import room_owner
 from chat.services.messages import send_message
 from tests.browser.conftest import off_loop
 from tests.browser.proxy import FreezableProxy
@@ -234,13 +235,12 @@ def test_a_server_restart_loses_nothing_and_shows_nothing_twice(visitor, live):
     # Stored by another path while the pages cannot hear: `sync` brings them,
     # more than one `sync` page of them (the client asks 200 at a time).
     lobby = Message.objects.get(body="before the restart").conversation
-    off_loop(
-        send_message, sender=lobby.owner, room="lobby", body="stored during the outage"
-    )
+    owner = room_owner(lobby)
+    off_loop(send_message, sender=owner, room="lobby", body="stored during the outage")
     Message.objects.bulk_create(
         Message(
             conversation=lobby,
-            sender=lobby.owner,
+            sender=owner,
             body=f"backlog {n}",
             client_id=f"b{n}",
         )

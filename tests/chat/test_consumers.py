@@ -546,7 +546,7 @@ async def test_leave_room_stops_its_live_messages(connect, alice, bob, lobby):
     leaving_tab, other_tab = await connect(bob), await connect(bob)
 
     await leaving_tab.send({"type": "room.leave", "room": "lobby"})
-    left = {"type": "room.left", "room": "lobby"}
+    left = {"type": "room.left", "room": "lobby", "reason": "left"}
     assert await leaving_tab.recv() == left
     assert await other_tab.recv() == left
 
@@ -592,7 +592,11 @@ async def test_owner_adding_a_member_subscribes_their_open_sockets(
     assert (await member.recv())["id"] == ack["id"]
 
     await aremove_member(slug="secret", username="carol", actor=alice.user)
-    assert await member.recv() == {"type": "room.left", "room": "secret"}
+    assert await member.recv() == {
+        "type": "room.left",
+        "room": "secret",
+        "reason": "kicked",
+    }
     await owner.send(
         {"type": "message.send", "room": "secret", "body": "bye", "client_id": "s2"}
     )

@@ -80,9 +80,9 @@ async def started(coroutine) -> asyncio.Task:
 
 @pytest.fixture
 def lobby(people, make_room):
-    """alice and bob in room `lobby`, with three messages by bob."""
+    """alice and bob (its owner) in room `lobby`, with three messages by bob."""
     alice, bob = people["alice"][0], people["bob"][0]
-    make_room("lobby", owner=alice, members=[bob])
+    make_room("lobby", owner=bob, members=[alice])
     return [
         send_message(sender=bob, room="lobby", body=f"m{n}")[0].id for n in range(3)
     ]

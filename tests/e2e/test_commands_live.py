@@ -70,7 +70,11 @@ async def test_addmember_changes_reach_open_sockets_at_once(
             manage, "addmember", secret, "bob", "--remove"
         )
         assert removed.returncode == 0, removed.stderr
-        assert await b.recv(timeout=5) == {"type": "room.left", "room": secret}
+        assert await b.recv(timeout=5) == {
+            "type": "room.left",
+            "room": secret,
+            "reason": "kicked",
+        }
 
         await a.send(
             type="message.send", room=secret, body="bob is gone", client_id="g"

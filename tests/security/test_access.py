@@ -382,7 +382,7 @@ async def test_removed_member_stops_receiving_a_private_room_at_once(
         )
         assert done.returncode == 0, done.stderr
         left = await removed.recv(CLOSE_WITHIN)
-        assert left == {"type": "room.left", "room": "secret"}
+        assert left == {"type": "room.left", "room": "secret", "reason": "kicked"}
         await owner.send(
             type="message.send", room="secret", body="after", client_id="a"
         )

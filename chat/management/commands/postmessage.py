@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from chat.errors import ChatError
-from chat.selectors import room_by_slug
+from chat.selectors import room_by_slug, room_owners
 from chat.services.messages import send_message
 
 
@@ -43,12 +43,13 @@ class Command(BaseCommand):
 
     def _sender(self, conversation, username: str | None) -> User:
         if username is None:
-            if conversation.owner is None or not conversation.owner.is_active:
+            owner = next((u for u in room_owners(conversation) if u.is_active), None)
+            if owner is None:
                 raise CommandError(
                     f"Room '{conversation.slug}' has no active owner: "
                     "give the sender with --as USER."
                 )
-            return conversation.owner
+            return owner
         try:
             return User.objects.get(username=username, is_active=True)
         except User.DoesNotExist:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from chat import events
 from chat.errors import ChatError
 from chat.models import Conversation, Membership, Message
+from chat.selectors import room_owner
 from chat.services import messages as messages_service
 from chat.services.messages import (
     asend_message,
@@ -154,7 +155,7 @@ def test_store_message_refusals_store_nothing(
     """Each bad message is refused with its code, and nothing is stored."""
     make_user("gone", is_active=False)
     if kwargs.get("room") == "lobby" and code != "forbidden":
-        carol = lobby.owner
+        carol = room_owner(lobby)
     assert_refused(code, store_message, sender=carol, **kwargs)
     assert Message.objects.count() == 0
     assert not Conversation.objects.filter(kind=Conversation.Kind.DIRECT).exists()
