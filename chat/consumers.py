@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 
 from channels.consumer import AsyncConsumer
@@ -21,7 +20,7 @@ from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
 
-from . import events, process, ratelimit, shutdown
+from . import events, json_input, process, ratelimit, shutdown
 from .connections import local_connections
 from .db import handshake_db
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
@@ -202,8 +201,8 @@ class ChatConsumer(AsyncConsumer):
         if text == HEARTBEAT_REPLY:
             return  # a client answering our heartbeat: nothing to say back
         try:
-            frame = json.loads(text)
-        except (ValueError, RecursionError):
+            frame = json_input.loads(text)
+        except ValueError:  # chat.json_input.InvalidJSON
             await self.send_error("invalid_json", "A frame must be a JSON object.")
             return
         if not isinstance(frame, dict):
@@ -587,8 +586,8 @@ def _client_id_of(text) -> str | None:
     if not isinstance(text, str) or len(text) > settings.CHAT_MAX_FRAME_LENGTH:
         return None
     try:
-        frame = json.loads(text)
-    except (ValueError, RecursionError):
+        frame = json_input.loads(text)
+    except ValueError:  # chat.json_input.InvalidJSON
         return None
     client_id = frame.get("client_id") if isinstance(frame, dict) else None
     return client_id if is_valid_client_id(client_id) else None

@@ -121,6 +121,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: the JSON 413, DEBUG on or off.
+    "chat.body_limit.BodyLimitMiddleware",
     # Static files (the pages' scripts and styles) also with DEBUG off, by
     # WhiteNoise's index without making the request path sync (chat.static_files).
     "chat.static_files.StaticFilesMiddleware",
@@ -370,7 +372,7 @@ REST_FRAMEWORK = {
     # JSON and form bodies only: twisted answers a malformed multipart body with
     # an empty 400 before Django sees it, and no endpoint takes files.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "chat.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -397,5 +399,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG on) would print each record a
+        # second time: its records go to the root's handler only.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
