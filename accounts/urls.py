@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from chatsite.post_only import post_only
 
 from .limits import limit_posts_per_address
 from .views import SignUpView
@@ -13,5 +16,10 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Logging out is a POST (the top bar's form); a GET goes home, logged in still.
+    path(
+        "logout/",
+        post_only(settings.LOGIN_REDIRECT_URL)(auth_views.LogoutView.as_view()),
+        name="logout",
+    ),
 ]
