@@ -42,7 +42,11 @@ def loads(text: str | bytes) -> Any:
         if "integer string conversion" in str(exc):
             raise InvalidJSON("A number has too many digits.") from None
         raise InvalidJSON(f"Not valid JSON: {exc}") from None
-    check_depth(data)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    # Fewer brackets than the limit cannot nest past it: most input stops here.
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        check_depth(data)
     return data
 
 
