@@ -18,17 +18,25 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# A developer's settings (chatsite/settings.py reads .env, git ignores it):
+# DEBUG on and a key of this checkout's own, so that every manage.py command
+# works without DEBUG=1. Written once; the environment still wins over it.
+.env:
+	@umask 077 && $(PYTHON) -c 'import secrets; print("DEBUG=1"); \
+		print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
+	@echo "Wrote .env (DEBUG=1 and a new SECRET_KEY) for development."
+
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed .env
 
-install-dev: $(VENV)/.dev-installed
+install-dev: install $(VENV)/.dev-installed
 
 run: install
-	DEBUG=$${DEBUG-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG-1} $(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
 
 test: test-embedded test-services
 
@@ -68,13 +76,13 @@ format: install-dev
 # After changing a visible string: extract, fill the Chinese from
 # locale/fill_zh_hans.py (it names what it lacks), compile. The .mo files are
 # committed, so a checkout needs no gettext tools.
-MAKEMESSAGES := DEBUG=1 $(PY) manage.py makemessages -l zh_Hans --no-obsolete \
+MAKEMESSAGES := $(PY) manage.py makemessages -l zh_Hans --no-obsolete \
 	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*'
 messages: install
 	$(MAKEMESSAGES)
 	$(MAKEMESSAGES) -d djangojs
 	$(PY) locale/fill_zh_hans.py
-	DEBUG=1 $(PY) manage.py compilemessages --ignore .venv
+	$(PY) manage.py compilemessages --ignore .venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

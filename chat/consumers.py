@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 
 from channels.consumer import AsyncConsumer
@@ -22,7 +21,7 @@ from django.db import DatabaseError
 from accounts.middleware import AUTH_UNAVAILABLE
 from chatsite import ratelimit
 
-from . import events, process, shutdown
+from . import events, json_input, process, shutdown
 from .connections import local_connections
 from .db import handshake_db
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
@@ -203,8 +202,8 @@ class ChatConsumer(AsyncConsumer):
         if text == HEARTBEAT_REPLY:
             return  # a client answering our heartbeat: nothing to say back
         try:
-            frame = json.loads(text)
-        except (ValueError, RecursionError):
+            frame = json_input.loads(text)
+        except ValueError:  # chat.json_input.InvalidJSON
             await self.send_error("invalid_json", "A frame must be a JSON object.")
             return
         if not isinstance(frame, dict):
@@ -588,8 +587,8 @@ def _client_id_of(text) -> str | None:
     if not isinstance(text, str) or len(text) > settings.CHAT_MAX_FRAME_LENGTH:
         return None
     try:
-        frame = json.loads(text)
-    except (ValueError, RecursionError):
+        frame = json_input.loads(text)
+    except ValueError:  # chat.json_input.InvalidJSON
         return None
     client_id = frame.get("client_id") if isinstance(frame, dict) else None
     return client_id if is_valid_client_id(client_id) else None

@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from .consumers import ChatConsumer
+from .not_served import refuse_handshake
 
 websocket_urlpatterns = [
     path("ws/chat/", ChatConsumer.as_asgi()),
     # The article's client connects to /chat?id=<id>&token=<token>.
     path("chat", ChatConsumer.as_asgi()),
     path("chat/", ChatConsumer.as_asgi()),
+    # Anything else: a clean 403, not URLRouter's ValueError (a 500).
+    re_path(r"", refuse_handshake),
 ]

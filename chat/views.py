@@ -8,8 +8,10 @@ through the same services as the API.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+
+from chatsite.post_only import post_only
 
 from . import events
 from .errors import ChatError, NotFound
@@ -59,8 +61,8 @@ def home(request):
     return render(request, "chat/home.html", home_context(request))
 
 
+@post_only("home")
 @login_required
-@require_POST
 def create_room_page(request):
     form = CreateRoomForm(request.POST)
     if form.is_valid():
@@ -82,8 +84,8 @@ def create_room_page(request):
     )
 
 
+@post_only("home")
 @login_required
-@require_POST
 def start_direct(request):
     form = DirectForm(request.POST)
     if form.is_valid():
@@ -140,8 +142,8 @@ def room(request, slug):
     )
 
 
+@post_only(lambda slug: reverse("room", args=[slug]))
 @login_required
-@require_POST
 def join_room_page(request, slug):
     try:
         found, _joined = join_room(user=request.user, slug=slug)

@@ -6,36 +6,84 @@ PostgreSQL and REDIS_URL selects channels-redis, so that several daphne processe
 sharing them behave as one server. docs/configuration.md lists every variable.
 """
 
+import logging
 import os
 import warnings
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from dotenv import dotenv_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def fail(reason: str) -> NoReturn:
+    """A setting the server cannot start with: one line on stderr, exit status 1.
+
+    SystemExit, not ImproperlyConfigured: manage.py and daphne would print a
+    traceback for an exception, and the reason would be lost at its bottom.
+    """
+    raise SystemExit(f"chatsite: configuration error: {reason}")
+
+
+def read_env_file() -> dict[str, str]:
+    """A developer's `.env` (written by `make install`); CHAT_ENV_FILE="" reads none."""
+    path = os.environ.get("CHAT_ENV_FILE", str(BASE_DIR / ".env"))
+    if not path or not Path(path).is_file():
+        return {}
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+    return {key: value for key, value in values.items() if value is not None}
+
+
+# The process's environment wins over the file: `DEBUG=0 make run` means it.
+ENV = {**read_env_file(), **os.environ}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return ENV.get(name, default)
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = env_str(name).strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    fail(f"{name} must be 1/true/yes/on or 0/false/no/off, not {value!r}.")
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    value = env_str(name).strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        fail(f"{name} must be a whole number, not {value[:40]!r}.")
 
 
 def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+    value = env_str(name).strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or number in {float("inf"), float("-inf")}:
+        fail(f"{name} must be a number, not {value[:40]!r}.")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "").strip()
+    value = env_str(name).strip()
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -43,11 +91,12 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG")
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set unless DEBUG is on (make run sets DEBUG=1)."
+        fail(
+            "SECRET_KEY must be set unless DEBUG is on "
+            "(`make install` writes both to .env for development)."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
@@ -72,6 +121,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: the JSON 413, DEBUG on or off.
+    "chat.body_limit.BodyLimitMiddleware",
     # Static files (the pages' scripts and styles) also with DEBUG off, by
     # WhiteNoise's index without making the request path sync (chat.static_files).
     "chat.static_files.StaticFilesMiddleware",
@@ -105,9 +156,12 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+DATABASE_URL = env_str("DATABASE_URL").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    except Exception as exc:  # the library's errors vary with the scheme
+        fail(f"DATABASE_URL cannot be used ({type(exc).__name__}: {exc}).")
 else:
     DATABASES = {
         "default": {
@@ -145,7 +199,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Channel layer --------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+REDIS_URL = env_str("REDIS_URL").strip()
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+    fail("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -166,7 +222,7 @@ if REDIS_URL:
                         "max_connections": env_int("CHAT_REDIS_MAX_CONNECTIONS", 200),
                     }
                 ],
-                "prefix": os.environ.get("CHAT_REDIS_PREFIX", "chat"),
+                "prefix": env_str("CHAT_REDIS_PREFIX", "chat"),
                 "capacity": env_int("CHAT_CHANNEL_CAPACITY", 1000),
                 "expiry": 60,
                 "group_expiry": env_int("CHAT_GROUP_EXPIRY_SECONDS", 86400),
@@ -188,18 +244,30 @@ else:
 # Redis Sentinel (docs/deploy.md): the Sentinels name the master; REDIS_URL then
 # gives only the password and the database number.
 REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+
+
+def env_number_in_url(text: str) -> int:
+    if text and not text.isdigit():
+        fail(f"REDIS_URL's database must be a number, not {text[:20]!r}.")
+    return int(text or 0)
+
+
+def sentinel_address(item: str) -> tuple[str, int]:
+    host, _, port = item.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"REDIS_SENTINELS entries are host:port, not {item[:60]!r}.")
+    return host, int(port)
+
+
 if REDIS_URL and REDIS_SENTINELS:
     _redis = urlsplit(REDIS_URL)
     _host = CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
     del _host["address"]
     _host.update(
-        sentinels=[
-            (item.rpartition(":")[0], int(item.rpartition(":")[2]))
-            for item in REDIS_SENTINELS
-        ],
-        master_name=os.environ.get("REDIS_SENTINEL_MASTER", "mymaster"),
+        sentinels=[sentinel_address(item) for item in REDIS_SENTINELS],
+        master_name=env_str("REDIS_SENTINEL_MASTER", "mymaster"),
         password=_redis.password,
-        db=int(_redis.path.strip("/") or 0),
+        db=env_number_in_url(_redis.path.strip("/")),
         sentinel_kwargs={"socket_connect_timeout": 5, "password": _redis.password},
     )
 
@@ -220,17 +288,15 @@ CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)
 # --- Security: limits and abuse (docs/security.md) ---------------------------------
 # Per-user token bucket shared by WebSocket frames and HTTP API requests.
 CHAT_RATE_BURST = max(1, env_int("CHAT_RATE_BURST", 60))
-CHAT_RATE_PER_SECOND = max(0.01, float(os.environ.get("CHAT_RATE_PER_SECOND") or 10))
+CHAT_RATE_PER_SECOND = max(0.01, env_float("CHAT_RATE_PER_SECOND", 10))
 # Per client address: sign-ups, log-ins and token requests (spam, password
 # guessing); generous, since a whole office may share one address.
 CHAT_AUTH_RATE_BURST = max(1, env_int("CHAT_AUTH_RATE_BURST", 100))
-CHAT_AUTH_RATE_PER_MINUTE = max(
-    0.01, float(os.environ.get("CHAT_AUTH_RATE_PER_MINUTE") or 60)
-)
+CHAT_AUTH_RATE_PER_MINUTE = max(0.01, env_float("CHAT_AUTH_RATE_PER_MINUTE", 60))
 # Per account (the username tried): log-ins and token requests, from anywhere.
 CHAT_AUTH_ACCOUNT_RATE_BURST = max(1, env_int("CHAT_AUTH_ACCOUNT_RATE_BURST", 10))
 CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE = max(
-    0.01, float(os.environ.get("CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE") or 5)
+    0.01, env_float("CHAT_AUTH_ACCOUNT_RATE_PER_MINUTE", 5)
 )
 CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 20))
 # A client frame longer than this (characters) is refused with `too_long`.
@@ -315,7 +381,7 @@ REST_FRAMEWORK = {
     # JSON and form bodies only: twisted answers a malformed multipart body with
     # an empty 400 before Django sees it, and no endpoint takes files.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "chat.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -330,6 +396,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if not isinstance(logging.getLevelName(LOG_LEVEL), int):
+    fail(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL[:20]!r}.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -337,6 +407,11 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own console handler (DEBUG on) would print each record a
+        # second time: its records go to the root's handler only.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }

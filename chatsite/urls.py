@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chatsite.post_only import post_only
+
 urlpatterns = [
+    # The admin's logout is POST-only too: a GET goes back to the admin's index.
+    path(
+        "admin/logout/",
+        post_only("admin:index")(admin.site.admin_view(admin.site.logout)),
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("chat.api.urls")),
     path("accounts/", include("accounts.urls")),

@@ -66,6 +66,7 @@ def server_env(**overrides: str) -> dict:
     }
     env.update(
         DJANGO_SETTINGS_MODULE="chatsite.settings",
+        CHAT_ENV_FILE="",
         DEBUG="0",
         SECRET_KEY="test-secret-key-for-the-live-server",
         ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
+# The tests never read a developer's .env: `env -u DATABASE_URL` means SQLite.
+os.environ.setdefault("CHAT_ENV_FILE", "")
 
 from chatsite.settings import *  # noqa: E402, F403
 

@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -66,6 +67,11 @@ def exception_handler(exc, context):
         exc = Unavailable()
     if isinstance(exc, ChatError):
         return Response(error_body(exc.code, exc.detail), status=int(exc.status))
+    if isinstance(exc, RequestDataTooBig):
+        # Read by DRF inside the view: the same 413 with DEBUG on or off.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"A request body is at most {limit} bytes."
+        return Response(error_body("too_long", detail), status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -78,6 +84,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # it changes nothing: a PUT to an unknown URL is a 404, not CSRF's page
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unknown URLs under /api/ answer in JSON too (and name a missing slash)."""
     detail = "No such API endpoint."
@@ -95,15 +102,20 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def body_too_large(request: HttpRequest) -> HttpResponse:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413, JSON under /api/."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    detail = f"A request body is at most {limit} bytes."
+    if _is_api(request):
+        return error_response("too_long", detail, 413)
+    return HttpResponse(detail, status=413, content_type="text/plain")
+
+
 def bad_request(request: HttpRequest, exception=None):
     """Django's 400 (a disallowed Host, say): JSON under /api/, its page elsewhere."""
     if isinstance(exception, RequestDataTooBig):
-        # DATA_UPLOAD_MAX_MEMORY_SIZE: refused before anything was parsed.
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        detail = f"A request body is at most {limit} bytes."
-        if _is_api(request):
-            return error_response("too_long", detail, 413)
-        return HttpResponse(detail, status=413, content_type="text/plain")
+        # A body without Content-Length, found too big as it was read.
+        return body_too_large(request)
     if _is_api(request):
         return error_response("bad_request", "The request was refused.", 400)
     return defaults.bad_request(request, exception)

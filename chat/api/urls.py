@@ -1,11 +1,22 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.renderers import JSONRenderer
 
 from accounts.api import TicketView, TokenView
 
 from . import views
 from .errors import not_found
 from .longpoll import LongPollView
+
+
+class SchemaView(SpectacularAPIView):
+    """The schema in YAML; a refusal (an unknown method) in JSON like every error."""
+
+    def get_renderers(self):
+        if self.request.method not in {"GET", "HEAD"}:
+            return [JSONRenderer()]
+        return super().get_renderers()
+
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -45,7 +56,7 @@ urlpatterns = [
         name="api-dm-messages",
     ),
     path("messages/", LongPollView.as_view(), name="api-messages"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
     re_path(r"^(?P<path>.*)$", not_found),
 ]

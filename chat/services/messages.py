@@ -419,10 +419,21 @@ def send_message(
     return message, created
 
 
+# A hundred years: any older cut-off would be before the first message, and a
+# date before year 1 is an OverflowError.
+MAX_PURGE_DAYS = 36500
+
+
 def purge_messages(*, older_than_days: int, dry_run: bool = False) -> int:
     """Delete messages older than the given number of days; returns how many."""
-    if older_than_days < 0:
-        raise InvalidInput("invalid", "--older-than must be 0 or more days.")
+    if (
+        isinstance(older_than_days, bool)
+        or not isinstance(older_than_days, int)
+        or not 0 <= older_than_days <= MAX_PURGE_DAYS
+    ):
+        raise InvalidInput(
+            "invalid", f"--older-than must be from 0 to {MAX_PURGE_DAYS} days."
+        )
     cutoff = timezone.now() - timedelta(days=older_than_days)
     old = Message.objects.filter(created_at__lt=cutoff)
     if dry_run:

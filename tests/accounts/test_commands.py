@@ -54,8 +54,29 @@ def test_expires_days_sets_the_expiry(make_user):
     ("args", "error"),
     [
         (["nobody"], "No user named 'nobody'."),
-        (["alice", "--expires-days", "0"], "--expires-days must be from 1 to 3650."),
-        (["alice", "--name", "x" * 101], "--name is at most 100 characters."),
+        (
+            ["alice", "--expires-days", "0"],
+            "Error: argument --expires-days: must be a whole number from 1 to 3650, "
+            "not '0'",
+        ),
+        (
+            ["alice", "--expires-days", "1000000000"],
+            "Error: argument --expires-days: must be a whole number from 1 to 3650, "
+            "not '1000000000'",
+        ),
+        (
+            ["alice", "--expires-days", "9" * 30],
+            "Error: argument --expires-days: must be a whole number from 1 to 3650, "
+            f"not '{'9' * 20}…'",
+        ),
+        (
+            ["alice", "--name", "x" * 101],
+            "Error: argument --name: must be 1 to 100 characters, not 101",
+        ),
+        (
+            ["x" * 151],
+            "Error: argument username: must be 1 to 150 characters, not 151",
+        ),
     ],
 )
 def test_bad_arguments_fail_clearly(make_user, args, error):

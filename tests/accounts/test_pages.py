@@ -114,9 +114,10 @@ def test_login_returns_to_next_and_logout_ends_the_session(client, make_user):
 
 
 def test_logout_is_post_only(client, make_user):
-    """A GET to log-out (a link, a prefetch) changes nothing."""
+    """A GET to log-out (a link, a prefetch) changes nothing: it goes home."""
     client.force_login(make_user("alice"))
-    assert client.get(LOGOUT).status_code == 405
+    response = client.get(LOGOUT)
+    assert (response.status_code, response.url) == (302, "/")
     assert SESSION_KEY in client.session
 
 

@@ -1,6 +1,8 @@
 """manage.py createroom, postmessage and purgemessages."""
 
 import asyncio
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -11,8 +13,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from chat import events
+from chat.errors import InvalidInput
 from chat.models import Conversation, Membership, Message
 from chat.selectors import room_owner, with_message_relations
+from chat.services.messages import purge_messages
+from tests.live import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -211,11 +216,43 @@ def test_purgemessages_deletes_only_older_messages(aged_messages):
     ]
 
 
-def test_purgemessages_refuses_a_negative_age(aged_messages):
-    """A negative --older-than is a CommandError; nothing is deleted."""
-    with pytest.raises(CommandError, match="--older-than must be 0 or more days."):
-        run("purgemessages", "--older-than", "-1")
+@pytest.mark.parametrize("days", ["-1", "36501", "1000000", "9" * 5000, "7.5", "x"])
+def test_purgemessages_refuses_an_age_out_of_range(aged_messages, days):
+    """--older-than outside 0-36500 is a CommandError naming the range."""
+    with pytest.raises(CommandError, match="from 0 to 36500"):
+        run("purgemessages", "--older-than", days)
     assert Message.objects.count() == 3
+
+
+def test_purgemessages_takes_the_ends_of_its_range(aged_messages):
+    """0 and 36500 days are both allowed."""
+    assert run("purgemessages", "--older-than", "36500") == (
+        "Deleted 0 messages older than 36500 days.\n"
+    )
+    assert run("purgemessages", "--older-than", "0", "--dry-run") == (
+        "Would delete 3 messages older than 0 days.\n"
+    )
+
+
+def test_purge_service_refuses_an_age_out_of_range(aged_messages):
+    """The service checks the range too, for callers other than the command."""
+    with pytest.raises(InvalidInput, match="from 0 to 36500"):
+        purge_messages(older_than_days=1_000_000)
+
+
+def test_purgemessages_out_of_range_from_a_shell_is_no_traceback():
+    """From a shell: the usage and the range on stderr, exit 2, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "purgemessages", "--older-than", "1000000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--older-than: must be a whole number from 0 to 36500" in result.stderr
 
 
 def test_purgemessages_requires_older_than():
@@ -277,3 +314,19 @@ def test_addmember_errors_are_clear(make_user, make_room, args, message):
     with pytest.raises(CommandError, match=message):
         run("addmember", *args)
     assert Membership.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["addmember", "r" * 51, "bob"], "room: must be 1 to 50 characters, not 51"),
+        (["addmember", "lobby", "b" * 151], "username: must be 1 to 150 characters"),
+        (["postmessage", "r" * 51, "hi"], "room: must be 1 to 50 characters, not 51"),
+        (["postmessage", "lobby", "hi", "--as", "a" * 151], "--as: must be 1 to 150"),
+        (["createroom", "lobby", "--owner", "a" * 151], "--owner: must be 1 to 150"),
+    ],
+)
+def test_commands_name_the_range_of_a_text_argument(args, error):
+    """A name longer than any stored one is refused with the range, before a lookup."""
+    with pytest.raises(CommandError, match=error):
+        run(*args)

@@ -653,7 +653,7 @@ BAD_FRAMES = {
     "sync_after_negative": ({"type": "sync", "after": -1}, "invalid"),
     "sync_after_past_max": ({"type": "sync", "after": MAX_ID + 1}, "invalid"),
     "sync_after_huge": ({"type": "sync", "after": 10**40}, "invalid"),
-    "sync_after_infinite": ('{"type":"sync","after":1e400}', "invalid"),
+    "sync_after_infinite": ('{"type":"sync","after":1e400}', "invalid_json"),
     "sync_after_fraction": ({"type": "sync", "after": 1.5}, "invalid"),
     "sync_after_bool": ({"type": "sync", "after": True}, "invalid"),
     "sync_after_text": ({"type": "sync", "after": "abc"}, "invalid"),

@@ -2,7 +2,10 @@
 
 Every operation of /api/schema/ gets generated requests, valid and not; each
 answer must be no 5xx and match the schema (status, content type, headers,
-body). Bounded and repeatable: a few examples per operation, derandomized.
+body). Beside the schema (hypothesis): bodies nested thousands deep or holding
+numbers Python's reader trips on, every route with the methods it does not
+serve, and paths no route serves. All of it with DEBUG off and on (`make run`).
+Bounded and repeatable: a few examples per operation, derandomized.
 """
 
 import json
@@ -11,10 +14,11 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from accounts.tokens import create_token
-from tests.live import DaphneServer
+from tests.live import DaphneServer, http_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,12 +42,13 @@ def _operation_labels() -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def api_server(django_db_setup, tmp_path_factory):
-    """A daphne whose limits stay out of the fuzzer's way."""
+@pytest.fixture(scope="module", params=["0", "1"], ids=["debug_off", "debug_on"])
+def api_server(request, django_db_setup, tmp_path_factory):
+    """A daphne whose limits stay out of the fuzzer's way, DEBUG off then on."""
     log = tmp_path_factory.mktemp("fuzz") / "daphne.log"
     server = DaphneServer(
         log,
+        DEBUG=request.param,
         CHAT_RATE_BURST="1000000",
         CHAT_AUTH_RATE_BURST="1000000",
         CHAT_MAX_CONNECTIONS_PER_USER="1000",
@@ -119,3 +124,165 @@ def test_schema_lists_every_api_operation():
     ):
         assert label in labels
     assert len(labels) == 22, json.dumps(labels)
+
+
+# --- Beside the schema: shapes, methods and paths it does not describe --------------
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "PROPFIND", "FOO"]
+FIELDS = ["body", "username", "password", "slug", "title", "id", "client_id", "name"]
+FILLED = {"{slug}": "fuzzroom", "{username}": "fuzzpeer"}
+
+
+def _routes() -> dict[str, set[str]]:
+    """Each API path, filled in, with the methods its operations document."""
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    routes = {}
+    for path, methods in spec["paths"].items():
+        for placeholder, value in FILLED.items():
+            path = path.replace(placeholder, value)
+        routes[path] = {method.upper() for method in methods}
+    return routes
+
+
+def _json_bodies() -> set[tuple[str, str]]:
+    """(method, filled path) of the operations that read a JSON body."""
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    found = set()
+    for path, methods in spec["paths"].items():
+        for placeholder, value in FILLED.items():
+            path = path.replace(placeholder, value)
+        found |= {(m.upper(), path) for m, op in methods.items() if "requestBody" in op}
+    return found
+
+
+ROUTES = _routes()
+JSON_BODIES = _json_bodies()
+
+depths = st.integers(min_value=33, max_value=6000)
+nested = depths.flatmap(
+    lambda depth: st.sampled_from(
+        [
+            "[" * depth + "]" * depth,
+            '{"a":' * depth + "1" + "}" * depth,
+            '[{"b":' * depth + "0" + "}]" * depth,
+        ]
+    )
+)
+huge_numbers = st.sampled_from(
+    ["1e400", "-1e400", "1E999999", "NaN", "Infinity", "-Infinity"]
+) | st.integers(min_value=4301, max_value=20000).map(lambda digits: "9" * digits)
+bad_bodies = (
+    nested
+    | huge_numbers
+    | st.tuples(st.sampled_from(FIELDS), nested | huge_numbers).map(
+        lambda pair: '{"%s": %s}' % pair  # noqa: UP031 - the value is JSON text
+    )
+)
+
+
+def _fuzz_settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def _assert_json_error(status: int, headers: dict, answer, what) -> None:
+    assert status < 500, (what, status, answer)
+    assert headers.get("Content-Type") == "application/json", (what, headers)
+    assert isinstance(answer, dict), (what, answer)
+    assert isinstance(answer.get("code"), str), (what, answer)
+    assert isinstance(answer.get("detail"), str), (what, answer)
+
+
+def test_deep_and_huge_number_bodies_are_400_parse_error(api_server, fuzz_world):
+    """Nesting past 32 levels or a number out of reach: 400 parse_error, never 5xx."""
+    _, token = create_token(user=fuzz_world)
+
+    @_fuzz_settings(60)
+    @given(operation=st.sampled_from(sorted(JSON_BODIES)), body=bad_bodies)
+    def answers_parse_error(operation, body):
+        method, path = operation
+        status, headers, answer = http_json(
+            method,
+            f"{api_server.http_url}{path}",
+            token=token,
+            raw=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        _assert_json_error(status, headers, answer, (method, path, body[:40]))
+        assert (status, answer["code"]) == (400, "parse_error"), (method, path)
+
+    answers_parse_error()
+
+
+def test_every_route_answers_the_methods_it_does_not_serve_in_json(
+    api_server, fuzz_world
+):
+    """A method a route does not document: 405 (401 without a token), JSON, no 5xx."""
+    _, token = create_token(user=fuzz_world)
+    cases = [
+        (path, method)
+        for path, served in sorted(ROUTES.items())
+        for method in METHODS
+        if method not in served and not (method == "GET" and "POST" in served)
+    ]
+
+    @_fuzz_settings(60)
+    @given(case=st.sampled_from(cases), with_token=st.booleans())
+    def answers_405(case, with_token):
+        path, method = case
+        status, headers, answer = http_json(
+            method, f"{api_server.http_url}{path}", token=token if with_token else None
+        )
+        _assert_json_error(status, headers, answer, (method, path))
+        if with_token:
+            assert (status, answer["code"]) == (405, "method_not_allowed"), case
+        else:
+            assert status in {401, 405}, case
+
+    answers_405()
+    assert len(cases) > 40, cases
+
+
+paths = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.~%/", min_size=1, max_size=40
+)
+
+
+def test_unknown_api_paths_are_a_json_404_for_every_method(api_server, fuzz_world):
+    """A path no route serves, under /api/ or beyond a real one: a JSON 404."""
+    _, token = create_token(user=fuzz_world)
+    bases = ["/api/zz", "/api/rooms/fuzzroom/zz", "/api/dm/fuzzpeer/zz", "/api/auth/zz"]
+
+    @_fuzz_settings(60)
+    @given(
+        base=st.sampled_from(bases),
+        rest=paths,
+        method=st.sampled_from(METHODS),
+        with_token=st.booleans(),
+    )
+    def answers_404(base, rest, method, with_token):
+        path = f"{base}{rest}"
+        status, headers, answer = http_json(
+            method, f"{api_server.http_url}{path}", token=token if with_token else None
+        )
+        _assert_json_error(status, headers, answer, (method, path))
+        assert (status, answer["code"]) == (404, "not_found"), (method, path)
+
+    answers_404()
+
+
+def test_unknown_page_paths_are_never_a_server_error(api_server):
+    """Outside /api/, a path no page serves gets a 4xx for any method."""
+
+    @_fuzz_settings(40)
+    @given(rest=paths, method=st.sampled_from(METHODS))
+    def answers_4xx(rest, method):
+        status, _, answer = http_json(method, f"{api_server.http_url}/zz{rest}")
+        assert 400 <= status < 500, (method, rest, status)
+
+    answers_4xx()

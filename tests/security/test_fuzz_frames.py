@@ -1,10 +1,11 @@
 """Arbitrary frames thrown at the consumer (hypothesis).
 
-Any JSON, wrong types, huge numbers, odd Unicode, binary: each frame gets an
+Any JSON, wrong types, huge numbers (1e400, thousands of digits, NaN), nesting
+thousands deep, odd Unicode, binary: each frame gets an
 `error` frame or a valid answer, the connection survives (a `ping` sent after
 every frame is answered), and the database holds exactly the messages that
 were acknowledged. The bulk runs through channels' communicator (the whole
-ASGI stack, fast); a smaller run goes through a real daphne.
+ASGI stack, fast); a smaller run goes through a real daphne, DEBUG off and on.
 """
 
 import asyncio
@@ -93,9 +94,28 @@ plausible = st.one_of(
         ]
     ),
 )
+# JSON Python's reader trips on: nesting past the server's 32 levels (up to a
+# RecursionError), numbers out of range or of thousands of digits, NaN.
+nested = st.integers(min_value=33, max_value=2600).flatmap(
+    lambda depth: st.sampled_from(
+        [
+            "[" * depth + "]" * depth,
+            '{"a":' * depth + "1" + "}" * depth,
+            '{"type": "sync", "after": ' + "[" * depth + "]" * depth + "}",
+        ]
+    )
+)
+huge_numbers = st.sampled_from(
+    ["1e400", "-1e400", "NaN", "Infinity", "-Infinity"]
+) | st.integers(min_value=4301, max_value=12000).map(lambda digits: "9" * digits)
+unreadable = nested | st.tuples(
+    st.sampled_from(["after", "limit", "body", "room", "client_id", "type"]),
+    huge_numbers,
+).map(lambda pair: '{"type": "sync", "%s": %s}' % pair)  # noqa: UP031 - JSON text
 # What goes over the wire: a frame object, any JSON, any text, or bytes.
 wire = (
-    plausible.map(json.dumps)
+    unreadable
+    | plausible.map(json.dumps)
     | frames.map(json.dumps)
     | json_values.map(json.dumps)
     | st.text(max_size=60).filter(lambda t: t not in {"ping", "pong"})
@@ -252,8 +272,35 @@ def test_fuzzed_frames_through_the_asgi_stack(alice):
 
 
 @pytest.mark.e2e
-def test_fuzzed_frames_through_a_real_daphne(start_daphne, alice):
+@pytest.mark.parametrize("debug", ["0", "1"], ids=["debug_off", "debug_on"])
+def test_fuzzed_frames_through_a_real_daphne(start_daphne, alice, debug):
     """The same over the network: daphne's framing and UTF-8 checks in the path."""
     user, token = alice
-    server = start_daphne(CHAT_RATE_BURST="1000000", CHAT_HEARTBEAT_SECONDS="3600")
-    fuzz(DaphneSocket(server, token), user, examples=60)
+    server = start_daphne(
+        DEBUG=debug, CHAT_RATE_BURST="1000000", CHAT_HEARTBEAT_SECONDS="3600"
+    )
+    fuzz(DaphneSocket(server, token), user, examples=40)
+
+
+def test_unreadable_json_frames_are_invalid_json(alice):
+    """Only nesting and numbers out of reach: each gets `invalid_json`, alive after."""
+    user, token = alice
+    socket = ChannelsSocket(token)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(socket.open())["type"] == "hello"
+
+        @bounded(80)
+        @given(item=unreadable)
+        def run(item):
+            loop.run_until_complete(socket.send(item))
+            error = loop.run_until_complete(socket.recv())
+            assert error["type"] == "error", error
+            assert error["code"] in {"invalid_json", "too_long"}, (error, item[:40])
+            loop.run_until_complete(socket.send("ping"))
+            assert loop.run_until_complete(socket.recv()) == "pong"
+
+        run()
+    finally:
+        loop.run_until_complete(socket.close())
+        loop.close()

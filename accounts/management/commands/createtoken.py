@@ -4,8 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from accounts.tokens import create_token
+from chatsite.arguments import text, whole_number
 
 MAX_EXPIRES_DAYS = 3650
+USERNAME_MAX = User._meta.get_field("username").max_length
 
 
 class Command(BaseCommand):
@@ -15,13 +17,19 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("username")
-        parser.add_argument("--name", default="cli", help="A label for the token.")
+        parser.add_argument("username", type=text(max_length=USERNAME_MAX))
+        parser.add_argument(
+            "--name",
+            type=text(max_length=100),
+            default="cli",
+            help="A label for the token, at most 100 characters.",
+        )
         parser.add_argument(
             "--expires-days",
-            type=int,
+            type=whole_number(low=1, high=MAX_EXPIRES_DAYS),
             default=None,
-            help="Days until the token expires (default: never).",
+            help=f"Days until the token expires, 1-{MAX_EXPIRES_DAYS} "
+            "(default: never).",
         )
 
     def handle(self, *args, username, name, expires_days, **options):

@@ -7,16 +7,20 @@ connections join (or leave) the room's live messages at once.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import User
 from chat.errors import ChatError
 from chat.services.rooms import add_member, remove_member
+from chatsite.arguments import text
+
+USERNAME_MAX = User._meta.get_field("username").max_length
 
 
 class Command(BaseCommand):
     help = "Add a user to a room (public or private), or remove them with --remove."
 
     def add_arguments(self, parser):
-        parser.add_argument("room", help="The room's slug.")
-        parser.add_argument("username")
+        parser.add_argument("room", type=text(max_length=50), help="The room's slug.")
+        parser.add_argument("username", type=text(max_length=USERNAME_MAX))
         parser.add_argument(
             "--remove", action="store_true", help="Remove the user from the room."
         )

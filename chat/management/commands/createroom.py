@@ -5,6 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from chat.errors import ChatError
 from chat.services.rooms import create_room
+from chatsite.arguments import text
+
+USERNAME_MAX = User._meta.get_field("username").max_length
 
 
 class Command(BaseCommand):
@@ -18,7 +21,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Only members see it; its owner adds them.",
         )
-        parser.add_argument("--owner", metavar="USER", default=None)
+        parser.add_argument(
+            "--owner",
+            metavar="USER",
+            type=text(max_length=USERNAME_MAX),
+            default=None,
+        )
 
     def handle(self, *args, slug, title, private, owner, **options):
         owner_user = None

@@ -11,18 +11,22 @@ from accounts.models import User
 from chat.errors import ChatError
 from chat.selectors import room_by_slug, room_owners
 from chat.services.messages import send_message
+from chatsite.arguments import text
+
+USERNAME_MAX = User._meta.get_field("username").max_length
 
 
 class Command(BaseCommand):
     help = "Post a message to a room, as --as USER or else as the room's owner."
 
     def add_arguments(self, parser):
-        parser.add_argument("room", help="The room's slug.")
+        parser.add_argument("room", type=text(max_length=50), help="The room's slug.")
         parser.add_argument("text", help="The message body.")
         parser.add_argument(
             "--as",
             dest="sender",
             metavar="USER",
+            type=text(max_length=USERNAME_MAX),
             default=None,
             help="The sender, a member of the room (default: the room's owner).",
         )

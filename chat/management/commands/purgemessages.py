@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from chat.errors import ChatError
-from chat.services.messages import purge_messages
+from chat.services.messages import MAX_PURGE_DAYS, purge_messages
+from chatsite.arguments import whole_number
 
 
 class Command(BaseCommand):
@@ -12,10 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--older-than",
-            type=int,
+            type=whole_number(low=0, high=MAX_PURGE_DAYS),
             required=True,
             metavar="DAYS",
-            help="Delete messages created more than DAYS days ago.",
+            help="Delete messages created more than DAYS days ago "
+            f"(0-{MAX_PURGE_DAYS}).",
         )
         parser.add_argument(
             "--dry-run",
