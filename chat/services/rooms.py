@@ -95,9 +95,9 @@ def update_room(
         raise InvalidInput("invalid", "'private' must be true or false.")
     before = (room.title, room.is_private)
     if title is not _UNCHANGED:
-        room.title = title or room.slug
+        room.title = str(title or room.slug)
     if is_private is not _UNCHANGED:
-        room.is_private = is_private
+        room.is_private = bool(is_private)
     if (room.title, room.is_private) != before:
         room.save(update_fields=["title", "is_private"])
         _publish_room_state(room)
@@ -191,7 +191,7 @@ def _keep_an_owner(room: Conversation, user: User) -> None:
         .values_list("user_id", flat=True)
     )
     if owners == [user.pk]:
-        raise LastOwner(user.username, room.slug)
+        raise LastOwner(user.username, str(room.slug))
 
 
 def _publish_room_state(room: Conversation) -> None:
