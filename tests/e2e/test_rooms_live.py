@@ -49,8 +49,16 @@ async def test_removed_member_hears_room_left_and_nothing_after(
         assert (await c.recv())["id"] == answers["ack"]["id"]
         # A sentinel by another path: bob's socket is alive and got nothing else.
         await a.send(type="message.send", to="bob", body="sentinel", client_id="k2")
-        assert (await b.recv())["body"] == "sentinel"
-        await b.assert_silent(1.0)
+        sentinel = await b.recv()
+        assert sentinel["body"] == "sentinel"
+        # Nothing of the room reaches bob; over Redis the layer may repeat the
+        # sentinel itself (clients drop a repeated id, docs/protocol.md).
+        while True:
+            try:
+                frame = await b.recv(timeout=1.0)
+            except TimeoutError:
+                break
+            assert frame.get("id") == sentinel["id"], frame
         await b.send(type="message.send", room=secret, body="still?", client_id="k3")
         refused = await b.recv()
         assert (refused["type"], refused["code"]) == ("error", "forbidden")
