@@ -141,7 +141,7 @@ class Visitor:
 
     def message_with(self, body: str):
         """Stored messages (with an id) whose body is exactly `body`."""
-        return self.page.locator("#messages li.message[data-id] p.body").filter(
+        return self.page.locator("#messages li.message[data-id] .body").filter(
             has_text=re.compile(f"^{re.escape(body)}$")
         )
 
