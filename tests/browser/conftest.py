@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from accounts.models import User
 from tests.conftest import ON_CI, USES_SERVICES
 from tests.live import ROOT, DaphneServer
 
@@ -123,6 +125,23 @@ class Visitor:
         form.locator("#id_password2").fill(PASSWORD)
         form.locator("button[type=submit]").click()
         expect(self.page).to_have_url(f"{self.base_url}/")
+        self.wait_connected()
+
+    def log_in(self, path: str = "/") -> None:
+        """Log in through the login page (the user exists), ending on `path`.
+
+        The server runs the product's settings, which know no MD5 hasher: the
+        password is stored again with the default one first.
+        """
+        User.objects.filter(username=self.name).update(
+            password=make_password(PASSWORD, hasher="pbkdf2_sha256")
+        )
+        self.open(f"/accounts/login/?next={path}")
+        form = self.page.locator("main form")
+        form.locator("#id_username").fill(self.name)
+        form.locator("#id_password").fill(PASSWORD)
+        form.locator("button[type=submit]").click()
+        expect(self.page).to_have_url(f"{self.base_url}{path}")
         self.wait_connected()
 
     def wait_connected(self) -> None:
