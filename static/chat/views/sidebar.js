@@ -21,13 +21,16 @@ function item(conversation, { current, muted }) {
   if (conversation.kind === "direct") link.append(avatar(conversation.user, "small"));
   else link.append(el("span", { className: "room-icon", "aria-hidden": "true", text: "#" }));
   link.append(el("span", { className: "name", text: conversation.name }));
-  if (conversation.private) link.append(" ", el("span", { className: "tag", text: gettext("private") }));
-  if (muted) link.append(" ", el("span", { className: "tag muted-tag", text: gettext("muted") }));
+  // A second line: private, muted, the last activity.
+  const sub = el("span", { className: "sub" });
+  if (conversation.private) sub.append(el("span", { className: "tag", text: gettext("private") }), " ");
+  if (muted) sub.append(el("span", { className: "tag muted-tag", text: gettext("muted") }), " ");
   if (conversation.lastAt) {
     const when = el("time", { className: "when list-when" });
     setListTime(when, new Date(conversation.lastAt));
-    link.append(" ", when);
+    sub.append(when);
   }
+  link.append(sub);
   const count = badge(conversation.unread, muted);
   if (count) link.append(" ", count);
   return el("li", { "data-key": conversation.key, className: muted ? "muted" : null }, link);

@@ -105,6 +105,10 @@ export function bindSwitcher(store) {
       active = Math.max(0, active - 1);
       draw();
       event.preventDefault();
+    } else if (event.key === "Escape") {
+      // A search box would only clear itself: Esc closes the switcher.
+      event.preventDefault();
+      dialog.close();
     } else if (event.key === "Enter") {
       event.preventDefault();
       go(active);
