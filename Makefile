@@ -56,7 +56,8 @@ format: install
 # locale/fill_zh_hans.py (it names what it lacks), compile. The .mo files are
 # committed, so a checkout needs no gettext tools.
 MAKEMESSAGES := DEBUG=1 $(PY) manage.py makemessages -l zh_Hans --no-obsolete \
-	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*'
+	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*' \
+	--ignore 'static/vendor/*' --ignore .vendor-tmp
 messages: install
 	$(MAKEMESSAGES)
 	$(MAKEMESSAGES) -d djangojs
