@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install install-dev run test test-embedded test-services lint format clean messages bench bench-quick
+.PHONY: install install-dev run test test-embedded test-services lint format clean messages bench bench-quick vendor
 
 # The server's requirements only (make run); the tests' and linters' on top of
 # them (make test, make lint).
@@ -77,12 +77,32 @@ format: install-dev
 # locale/fill_zh_hans.py (it names what it lacks), compile. The .mo files are
 # committed, so a checkout needs no gettext tools.
 MAKEMESSAGES := $(PY) manage.py makemessages -l zh_Hans --no-obsolete \
-	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*'
+	--ignore .venv --ignore staticfiles --ignore 'tests/*' --ignore 'locale/*' \
+	--ignore 'static/vendor/*' --ignore .vendor-tmp
 messages: install
 	$(MAKEMESSAGES)
 	$(MAKEMESSAGES) -d djangojs
 	$(PY) locale/fill_zh_hans.py
 	$(PY) manage.py compilemessages --ignore .venv
+
+# The browser libraries under static/vendor/, pinned: `make vendor` fetches these
+# exact versions from the npm registry (npm pack) and copies the ES module and the
+# licence of each. The files are committed, so neither run time nor a checkout
+# needs npm or the internet.
+MARKED_VERSION := 18.2.1
+DOMPURIFY_VERSION := 3.4.18
+vendor:
+	rm -rf .vendor-tmp && mkdir -p .vendor-tmp static/vendor/marked static/vendor/dompurify
+	cd .vendor-tmp && npm pack --silent marked@$(MARKED_VERSION) dompurify@$(DOMPURIFY_VERSION)
+	tar xzf .vendor-tmp/marked-$(MARKED_VERSION).tgz -C .vendor-tmp && mv .vendor-tmp/package .vendor-tmp/marked
+	tar xzf .vendor-tmp/dompurify-$(DOMPURIFY_VERSION).tgz -C .vendor-tmp && mv .vendor-tmp/package .vendor-tmp/dompurify
+	grep -v '^//# sourceMappingURL' .vendor-tmp/marked/lib/marked.esm.js > static/vendor/marked/marked.esm.js
+	cp .vendor-tmp/marked/LICENSE static/vendor/marked/LICENSE
+	grep -v '^//# sourceMappingURL' .vendor-tmp/dompurify/dist/purify.es.mjs > static/vendor/dompurify/purify.es.js
+	cp .vendor-tmp/dompurify/LICENSE .vendor-tmp/dompurify/LICENSE-MPL static/vendor/dompurify/
+	echo "marked $(MARKED_VERSION) from the npm registry (make vendor)" > static/vendor/marked/VERSION
+	echo "dompurify $(DOMPURIFY_VERSION) from the npm registry (make vendor)" > static/vendor/dompurify/VERSION
+	rm -rf .vendor-tmp
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -456,3 +456,23 @@ def unread_count(*, user: User, conversation: Conversation, after: int) -> int:
         .exclude(sender=user)
         .count()
     )
+
+
+PEOPLE_LIMIT = 20
+
+
+def people_matching(*, query: str, viewer: User, limit: int = PEOPLE_LIMIT) -> list:
+    """Active users whose name contains `query`, those starting with it first.
+
+    For the people directory and the quick switcher: at most `limit`, never
+    the viewer, never an inactive account. An empty query lists the first
+    names in order.
+    """
+    query = (query or "").strip()[:150]
+    people = User.objects.filter(is_active=True).exclude(pk=viewer.pk)
+    if query:
+        people = people.filter(username__icontains=query)
+    found = list(people.order_by("username")[: max(limit * 5, limit)])
+    lowered = query.lower()
+    found.sort(key=lambda u: (not u.username.lower().startswith(lowered), u.username))
+    return found[:limit]

@@ -21,6 +21,7 @@ from .selectors import (
     direct_conversations_of,
     is_member,
     last_visible_id,
+    people_matching,
     public_rooms_to_join,
     read_position,
     room_by_slug,
@@ -30,11 +31,18 @@ from .selectors import (
 from .services.rooms import RoomExists, create_room, join_room
 
 
+def shell_context(request) -> dict:
+    """What the app shell's sidebar shows on every chat page."""
+    return {
+        "rooms": rooms_of(request.user),
+        "directs": direct_conversations_of(request.user),
+    }
+
+
 def home_context(request, **forms) -> dict:
     user = request.user
     return {
-        "rooms": rooms_of(user),
-        "directs": direct_conversations_of(user),
+        **shell_context(request),
         "public_rooms": public_rooms_to_join(user),
         "room_form": forms.get("room_form") or CreateRoomForm(),
         "direct_form": forms.get("direct_form") or DirectForm(),
@@ -59,6 +67,22 @@ def page_data(request, **extra) -> dict:
 @login_required
 def home(request):
     return render(request, "chat/home.html", home_context(request))
+
+
+@login_required
+def people(request):
+    """The people directory: search by username, then open a conversation."""
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "chat/people.html",
+        {
+            **shell_context(request),
+            "query": query[:150],
+            "people": people_matching(query=query, viewer=request.user),
+            "page_data": page_data(request, page="home"),
+        },
+    )
 
 
 @post_only("home")
@@ -136,8 +160,7 @@ def room(request, slug):
             "room": found,
             "title": found.title or found.slug,
             "page_data": data,
-            "rooms": rooms_of(request.user),
-            "directs": direct_conversations_of(request.user),
+            **shell_context(request),
         },
     )
 
@@ -179,7 +202,6 @@ def direct(request, username):
             "other": other,
             "title": other.username,
             "page_data": data,
-            "rooms": rooms_of(request.user),
-            "directs": direct_conversations_of(request.user),
+            **shell_context(request),
         },
     )

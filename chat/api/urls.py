@@ -7,6 +7,7 @@ from accounts.api import TicketView, TokenView
 from . import views
 from .errors import not_found
 from .longpoll import LongPollView
+from .people import PeopleView
 
 
 class SchemaView(SpectacularAPIView):
@@ -56,6 +57,7 @@ urlpatterns = [
         name="api-dm-messages",
     ),
     path("messages/", LongPollView.as_view(), name="api-messages"),
+    path("users/", PeopleView.as_view(), name="api-users"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
     re_path(r"^(?P<path>.*)$", not_found),

@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from accounts.models import User
 from tests.conftest import ON_CI, USES_SERVICES
 from tests.live import ROOT, DaphneServer
 
@@ -125,6 +127,23 @@ class Visitor:
         expect(self.page).to_have_url(f"{self.base_url}/")
         self.wait_connected()
 
+    def log_in(self, path: str = "/") -> None:
+        """Log in through the login page (the user exists), ending on `path`.
+
+        The server runs the product's settings, which know no MD5 hasher: the
+        password is stored again with the default one first.
+        """
+        User.objects.filter(username=self.name).update(
+            password=make_password(PASSWORD, hasher="pbkdf2_sha256")
+        )
+        self.open(f"/accounts/login/?next={path}")
+        form = self.page.locator("main form")
+        form.locator("#id_username").fill(self.name)
+        form.locator("#id_password").fill(PASSWORD)
+        form.locator("button[type=submit]").click()
+        expect(self.page).to_have_url(f"{self.base_url}{path}")
+        self.wait_connected()
+
     def wait_connected(self) -> None:
         expect(self.page.locator("#connection-state")).to_have_attribute(
             "data-state", "connected"
@@ -141,7 +160,7 @@ class Visitor:
 
     def message_with(self, body: str):
         """Stored messages (with an id) whose body is exactly `body`."""
-        return self.page.locator("#messages li.message[data-id] p.body").filter(
+        return self.page.locator("#messages li.message[data-id] .body").filter(
             has_text=re.compile(f"^{re.escape(body)}$")
         )
 

@@ -1,0 +1,101 @@
+"""A screenshot of every page at 1280 and 375 px, in English and Chinese.
+
+Written under artifacts/screenshots/ (git ignores it) for a person to look at;
+the test checks only that each page drew without errors or sideways scrolling.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from chat.models import Conversation, Message
+from chat.services.messages import send_message
+from tests.browser.conftest import off_loop
+
+pytestmark = pytest.mark.e2e
+
+CHAT = [
+    ("bob", "Morning! Did anyone look at the **release notes**?"),
+    ("bob", "They are in `docs/release.md`"),
+    ("alice", "Yes, two things:\n\n- the _migration_ step\n- the > quote style"),
+    ("carol", "> the migration step\n\nI can take that one. See https://example.com/x"),
+    ("bob", "```\nmake test\n```"),
+    ("alice", "我家在上海东边，明天见！"),
+]
+
+
+def seed(make_user, make_room) -> None:
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    make_user("bobby")
+    room = make_room("lobby", owner=alice, members=[bob, carol])
+    Conversation.objects.filter(pk=room.pk).update(title="Lobby")
+    plans = make_room("plans", owner=alice, members=[bob], private=True)
+    Conversation.objects.filter(pk=plans.pk).update(
+        title="Quarterly planning for the north-east regional office"
+    )
+    make_room("garden", owner=bob)
+    people = {"alice": alice, "bob": bob, "carol": carol}
+    start = timezone.now() - timedelta(days=1, minutes=30)
+    for n, (name, body) in enumerate(CHAT):
+        message, _ = off_loop(
+            send_message, sender=people[name], room="lobby", body=body
+        )
+        at = (
+            start + timedelta(minutes=n)
+            if n < 3
+            else timezone.now() - timedelta(minutes=10 - n)
+        )
+        Message.objects.filter(pk=message.pk).update(created_at=at)
+    for n in range(3):
+        off_loop(send_message, sender=bob, room="plans", body=f"plan {n}")
+    off_loop(send_message, sender=bob, to="alice", body="psst, lunch?")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_a_screenshot_of_every_page(visitor, make_user, make_room, locale):
+    """Home, people, room, details, switcher, DM, join, private: both widths."""
+    seed(make_user, make_room)
+    lang = "en" if locale == "en-US" else "zh-hans"
+    for width, height in ((1280, 800), (375, 740)):
+        page = visitor(
+            "alice", locale=locale, viewport={"width": width, "height": height}
+        )
+        page.log_in("/")
+
+        def shot(name: str, page=page, width=width) -> None:
+            assert page.page.evaluate("document.documentElement.scrollWidth") <= width
+            page.shot(f"{name}-{width}-{lang}")
+
+        shot("home")
+        page.open("/people/?q=bo")
+        page.wait_connected()
+        shot("people")
+        page.open("/rooms/lobby/")
+        page.wait_connected()
+        expect(page.messages()).to_have_count(len(CHAT))
+        shot("room")
+        page.page.locator("#details-button").click()
+        shot("room-details")
+        page.page.locator("#details-close").click()
+        page.page.keyboard.press("Control+k")
+        page.page.locator("#switcher-input").fill("b")
+        expect(
+            page.page.locator("#switcher-results [role=option]").first
+        ).to_be_visible()
+        shot("switcher")
+        page.page.keyboard.press("Escape")
+        if width == 375:
+            page.page.locator("#drawer-button").click()
+            shot("drawer")
+            page.page.keyboard.press("Escape")
+        page.open("/dm/bob/")
+        page.wait_connected()
+        shot("direct")
+        page.open("/rooms/garden/")
+        shot("join")
+        page.open("/rooms/nowhere/")
+        shot("not-found")
+        assert page.errors == []
+        page.page.context.close()
