@@ -101,7 +101,6 @@ ZH_HANS = {
     "Waiting for the connection…": "等待连接…",
     "the server refused it.": "服务器拒绝了它。",
     # The app shell (issue 14)
-    "Deactivated %d user.": "已停用 %d 个用户。",
     "Jump to…": "跳转到…",
     "Dismiss": "关闭",
     "Go to a conversation or a person": "前往会话或联系人",

@@ -7,8 +7,9 @@ from rest_framework.views import APIView
 
 from chat import events
 from chat.selectors import PEOPLE_LIMIT, people_matching
+from chatsite.errors import errors
 
-from .serializers import UserSerializer, errors
+from .serializers import UserSerializer
 
 
 class PeopleView(APIView):
