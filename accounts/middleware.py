@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http.request import validate_host
 
-from chat.db import handshake_db
+from chat.realtime.db_thread import handshake_db
 
 from .tickets import redeem_ticket
 from .tokens import authenticate_tokens, last_use
@@ -106,8 +106,9 @@ class WebSocketAuthMiddleware:
         if token is None and ticket is None:
             return await self.session_stack(scope, receive, send)
         try:
-            # On the handshakes' own database thread (chat.db), with the other
-            # handshakes of the moment: no connection opened per handshake.
+            # On the handshakes' own database thread (chat.realtime.db_thread),
+            # with the other handshakes of the moment: no connection opened per
+            # handshake.
             if token is not None:
                 found = await handshake_db.run_batched(tokens_for, (token, claimed_id))
                 access = {"token_id": found.pk if found else None}

@@ -21,12 +21,14 @@ from django.db import DatabaseError
 
 from accounts.middleware import AUTH_UNAVAILABLE
 
-from . import events, process, ratelimit, shutdown
-from .connections import local_connections
-from .db import handshake_db
+from . import events, ratelimit
 from .errors import ChatError, Forbidden, InvalidInput, Unavailable
-from .hub import hub
-from .relay import relay
+from .realtime import process, shutdown
+from .realtime.connections import local_connections
+from .realtime.db_thread import handshake_db
+from .realtime.guards import CLOSE_SERVICE_RESTART
+from .realtime.hub import hub
+from .realtime.relay import relay
 from .selectors import (
     last_visible_ids,
     messages_after,
@@ -36,7 +38,6 @@ from .selectors import (
     room_group_ids_of,
     user_by_username,
 )
-from .server_guards import CLOSE_SERVICE_RESTART
 from .services.messages import submit_message
 from .services.reads import amark_read
 from .services.rooms import ajoin_room, aleave_room
@@ -60,9 +61,10 @@ class ChatConsumer(AsyncConsumer):
     """Authenticated by chat's middleware (scope["user"]); see docs/protocol.md.
 
     A connection has no channel-layer channel of its own: the process's hub
-    (chat.hub) hands it its groups' events, and the process's heartbeat
-    (chat.connections) pings it. What it holds is kept small, and what only some
-    connections need (typing's lookups, held events) is made on first use.
+    (chat.realtime.hub) hands it its groups' events, and the process's
+    heartbeat (chat.realtime.connections) pings it. What it holds is kept
+    small, and what only some connections need (typing's lookups, held
+    events) is made on first use.
     """
 
     user = None
@@ -91,7 +93,7 @@ class ChatConsumer(AsyncConsumer):
         """Dispatch the socket's events one after another, until it closes.
 
         channels' AsyncConsumer would make a layer channel for the connection and
-        wait on it and on the socket with a task each: unused here (chat.hub).
+        wait on it and on the socket with a task each: unused here (chat.realtime.hub).
         """
         self.scope = scope
         self.base_send = send
@@ -102,7 +104,7 @@ class ChatConsumer(AsyncConsumer):
             pass
         finally:
             # However it ended (a crash, a cancellation), this process must stop
-            # renewing its groups and pinging it (chat.connections) and waiting
+            # renewing its groups and pinging it (chat.realtime.connections) and waiting
             # for it to close, and its groups must stop delivering to it.
             local_connections.discard(self)
             hub.forget(self)
@@ -137,7 +139,7 @@ class ChatConsumer(AsyncConsumer):
             return
         relay.ensure_running()
         # The connection count (Redis on services) and the rooms (on the
-        # handshakes' database thread, chat.db) are asked at once.
+        # handshakes' database thread, chat.realtime.db_thread) are asked at once.
         counted, rooms = await asyncio.gather(
             ratelimit.aconnection_opened(user.pk, self.channel_name),
             handshake_db.run_batched(room_group_ids_of, user),
@@ -398,7 +400,7 @@ class ChatConsumer(AsyncConsumer):
         "read": on_read,
     }
 
-    # --- channel layer events (handed over by chat.hub) ---------------------------
+    # --- channel layer events (handed over by chat.realtime.hub) -------------
 
     async def receive_event(self, event: dict) -> None:
         """An event of one of this connection's groups."""
@@ -409,7 +411,7 @@ class ChatConsumer(AsyncConsumer):
 
     async def receive_frame(self, out: dict, event: dict) -> None:
         """A chat.frame event of a group, with its ASGI message made once for
-        every member (chat.hub): on_layer_frame without a dict per socket."""
+        every member (chat.realtime.hub): on_layer_frame without a dict per socket."""
         if self.holding:
             self.hold(event)
             return
@@ -478,7 +480,7 @@ class ChatConsumer(AsyncConsumer):
         )
         if everything or mine:
             # From now on nothing goes in or out, before daphne even confirms.
-            self.user = None  # no more heartbeats either (chat.connections)
+            self.user = None  # no more heartbeats either (chat.realtime.connections)
             for group in list(self.groups):
                 await self.leave_group(group)
             await self.send({"type": "websocket.close", "code": event["code"]})
@@ -525,9 +527,9 @@ class ChatConsumer(AsyncConsumer):
     async def join_group(self, group: str) -> None:
         """Best effort: without the layer a client still catches up by `sync`.
 
-        The process's hub (chat.hub) delivers the group's events to this
+        The process's hub (chat.realtime.hub) delivers the group's events to this
         connection; it keeps the connection in the group even when the layer
-        fails, so that renewing the groups after the outage (chat.connections)
+        fails, so that renewing the groups after the outage (chat.realtime.connections)
         subscribes it.
         """
         self.groups.add(group)
@@ -543,11 +545,11 @@ class ChatConsumer(AsyncConsumer):
         except Exception:
             logger.warning("could not leave group %s", group, exc_info=True)
 
-    # --- this process's jobs (chat.connections, chat.shutdown) ------------------------
+    # --- this process's jobs (realtime.connections, realtime.shutdown) ---------
 
     async def renew_groups(self) -> None:
         """Put the process back in this connection's groups (group_expiry, a
-        restarted Redis): chat.hub re-adds its channel of each group."""
+        restarted Redis): chat.realtime.hub re-adds its channel of each group."""
         async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
             await hub.renew(self.groups)
 
@@ -572,7 +574,7 @@ class ChatConsumer(AsyncConsumer):
         await self.send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
 
     async def heartbeat(self) -> None:
-        """The plain-text `ping`, every CHAT_HEARTBEAT_SECONDS (chat.connections)."""
+        """The plain-text `ping`, every CHAT_HEARTBEAT_SECONDS (the runtime's timer)."""
         if self.user is not None:  # else closing: its access was lost
             await self.send_text(HEARTBEAT_REQUEST)
 

@@ -18,15 +18,15 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .models import Conversation, Message
-from .relay import relay
+from .realtime.relay import relay
 
 logger = logging.getLogger(__name__)
 
 # Layer message types, handled by chat.consumers.ChatConsumer.
 FRAME = "chat.frame"
 # One layer message for several new messages of one group: `frames` holds their
-# chat.frame events, in id order (chat.services.writer.Publisher); the hub hands
-# them over one by one (chat.hub), long polls only wake up.
+# chat.frame events, in id order (chat.realtime.writer.Publisher); the hub hands
+# them over one by one (chat.realtime.hub), long polls only wake up.
 FRAMES = "chat.frames"
 # In a chat.frame event: the tag of the hub subscription that delivered it in
 # its own process before publishing it; that subscription drops the copy.
@@ -152,7 +152,7 @@ def message_groups(message: Message) -> list[str]:
 
 class Unpublished:
     """What this process failed to publish, oldest first, sent again once the
-    layer answers (`republish`, by chat.connections): members on other
+    layer answers (`republish`, by chat.realtime.connections): members on other
     processes may never have noticed the outage, so nothing else would tell
     them.
 
@@ -266,13 +266,13 @@ def frames_event(frames: list[dict]) -> dict:
 
 async def deliver_message_here(message: Message, event: dict) -> list[tuple[str, dict]]:
     """Hand a new message (`event`, message_event) to this process's own
-    connections at once (chat.hub).
+    connections at once (chat.realtime.hub).
 
     Returns what each of the message's groups is to be sent on the layer, for
     the other processes and the long polls: `event`, tagged where it was
     delivered here, so that the hub drops that copy when it comes back.
     """
-    from .hub import hub
+    from .realtime.hub import hub
 
     sends = []
     for group in message_groups(message):

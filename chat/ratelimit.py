@@ -182,7 +182,7 @@ def _redis_async():
     if client is None:
         import redis.asyncio
 
-        from .layers import driver_info
+        from .realtime.redis_layer import driver_info
 
         # A pool that waits (2 s at most) for a free connection: redis-py's
         # default one fails with "Too many connections" at 100 in use, as when

@@ -16,9 +16,9 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.tokens import create_token
-from chat.db import handshake_db
+from chat.realtime.db_thread import handshake_db
+from chat.realtime.writer import writer
 from chat.services.rooms import create_room
-from chat.services.writer import writer
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 USES_SERVICES = bool(settings.DATABASE_URL or settings.REDIS_URL)

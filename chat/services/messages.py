@@ -18,6 +18,7 @@ from accounts.models import User
 from chat import events, ordering
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message
+from chat.realtime.writer import publisher, writer
 from chat.selectors import (
     room_membership,
     room_memberships,
@@ -28,7 +29,6 @@ from chat.selectors import (
 from . import one_trip, publish_after_commit
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
-from .writer import publisher, writer
 
 logger = logging.getLogger(__name__)
 

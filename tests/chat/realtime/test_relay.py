@@ -9,7 +9,7 @@ from django.conf import settings
 
 from chat import events
 from chat.models import OutboxEvent
-from chat.relay import Relay
+from chat.realtime.relay import Relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ def relay(settings, monkeypatch):
     settings.CHAT_RELAY_OTHER_PROCESSES = True
     fresh = Relay()
     monkeypatch.setattr("chat.events.relay", fresh)
-    monkeypatch.setattr("chat.relay.INTERVAL_SECONDS", 0.05)
+    monkeypatch.setattr("chat.realtime.relay.INTERVAL_SECONDS", 0.05)
     return fresh
 
 

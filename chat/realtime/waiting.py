@@ -1,7 +1,7 @@
 """Receives that wait on a channel, for both of our channel layers
-(chat.layers, chat.memory_layer): a waiting receive is one future, not an
-asyncio.Queue (four deques, about 3 KiB), and a message goes straight to the
-first receive that still waits."""
+(realtime.redis_layer, realtime.memory_layer): a waiting receive is one
+future, not an asyncio.Queue (four deques, about 3 KiB), and a message goes
+straight to the first receive that still waits."""
 
 import asyncio
 from collections import deque

@@ -5,22 +5,22 @@ of this process, made when the first local connection joins it and dropped when
 the last one leaves. What the layer carries to that channel is handed to every
 local member in turn: a message frame is the same ready text written to each
 socket (daphne's send does not wait for the client, and a client that does not
-read is closed by chat.server_guards), so a message costs one layer message per
+read is closed by chat.realtime.guards), so a message costs one layer message per
 process, not one per connection. A batch of frames (`chat.frames`: a busy
 process sends the new messages of a moment as one layer message per group) is
 handed over frame by frame, in its order.
 
-Our layers (chat.layers, chat.memory_layer) hand a channel's messages to a
-callback (`listen`): the events of every group then wait in one inbox, in the
-order they came, for one task of the process. On another layer each group has a
-task of its own that waits on a receive.
+Our layers (realtime.redis_layer, realtime.memory_layer) hand a channel's
+messages to a callback (`listen`): the events of every group then wait in
+one inbox, in the order they came, for one task of the process. On another
+layer each group has a task of its own that waits on a receive.
 
 Events other than frames and typing (membership news, lost access) may wait on
 the layer themselves; each runs as a task of its own, so that a slow one never
 holds up the deliveries behind it.
 
 Long polls and other layer listeners still join the groups with their own
-channels: publishing is unchanged (chat.events, chat.relay).
+channels: publishing is unchanged (chat.events, chat.realtime.relay).
 
 A new message of this process is handed to its members here at once
 (`deliver_here`); the copy the layer brings back is recognised by a tag, not
@@ -39,7 +39,9 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events, process
+from chat import events
+
+from . import process
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class Hub:
         """Deliver `group`'s events to `member`; the process joins it if needed.
 
         The member is kept even if the layer fails (the exception is raised):
-        renewal (chat.connections) subscribes the group once the layer is back.
+        renewal (chat.realtime.connections) subscribes the group once the layer is back.
         """
         subscription = self.groups.get(group)
         if subscription is None or not _of_this_loop(subscription):

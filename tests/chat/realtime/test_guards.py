@@ -1,8 +1,8 @@
-"""What chat.server_guards changes in daphne's WebSocket protocol, on a stand-in."""
+"""What chat.realtime.guards changes in daphne's WebSocket protocol, on a stand-in."""
 
 from types import SimpleNamespace
 
-from chat import server_guards
+from chat.realtime import guards as server_guards
 
 
 class Protocol:

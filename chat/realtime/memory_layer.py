@@ -4,7 +4,7 @@ receives.
 channels' InMemoryChannelLayer walks every channel and every group membership
 on each send and receive (to expire old messages), makes a new asyncio.Queue
 for every receive (four deques, about 3 KiB while the receive waits) and starts
-a task per member for each `group_send`. The process's hub (chat.hub) keeps a
+a task per member for each `group_send`. The process's hub (chat.realtime.hub) keeps a
 receive waiting on a channel of each group it serves (a user's group per
 connected user): here a waiting receive is one future, a message for a channel
 with a receive waiting is handed to it at once, the expiry sweep runs at most
@@ -29,7 +29,7 @@ from copy import deepcopy
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 
-from .layer_waiting import WaitingReceives
+from .waiting import WaitingReceives
 
 logger = logging.getLogger(__name__)
 

@@ -69,7 +69,7 @@ def _store_in_thread(requests: list[dict]) -> list:
     restarted since, say), the batch is tried once more on a new connection:
     nothing of a failed batch was committed, and a client_id stores once.
     """
-    from .messages import store_messages
+    from chat.services.messages import store_messages
 
     reused = connection.connection is not None
     results = store_messages(requests)

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from chat.connections import LocalConnections
+from chat.realtime.connections import LocalConnections
 
 
 class FakeConnection:
@@ -142,8 +142,8 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(
     from asgiref.sync import sync_to_async
     from django.utils import timezone
 
-    from chat import connections
     from chat.models import Message
+    from chat.realtime import connections
 
     @sync_to_async
     def messages_around(noticed):

@@ -11,7 +11,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from chat import events
-from chat.hub import Hub
+from chat.realtime.hub import Hub
 
 TIMEOUT = 5
 SILENCE = 0.3
@@ -160,7 +160,7 @@ async def test_each_process_gets_one_layer_message_per_group(hubs):
 
         original_listen(channel, counting_callback)
 
-    # Read by a receive, or handed to a listener (chat.layers, chat.memory_layer).
+    # Read by a receive, or handed to a listener (our two layers).
     layer.receive, layer.listen = counting_receive, counting_listen
     try:
         one, two = hubs(), hubs()
@@ -314,7 +314,7 @@ async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monke
                 raise AttributeError(name)
             return getattr(layer, name)
 
-    monkeypatch.setattr("chat.hub.get_channel_layer", PlainLayer)
+    monkeypatch.setattr("chat.realtime.hub.get_channel_layer", PlainLayer)
     hub, member = hubs(), Member()
     await hub.join("room.908", member)
     assert hub.groups["room.908"].reader is not None

@@ -3,7 +3,7 @@
 A process-local registry of open consumers, for the jobs that need to reach
 every connection of the process:
 
-- Shutdown (chat.shutdown) closes each of them with "server restarting".
+- Shutdown (chat.realtime.shutdown) closes each of them with "server restarting".
 - The heartbeat: every CHAT_HEARTBEAT_SECONDS after its hello, each connection
   sends the text `ping` and its user's count of connections is told it is still
   open (chat.ratelimit). One timer per process does it for all of them, in the
@@ -27,15 +27,15 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events
-from .selectors import last_id_created_before
+from chat import events
+from chat.selectors import last_id_created_before
 
 logger = logging.getLogger(__name__)
 
-# How soon the keeper notices that the layer works again (chat.layers).
+# How soon the keeper notices that the layer works again (chat.realtime.redis_layer).
 RECOVERY_POLL_SECONDS = 0.5
 # How long before an outage began a message may still have been waiting to be
-# published (chat.services.writer.Publisher): caught up as well.
+# published (chat.realtime.writer.Publisher): caught up as well.
 OUTAGE_SLACK_SECONDS = 5.0
 # Heartbeats due this close together go out in one turn of the timer.
 HEARTBEAT_SLACK_SECONDS = 0.05

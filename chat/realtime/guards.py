@@ -14,7 +14,7 @@ also frees the buffer. Other connections are not touched.
 2. Server close codes: the application may close with 1001, 1008, 1011, 1012
 or 1013 (autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed
 on the consumer's 1013 "try again later"; its lower-level sendCloseFrame sends
-any code). 1012 goes with the reason "server restarting" (chat.shutdown).
+any code). 1012 goes with the reason "server restarting" (chat.realtime.shutdown).
 A frame the application sends once the socket is closing is dropped, as daphne
 does once it has heard of the close: autobahn raises instead, which killed the
 consumer before its disconnect handler ran.

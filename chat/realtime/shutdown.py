@@ -14,7 +14,7 @@ network fault. Here, once the reactor runs, SIGTERM starts a drain instead:
    stops and the process exits. A second SIGTERM stops it at once.
 
 autobahn lets an application close only with 1000 or 3000-4999; 1012 is the
-registered code for exactly this, so chat.server_guards teaches daphne to send
+registered code for exactly this, so chat.realtime.guards teaches daphne to send
 it (for the pinned daphne 4.2.3 and autobahn).
 """
 

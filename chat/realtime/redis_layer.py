@@ -11,7 +11,7 @@ with 1011. Here one reader task per event loop reads Redis (see `receive`) and
 waits and tries again through an outage. After a failure the
 layer PINGs Redis until it answers, then counts a recovery, so that the process
 puts its connections back in their groups (a restarted Redis has forgotten
-them) and sends them what they missed (chat.connections). It cannot wait for a
+them) and sends them what they missed (chat.realtime.connections). It cannot wait for a
 receive to work again: with the groups gone, nothing would ever arrive.
 """
 
@@ -33,7 +33,7 @@ from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .layer_waiting import WaitingReceives
+from .waiting import WaitingReceives
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.failing = False
         # When the current (or last) outage was noticed, by the wall clock.
         self.failing_since: float | None = None
-        # How many times Redis answered again after failing (chat.connections).
+        # How many times Redis answered again after failing (chat.realtime.connections).
         self.recoveries = 0
         self.watcher: asyncio.Future | None = None
         self.readers: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}

@@ -10,8 +10,8 @@ import pytest
 from channels.layers import get_channel_layer
 
 from chat import events
+from chat.realtime.writer import Publisher, _batched
 from chat.services.messages import store_messages
-from chat.services.writer import Publisher, _batched
 
 TIMEOUT = 5
 

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import ordering
-from .models import OutboxEvent
+from chat import ordering
+from chat.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
