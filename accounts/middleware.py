@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http.request import validate_host
 
-from chat.realtime.db_thread import handshake_db
+from chat.realtime.runtime import current as current_runtime
 
 from .tickets import redeem_ticket
 from .tokens import authenticate_tokens, last_use
@@ -105,6 +105,7 @@ class WebSocketAuthMiddleware:
         ticket = ticket_from(scope) if token is None else None
         if token is None and ticket is None:
             return await self.session_stack(scope, receive, send)
+        handshake_db = current_runtime().handshake_db
         try:
             # On the handshakes' own database thread (chat.realtime.db_thread),
             # with the other handshakes of the moment: no connection opened per

@@ -216,7 +216,9 @@ class LastUse:
             self.flush = loop.create_task(self._write_later())
 
     async def _write_later(self) -> None:
-        from chat.realtime.db_thread import handshake_db
+        from chat.realtime.runtime import current
+
+        handshake_db = current().handshake_db
 
         await asyncio.sleep(self.DELAY_SECONDS)
         ids, self.pending = sorted(self.pending), set()

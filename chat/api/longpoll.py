@@ -10,7 +10,6 @@ waiting until the deadline.
 """
 
 import asyncio
-import contextvars
 import logging
 
 from asgiref.sync import sync_to_async
@@ -25,7 +24,6 @@ from rest_framework.views import APIView
 from accounts.tokens import authenticate_token
 from chat import events, ratelimit
 from chat.errors import ChatError, InvalidInput, Unavailable
-from chat.realtime.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 
 from .errors import error_response
@@ -101,9 +99,6 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
         wait = parse_wait(request.GET.get("wait"))
-        # Started outside this request's context (chat.realtime.poll_threads): the
-        # relay outlives the request and must not inherit its sync thread.
-        contextvars.Context().run(relay.ensure_running)
         messages, more = await wait_for_messages(
             user=user, after=after, limit=limit, wait=wait
         )

@@ -3,7 +3,7 @@ receives.
 
 channels' InMemoryChannelLayer walks every channel and every group membership
 on each send and receive (to expire old messages), makes a new asyncio.Queue
-for every receive (four deques, about 3 KiB while the receive waits) and starts
+for every receive (four deques while the receive waits) and starts
 a task per member for each `group_send`. The process's hub (chat.realtime.hub) keeps a
 receive waiting on a channel of each group it serves (a user's group per
 connected user): here a waiting receive is one future, a message for a channel
@@ -38,6 +38,14 @@ SWEEP_SECONDS = 1.0
 
 
 class InMemoryChannelLayer(BaseInMemoryChannelLayer):
+    # What the runtime asks of a layer (realtime.layer.RealtimeLayer): this
+    # one lives in the process and never has an outage.
+    process_local = True
+    failing = False
+    failing_since: float | None = None
+    recoveries = 0
+    unnoticed_seconds = 0.0
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # channel -> (expires at, message), oldest first; only channels that
@@ -77,6 +85,12 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             # As channels does: a full member misses it (its client syncs).
             with contextlib.suppress(ChannelFull):
                 self._put(channel, message)
+
+    async def ping(self) -> None:
+        """A send and a receive on a channel of its own."""
+        channel = await self.new_channel()
+        await self.send(channel, {"type": "health.check"})
+        await self.receive(channel)
 
     async def flush(self) -> None:
         await super().flush()

@@ -46,13 +46,14 @@ def driver_info() -> DriverInfo:
     """What our connections tell Redis about their client, worked out once.
 
     Left to itself redis-py looks its own version up in the installed packages'
-    metadata (a walk of site-packages, milliseconds) for every new connection,
+    metadata (a walk of site-packages) for every new connection,
     and a burst of handshakes grows a pool by a hundred connections at once.
     """
     return DriverInfo()
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
+    process_local = False  # shared by every process (realtime.layer)
     pool_timeout = 10
     retry_first_delay = 0.1
     retry_max_delay = 2.0
@@ -140,6 +141,11 @@ class RedisChannelLayer(BaseRedisChannelLayer):
 
     def unlisten(self, channel: str) -> None:
         self.listeners.pop(channel, None)
+
+    async def ping(self) -> None:
+        """A PING to each Redis of the ring."""
+        for index in range(self.ring_size):
+            await self.connection(index).ping()
 
     async def group_send(self, group, message):
         async with self._noting_failures():
