@@ -165,7 +165,7 @@ class Hub:
             del self.groups[group]
             if subscription.channel is not None:
                 self.layer.unlisten(subscription.channel)
-            if subscription.in_layer:
+            if subscription.in_layer and subscription.channel is not None:
                 try:
                     async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
                         await self.layer.group_discard(group, subscription.channel)

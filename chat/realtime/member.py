@@ -71,7 +71,7 @@ class RuntimeMember:
     async def handle_event(self, event: dict) -> None:
         kind = event.get("type")
         handler = self.event_handlers.get(kind) if isinstance(kind, str) else None
-        if handler is None or kind.startswith("websocket."):
+        if handler is None or str(kind).startswith("websocket."):
             logger.warning("no handler for a %r event", kind)
             return
         await handler(self, event)

@@ -50,7 +50,8 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         super().__init__(*args, **kwargs)
         # channel -> (expires at, message), oldest first; only channels that
         # hold messages are here.
-        self.channels: dict[str, deque[tuple[float, dict]]] = {}
+        # (deques where channels' layer has queues: its type is not ours)
+        self.channels: dict[str, deque[tuple[float, dict]]] = {}  # type: ignore[assignment]
         self.waiting = WaitingReceives()
         # channel -> the callback that takes its messages (`listen`).
         self.listeners: dict[str, Callable[[dict], None]] = {}
@@ -132,7 +133,8 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             if queue and queue[0][0] < now:
                 while queue and queue[0][0] < now:
                     queue.popleft()
-                self._remove_from_groups(channel)
+                # channels' own (missing from its stubs)
+                self._remove_from_groups(channel)  # type: ignore[attr-defined]
             if not queue:
                 del self.channels[channel]
         oldest = int(now) - self.group_expiry

@@ -41,11 +41,12 @@ def refusal(scope: dict) -> int | None:
 async def admit(user, channel_name: str, run_batched: RunBatched) -> Admission:
     """Count the connection among its user's (CHAT_MAX_CONNECTIONS_PER_USER)
     and find its groups; both are asked at once."""
-    counted, rooms = await asyncio.gather(
+    answers: list[object] = await asyncio.gather(
         ratelimit.aconnection_opened(user.pk, channel_name),
         run_batched(room_group_ids_of, user),
         return_exceptions=True,
     )
+    counted, rooms = answers
     if isinstance(counted, BaseException):
         raise counted
     if not counted:
@@ -56,5 +57,5 @@ async def admit(user, channel_name: str, run_batched: RunBatched) -> Admission:
     if isinstance(rooms, BaseException):
         raise rooms
     groups = [events.user_group(user.pk)]
-    groups += [events.room_group(room_id) for room_id in rooms]
+    groups += [events.room_group(room_id) for room_id in rooms]  # type: ignore[attr-defined]
     return Admission(None, counted=True, groups=groups)

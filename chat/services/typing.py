@@ -30,18 +30,24 @@ class TypingRelay:
         connection's) or to `to` (a username)."""
         if (room is None) == (to is None):
             raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
+        room_id = to_id = None
         if room is not None:
             room_id = await self._room_id(room, groups)
-            key, target = f"room.{room_id}", {"room_id": room_id, "room": room}
+            key = f"room.{room_id}"
         else:
             to_id = await self._user_id(to)
-            key, target = f"user.{to_id}", {"to_id": to_id}
+            key = f"user.{to_id}"
         now = self.now()
         last = self.relayed.get(key)
         if last is not None and now - last < settings.CHAT_TYPING_INTERVAL_SECONDS:
             return
         self.relayed[key] = now
-        await events.publish_typing(user=self.user, **target)
+        await events.publish_typing(
+            user=self.user,
+            room_id=room_id,
+            room=room if isinstance(room, str) else None,
+            to_id=to_id,
+        )
 
     async def _room_id(self, slug: object, groups: Container[str]) -> int:
         """The room's id, if the connection receives it (a member's)."""
