@@ -363,7 +363,7 @@ class Bench:
                     count=sizes.longpolls,
                     room=BIG_ROOM,
                     wait=sizes.longpoll_wait,
-                    # The polls share a few threads (chat.api.poll_threads), so
+                    # The polls share a few threads (chat.realtime.poll_threads), so
                     # a mass wake opens a few database connections, not one each.
                     batch=50,
                     progress=self.progress,

@@ -12,3 +12,9 @@ class ChatConfig(AppConfig):
 
         # accounts does not import chat: chat listens for what must close.
         access_lost.connect(close_lost_access, dispatch_uid="chat.close_lost_access")
+        # The domain publishes through a port (chat.events.Fanout); the
+        # runtime provides it, so that chat.events never imports the runtime.
+        from chat import events
+        from chat.realtime.runtime import ProcessFanout
+
+        events.use_fanout(ProcessFanout())

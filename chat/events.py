@@ -1,32 +1,23 @@
-"""Every frame the server sends, every group name, and publishing to the layer.
+"""Every frame the server sends, every group name, and the events that carry them.
 
 A frame is serialised once, here, and the same text goes to every recipient:
-consumers write it to their sockets as it is. The channel layer is best effort:
-a failure to publish is logged and never undoes what the database holds; a client
-that missed a frame recovers it with `sync`.
+consumers write it to their sockets as it is. The `publish_*` functions hand
+their events to the process's `Fanout` (the runtime's, chat.realtime.publishing,
+installed by ChatConfig.ready): the domain never reaches into the runtime.
 """
 
-import asyncio
 import hashlib
 import json
-import logging
-from collections import deque
-from collections.abc import Iterable
 from datetime import datetime
-
-from channels.layers import get_channel_layer
-from django.conf import settings
+from typing import Protocol
 
 from .models import Conversation, Message
-from .relay import relay
-
-logger = logging.getLogger(__name__)
 
 # Layer message types, handled by chat.consumers.ChatConsumer.
 FRAME = "chat.frame"
 # One layer message for several new messages of one group: `frames` holds their
-# chat.frame events, in id order (chat.services.writer.Publisher); the hub hands
-# them over one by one (chat.hub), long polls only wake up.
+# chat.frame events, in id order (chat.realtime.writer.Publisher); the hub hands
+# them over one by one (chat.realtime.hub), long polls only wake up.
 FRAMES = "chat.frames"
 # In a chat.frame event: the tag of the hub subscription that delivered it in
 # its own process before publishing it; that subscription drops the copy.
@@ -167,105 +158,27 @@ def message_groups(message: Message) -> list[str]:
     ]
 
 
-class Unpublished:
-    """What this process failed to publish, oldest first, sent again once the
-    layer answers (`republish`, by chat.connections): members on other
-    processes may never have noticed the outage, so nothing else would tell
-    them.
+class Fanout(Protocol):
+    """Where published events go: the runtime's publisher and layer."""
 
-    Bounded by frames, a batch counting each of its own: past `limit`, the
-    oldest sends are dropped and those clients sync.
-    """
+    async def publish_message(self, message: Message) -> None: ...
 
-    def __init__(self, limit: int) -> None:
-        self.sends: deque[tuple[list[str], dict]] = deque()
-        self.frames = 0
-        self.limit = limit
-
-    def keep(self, sends: Iterable[tuple[list[str], dict]]) -> None:
-        for send in sends:
-            self.sends.append(send)
-            self.frames += _frame_count(send[1])
-        while self.frames > self.limit and len(self.sends) > 1:
-            self.drop(self.sends[0])
-
-    def drop(self, send: tuple[list[str], dict]) -> None:
-        """Forget `send` now that it went out, if it is still the first."""
-        if self.sends and self.sends[0] is send:
-            self.sends.popleft()
-            self.frames -= _frame_count(send[1])
-
-    def clear(self) -> None:
-        self.sends.clear()
-        self.frames = 0
-
-    def __len__(self) -> int:
-        return len(self.sends)
-
-    def __iter__(self):
-        return iter(self.sends)
+    async def publish(self, groups: list[str], event: dict) -> bool: ...
 
 
-def _frame_count(event: dict) -> int:
-    return len(event["frames"]) if event.get("type") == FRAMES else 1
+_fanout: Fanout | None = None
 
 
-unpublished = Unpublished(limit=10_000)
+def use_fanout(fanout: Fanout) -> None:
+    """Send what the publish_* functions publish to `fanout` from now on."""
+    global _fanout
+    _fanout = fanout
 
 
-async def republish() -> bool:
-    """Send again, in order, what failed to go out; False if it fails again."""
-    layer = get_channel_layer()
-    while unpublished:
-        send = unpublished.sends[0]
-        groups, event = send
-        try:
-            async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                for group in groups:
-                    await layer.group_send(group, event)
-        except Exception:
-            logger.warning("republishing failed; trying again later", exc_info=True)
-            return False
-        unpublished.drop(send)
-    return True
-
-
-async def _group_send(groups: Iterable[str], event: dict) -> bool:
-    """Send `event` to `groups`; False (and a log line) if the layer failed."""
-    return await publish_in_order([(list(groups), event)])
-
-
-async def publish_in_order(sends: list[tuple[list[str], dict]]) -> bool:
-    """Send each (groups, event) in turn; False (and a log line) if the layer
-    failed.
-
-    After a failure the rest are not tried (each would wait for the timeout of
-    a failing layer) but kept with the failed one, in order, for `republish`:
-    what failed never lets what came after it overtake it.
-    """
-    for index, (groups, event) in enumerate(sends):
-        try:
-            await _send(groups, event)
-        except Exception:
-            logger.warning(
-                "channel layer send failed; sent again when it is back", exc_info=True
-            )
-            if not relay.writes_outbox:
-                unpublished.keep(sends[index:])
-            return False
-    return True
-
-
-async def _send(groups: list[str], event: dict) -> None:
-    if relay.writes_outbox:
-        await relay.store(groups, event)
-        return
-    layer = get_channel_layer()
-    # Bounded: a Redis that does not answer (a network partition) must not
-    # hold up the sender's next frames for ever.
-    async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-        for group in groups:
-            await layer.group_send(group, event)
+def _installed() -> Fanout:
+    if _fanout is None:
+        raise RuntimeError("no Fanout installed (ChatConfig.ready installs it)")
+    return _fanout
 
 
 def message_event(message: Message) -> dict:
@@ -281,28 +194,10 @@ def frames_event(frames: list[dict]) -> dict:
     return {"type": FRAMES, "frames": frames}
 
 
-async def deliver_message_here(message: Message, event: dict) -> list[tuple[str, dict]]:
-    """Hand a new message (`event`, message_event) to this process's own
-    connections at once (chat.hub).
-
-    Returns what each of the message's groups is to be sent on the layer, for
-    the other processes and the long polls: `event`, tagged where it was
-    delivered here, so that the hub drops that copy when it comes back.
-    """
-    from .hub import hub
-
-    sends = []
-    for group in message_groups(message):
-        tag = await hub.deliver_here(group, event)
-        sends.append((group, event if tag is None else {**event, DELIVERED_IN: tag}))
-    return sends
-
-
-async def publish_message(message: Message) -> bool:
-    """Fan a stored message out to every connection that may see it: this
-    process's first, then the others' through the layer."""
-    sends = await deliver_message_here(message, message_event(message))
-    return await publish_in_order([([group], event) for group, event in sends])
+async def publish_message(message: Message) -> None:
+    """Fan a stored message out to every connection that may see it, in the
+    order of the process's other new messages."""
+    await _installed().publish_message(message)
 
 
 def membership_event(
@@ -338,7 +233,7 @@ async def publish_membership(
     event = membership_event(
         conversation=conversation, joined=joined, origin=origin, reason=reason
     )
-    return await _group_send([user_group(user_id)], event)
+    return await _installed().publish([user_group(user_id)], event)
 
 
 async def publish_room_deleted(
@@ -349,12 +244,12 @@ async def publish_room_deleted(
     `conversation` is the room as it was (its id kept from before the delete).
     """
     event = membership_event(conversation=conversation, joined=False, reason="deleted")
-    return await publish_in_order([([user_group(uid)], event) for uid in user_ids])
+    return await _installed().publish([user_group(uid) for uid in user_ids], event)
 
 
 async def publish_room_updated(*, conversation_id: int, text: str) -> bool:
     """Tell the room's connections of its new state (room_updated_frame)."""
-    return await _group_send(
+    return await _installed().publish(
         [room_group(conversation_id)], {"type": FRAME, "text": text}
     )
 
@@ -382,7 +277,7 @@ async def publish_typing(
         "text": typing_frame(room=room, user=user),
         "sender_id": user.pk,
     }
-    return await _group_send([group], event)
+    return await _installed().publish([group], event)
 
 
 def read_frame(*, room: str | None, other, read_id: int, unread: int) -> str:
@@ -402,7 +297,8 @@ async def publish_read(
 ) -> bool:
     """Tell every connection of the reader how far it has read a conversation."""
     text = read_frame(room=room, other=other, read_id=read_id, unread=unread)
-    return await _group_send([user_group(user_id)], {"type": FRAME, "text": text})
+    event = {"type": FRAME, "text": text}
+    return await _installed().publish([user_group(user_id)], event)
 
 
 def session_digest(session_key: str) -> str:
@@ -428,4 +324,4 @@ async def publish_access_lost(
         "token_id": token_id,
         "session": session_digest(session_key) if session_key else None,
     }
-    return await _group_send([user_group(user_id)], event)
+    return await _installed().publish([user_group(user_id)], event)

@@ -153,7 +153,7 @@ class OutboxEvent(models.Model):
     """A channel-layer event from a process that cannot reach the server's layer.
 
     Only on the in-memory layer (no REDIS_URL): a `manage.py` command stores its
-    events here and the daphne process publishes them (chat.relay). Rows are
+    events here and the daphne process publishes them (chat.realtime.relay). Rows are
     kept for minutes, not as history.
     """
 

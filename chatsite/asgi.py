@@ -3,6 +3,7 @@
 Run it with `daphne chatsite.asgi:application`.
 """
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -10,37 +11,38 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.middleware import WebSocketAuthMiddleware  # noqa: E402
-from chat import shutdown  # noqa: E402
-from chat.api.poll_threads import PollThreads  # noqa: E402
-from chat.db import handshake_db  # noqa: E402
-from chat.health import HealthCheck  # noqa: E402
-from chat.relay import relay  # noqa: E402
+from chat.realtime import runtime as realtime  # noqa: E402
+from chat.realtime import shutdown  # noqa: E402
+from chat.realtime.guards import install as install_server_guards  # noqa: E402
+from chat.realtime.health import HealthCheck  # noqa: E402
+from chat.realtime.poll_threads import PollThreads  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chat.server_guards import install as install_server_guards  # noqa: E402
 
 if settings.DEBUG:
     # Development only: daphne serves static files (the admin's styles) itself.
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
-# This process serves the sockets: it publishes to its own layer, and relays
-# what other processes (manage.py) leave in the outbox (chat.relay).
-relay.mark_serving()
-# The channel layer is made now, not by the first handshake: importing the Redis
-# client alone takes a third of a second.
-get_channel_layer()
+# The process's real-time runtime (chat.realtime): made now with the channel
+# layer (importing the Redis client is slow: not at the first handshake),
+# started once the reactor runs, stopped at the end of the SIGTERM drain.
+# daphne 4.2 sends no ASGI lifespan events: this module starts and stops it.
+runtime = realtime.Runtime()
+realtime.install(runtime)
+reactor = shutdown.reactor_if_serving()
+if reactor is not None:
+    # callWhenRunning fires just before the reactor's asyncio loop (which
+    # daphne made the current one) starts running: start in its first turn.
+    reactor.callWhenRunning(lambda: asyncio.get_event_loop().call_soon(runtime.start))
+    reactor.callWhenRunning(shutdown.take_over_sigterm, reactor, runtime)
 # Under daphne: cap a WebSocket's unread backlog, allow server close codes,
-# redact credentials in the access log (chat.server_guards); refuses daphne,
+# redact credentials in the access log (chat.realtime.guards); refuses daphne,
 # autobahn or Twisted versions those patches were not tested with.
 install_server_guards()
-# Under daphne, SIGTERM closes every WebSocket with "server restarting" and
-# exits once they are gone (chat.shutdown), instead of dropping them.
-shutdown.install()
 
 application = ProtocolTypeRouter(
     {
@@ -49,7 +51,8 @@ application = ProtocolTypeRouter(
         "http": HealthCheck(PollThreads(django_asgi_app)),
         # The handshakes read on chat's database thread (accounts imports no chat).
         "websocket": WebSocketAuthMiddleware(
-            URLRouter(websocket_urlpatterns), database=handshake_db
+            URLRouter(websocket_urlpatterns),
+            database=realtime.CurrentHandshakeDatabase(),
         ),
     }
 )

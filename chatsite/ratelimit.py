@@ -17,7 +17,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -116,14 +116,15 @@ def account_limit() -> Limit:
 
 
 class _LocalBuckets:
-    """The buckets of this process: {key: (tokens, monotonic time)}."""
+    """The buckets of this process: {key: (tokens, time on `clock`)}."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.Lock()
         self.buckets: dict[str, tuple[float, float]] = {}
+        self.clock = clock  # a test's clock moves when told
 
     def take(self, key: str, limit: Limit) -> float:
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             tokens, at = self.buckets.get(key, (limit.burst, now))
             tokens = min(limit.burst, tokens + (now - at) * limit.rate)

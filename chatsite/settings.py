@@ -205,7 +205,7 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.RedisChannelLayer",
+            "BACKEND": "chat.realtime.redis_layer.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -232,8 +232,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            # channels' own, with waiting receives made cheap (chat.memory_layer).
-            "BACKEND": "chat.memory_layer.InMemoryChannelLayer",
+            # channels' own, with waiting receives made cheap
+            # (chat.realtime.memory_layer).
+            "BACKEND": "chat.realtime.memory_layer.InMemoryChannelLayer",
             "CONFIG": {
                 "capacity": env_int("CHAT_CHANNEL_CAPACITY", 1000),
                 "group_expiry": env_int("CHAT_GROUP_EXPIRY_SECONDS", 86400),
@@ -302,9 +303,9 @@ CHAT_MAX_CONNECTIONS_PER_USER = max(1, env_int("CHAT_MAX_CONNECTIONS_PER_USER", 
 # A client frame longer than this (characters) is refused with `too_long`.
 CHAT_MAX_FRAME_LENGTH = 16384
 # Bytes a connection may have waiting to be written to a client that does not
-# read, before the server closes it (chat.server_guards).
+# read, before the server closes it (chat.realtime.guards).
 CHAT_SEND_BUFFER_BYTES = max(65536, env_int("CHAT_SEND_BUFFER_BYTES", 1048576))
-# Start daphne even with daphne/autobahn/Twisted versions chat.server_guards was
+# Start daphne even with daphne/autobahn/Twisted versions chat.realtime.guards was
 # not tested with (it patches their internals): off, the server refuses.
 CHAT_ALLOW_UNTESTED_SERVER = env_bool("CHAT_ALLOW_UNTESTED_SERVER")
 CHAT_TICKET_SECONDS = 30
@@ -317,7 +318,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 65536
 # group_expiry never ends live delivery, and at once after a layer outage.
 CHAT_GROUP_REFRESH_SECONDS = CHANNEL_LAYERS["default"]["CONFIG"]["group_expiry"] / 4
 # SIGTERM: keep listening this long (health 503), then wait this long at most
-# for the WebSockets to close before exiting (chat.shutdown).
+# for the WebSockets to close before exiting (chat.realtime.shutdown).
 CHAT_SHUTDOWN_DELAY_SECONDS = env_int("CHAT_SHUTDOWN_DELAY_SECONDS", 0)
 CHAT_SHUTDOWN_TIMEOUT_SECONDS = env_int("CHAT_SHUTDOWN_TIMEOUT_SECONDS", 5)
 CHAT_HEALTH_TIMEOUT_SECONDS = 2

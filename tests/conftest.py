@@ -16,9 +16,8 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.tokens import create_token
-from chat.db import handshake_db
+from chat.realtime.runtime import Runtime, install
 from chat.services.rooms import create_room
-from chat.services.writer import writer
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 USES_SERVICES = bool(settings.DATABASE_URL or settings.REDIS_URL)
@@ -59,14 +58,24 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(skip)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_writer_connection(django_db_setup):
-    """The message writer's and the handshakes' threads keep their connections:
-    close them before the test database is dropped (PostgreSQL refuses to drop
-    a database in use)."""
+@pytest.fixture(autouse=True)
+async def runtime():
+    """A fresh real-time runtime for each test, started on the test's loop and
+    stopped after it (its threads' database connections closed with it)."""
+    fresh = Runtime()
+    previous = install(fresh)
+    fresh.start()
+    yield fresh
+    await fresh.stop()
+    install(previous)
+
+
+@pytest.fixture
+def no_runtime(runtime):
+    """A process that serves no sockets (a manage.py command): no runtime."""
+    install(None)
     yield
-    writer.close_connection()
-    handshake_db.close_connection()
+    install(runtime)
 
 
 def pytest_report_header(config):

@@ -9,7 +9,7 @@ os.environ.setdefault("CHAT_ENV_FILE", "")
 from chatsite.settings import *  # noqa: E402, F403
 
 # In-process tests publish to their own layer directly; the daphne processes the
-# end-to-end tests start keep the relay (chat.relay) on.
+# end-to-end tests start keep the relay (chat.realtime.relay) on.
 CHAT_RELAY_OTHER_PROCESSES = False
 
 # Users are made by the hundred: a fast hasher first. The daphne processes the

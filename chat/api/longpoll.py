@@ -2,7 +2,7 @@
 
 An async view: a waiting client holds a coroutine and a channel-layer channel,
 never a server thread (its request's sync calls go to a few threads that every
-poll shares: chat.api.poll_threads). It subscribes to the user's groups first,
+poll shares: chat.realtime.poll_threads). It subscribes to the user's groups first,
 then reads, so a message stored in between wakes it rather than slipping past.
 Every wake-up is only a hint: the answer is always read through the same
 selector as `sync`, and a wake-up that brings nothing visible goes back to
@@ -10,7 +10,6 @@ waiting until the deadline.
 """
 
 import asyncio
-import contextvars
 import logging
 
 from asgiref.sync import sync_to_async
@@ -26,7 +25,6 @@ from accounts.credentials import MalformedCredentials, bearer_token
 from accounts.tokens import authenticate_token
 from chat import events
 from chat.errors import ChatError, InvalidInput, Unavailable
-from chat.relay import relay
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 from chatsite import ratelimit
 from chatsite.errors import errors
@@ -55,7 +53,7 @@ def parse_wait(value) -> float:
 
 
 def _in_request_thread(function):
-    """`function` on the request's thread (chat.api.poll_threads), on the
+    """`function` on the request's thread (chat.realtime.poll_threads), on the
     connection Django opens and closes with the request.
 
     Not channels' database_sync_to_async, which closes the connection around
@@ -107,9 +105,6 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         after = parse_cursor(request.GET.get("after"), name="after", default=0)
         limit = parse_limit(request.GET.get("limit"))
         wait = parse_wait(request.GET.get("wait"))
-        # Started outside this request's context (chat.api.poll_threads): the
-        # relay outlives the request and must not inherit its sync thread.
-        contextvars.Context().run(relay.ensure_running)
         messages, more = await wait_for_messages(
             user=user, after=after, limit=limit, wait=wait
         )

@@ -1,8 +1,10 @@
 """Writes: every side effect of the chat lives in these modules.
 
-The consumer, the HTTP API, the admin and the commands all call them. Each
-service has an async form (`asend_message`) for the consumer and a sync form
-(`send_message`) for everything else; both take the same keyword arguments.
+The consumer, the HTTP API, the admin and the commands all call them. A
+service that the consumer calls has an async form (`ajoin_room`) beside its
+sync form (`join_room`); both take the same keyword arguments. The consumer's
+messages are stored in batches by the runtime's writer (chat.realtime.writer),
+which calls `store_messages`.
 
 A sync form does its database work in the caller's thread and transaction (an
 admin form, a command), and publishes once that transaction commits: at once

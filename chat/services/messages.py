@@ -8,7 +8,7 @@ fan-out, so a client never sees a message the database does not hold.
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import cast
 
@@ -29,11 +29,8 @@ from chat.selectors import (
 from . import one_trip, publish_after_commit
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
-from .writer import publisher, writer
 
 logger = logging.getLogger(__name__)
-
-OnStored = Callable[[Message, bool], Awaitable[None]]
 
 
 def store_message(
@@ -353,63 +350,13 @@ def _conversation_for(*, sender: User, room, to) -> Conversation:
     return direct_conversation_for(sender, other)
 
 
-async def asend_message(
-    *,
-    sender: User,
-    room=None,
-    to=None,
-    body,
-    client_id=None,
-    on_stored: OnStored | None = None,
-) -> tuple[Message, bool]:
-    """Store, let `on_stored` acknowledge, then fan out (new messages only)."""
-    message, created = await writer.store(
-        sender=sender, room=room, to=to, body=body, client_id=client_id
-    )
-    if on_stored is not None:
-        await on_stored(message, created)
-    if created:
-        await events.publish_message(message)
-    return message, created
-
-
-def submit_message(
-    *,
-    sender: User,
-    room=None,
-    to=None,
-    body,
-    client_id=None,
-    on_stored: OnStored,
-    on_failed: Callable[[Exception], Awaitable[None]],
-) -> None:
-    """asend_message without waiting for it: the consumer reads its next frame
-    while this one is stored (so a busy sender's messages share a batch).
-
-    Once stored: `on_stored`, then the fan-out (new messages only), both in the
-    order the messages were submitted; `on_failed` with the error otherwise
-    (a ChatError, or any other exception: a bug of ours).
-    """
-
-    async def answer(result) -> None:
-        if isinstance(result, Exception):
-            await on_failed(result)
-            return
-        message, created = result
-        await on_stored(message, created)
-        if created:
-            await publisher.publish(message)
-
-    request = {"sender": sender, "room": room, "to": to, "body": body}
-    writer.submit({**request, "client_id": client_id}, answer)
-
-
 def send_message(
     *, sender: User, room=None, to=None, body, client_id=None
 ) -> tuple[Message, bool]:
-    """asend_message for sync callers: HTTP views, the admin, commands.
+    """store_message for HTTP views, the admin and commands.
 
-    Stores in the caller's transaction and fans out after it commits.
+    Stores in the caller's transaction; once it commits, the message goes to
+    the same publisher as the WebSocket's (events.publish_message).
     """
     message, created = store_message(
         sender=sender, room=room, to=to, body=body, client_id=client_id

@@ -317,7 +317,7 @@ def test_origin_allowed_ipv6(settings):
     assert not origin_allowed(scope(headers=[(b"origin", b"http://[::2]:8000")]))
 
 
-# --- handshakes on their own database thread (chat.db) ----------------------------
+# --- handshakes on their own database thread (chat.realtime.db_thread) ----
 
 
 @pytest.mark.django_db(transaction=True)

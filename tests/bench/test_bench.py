@@ -132,7 +132,7 @@ def test_quick_fanout_against_our_server_loses_nothing(tmp_path):
 @embedded_only
 def test_our_fanout_does_not_depend_on_the_channel_capacity(tmp_path):
     """With channels of 2 messages our server still loses nothing live: a
-    process's own messages reach its members without the layer (chat.hub)."""
+    process's own messages reach its members without the layer (chat.realtime.hub)."""
     run, _, _ = _bench(tmp_path, "--server-env", "CHAT_CHANNEL_CAPACITY=2")
     assert run["messages_acked"] > 0
     assert run["lost_live"] == 0

@@ -40,6 +40,13 @@ def browser_unavailable() -> str | None:
     return None
 
 
+@pytest.fixture
+def runtime():
+    """No runtime in this process: the pages talk to daphne processes, and
+    Playwright runs an event loop of its own in the test's thread."""
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _orm_beside_playwright(monkeypatch):
     """Let the test's own ORM calls run beside Playwright's event loop.

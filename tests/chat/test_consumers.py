@@ -124,7 +124,7 @@ def history(make_room, alice, bob, carol, lobby):
 
 @pytest.mark.parametrize(
     "step",
-    ["accounts.middleware.tokens_for", "chat.consumers.room_group_ids_of"],
+    ["accounts.middleware.tokens_for", "chat.services.admission.room_group_ids_of"],
     ids=["token_check", "reading_rooms"],
 )
 async def test_database_down_at_connect_closes_with_try_again_later(
@@ -736,7 +736,7 @@ async def test_a_server_fault_costs_one_error_frame_not_the_connection(
         raise RuntimeError("a bug")
 
     socket = await connect(alice)
-    monkeypatch.setattr("chat.consumers.messages_after", broken)
+    monkeypatch.setattr("chat.realtime.member.messages_after", broken)
     await socket.send({"type": "sync", "after": 0})
     assert await socket.recv() == {
         "type": "error",

@@ -1,4 +1,4 @@
-"""daphne refuses to start on versions chat.server_guards was not tested with."""
+"""daphne refuses to start on versions chat.realtime.guards was not tested with."""
 
 import subprocess
 import sys
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # An application module that makes the installed Twisted an untested one, then
 # loads the real application: daphne runs chatsite.asgi as in production.
 UNTESTED_TWISTED = """
-import chat.server_guards as guards
+import chat.realtime.guards as guards
 
 guards.TESTED_VERSIONS["Twisted"] = ("0.0",)
 from chatsite.asgi import application

@@ -3,20 +3,15 @@
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import events
 from chat.errors import ChatError
 from chat.models import Conversation, Membership, Message
 from chat.selectors import room_owner
 from chat.services import messages as messages_service
 from chat.services.messages import (
-    asend_message,
     purge_messages,
     store_message,
     store_messages,
@@ -359,85 +354,6 @@ def test_a_batch_refuses_a_room_as_a_lone_message_is_refused(
     assert isinstance(refused, ChatError)
     assert (refused.code, refused.detail) == (alone.value.code, alone.value.detail)
     assert results[0][1] is True
-
-
-# --- asend_message: acknowledge, then fan out -----------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_asend_acknowledges_before_it_publishes_once(
-    alice, lobby, listener, monkeypatch
-):
-    """The sender's ack comes first; the room's group then gets the frame once."""
-    await listener.join(events.room_group(lobby.pk))
-    steps = []
-    publish = events.publish_message
-
-    async def recording_publish(message):
-        steps.append(("publish", message.pk))
-        return await publish(message)
-
-    async def on_stored(message, created):
-        steps.append(("ack", message.pk, created))
-
-    monkeypatch.setattr(events, "publish_message", recording_publish)
-    message, created = await asend_message(
-        sender=alice, room="lobby", body="hi", client_id="a1", on_stored=on_stored
-    )
-    assert created
-    assert steps == [("ack", message.pk, True), ("publish", message.pk)]
-    assert await listener.receive() == {
-        "type": events.FRAME,
-        "text": events.message_frame(message),
-        "message_id": message.id,
-    }
-    await listener.assert_nothing()
-
-    steps.clear()
-    again, created = await asend_message(
-        sender=alice, room="lobby", body="hi", client_id="a1", on_stored=on_stored
-    )
-    assert not created
-    assert again.pk == message.pk
-    assert steps == [("ack", message.pk, False)]
-    await listener.assert_nothing()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_asend_direct_message_reaches_both_users_groups(alice, bob, listener):
-    """A direct message goes to the sender's and the recipient's user groups."""
-    await listener.join(events.user_group(bob.pk))
-    await listener.join(events.user_group(alice.pk))
-    message, _ = await asend_message(sender=alice, to="bob", body="psst")
-    text = events.message_frame(message)
-    event = {"type": events.FRAME, "text": text, "message_id": message.id}
-    assert await listener.receive() == event
-    assert await listener.receive() == event
-    await listener.assert_nothing()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_layer_failure_keeps_the_message_and_the_ack(alice, lobby, monkeypatch):
-    """A channel layer that fails neither un-stores nor un-acks a message."""
-    layer = get_channel_layer()
-
-    async def broken_group_send(group, message):
-        raise ConnectionError("layer down")
-
-    monkeypatch.setattr(layer, "group_send", broken_group_send)
-    acks = []
-
-    async def on_stored(message, created):
-        acks.append(message.pk)
-
-    message, created = await asend_message(
-        sender=alice, room="lobby", body="kept", client_id="k", on_stored=on_stored
-    )
-    assert created
-    assert acks == [message.pk]
-    stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
-    assert stored.body == "kept"
-    await sync_to_async(connections.close_all)()
 
 
 # --- purging --------------------------------------------------------------------------

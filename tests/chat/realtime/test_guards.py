@@ -1,4 +1,4 @@
-"""What chat.server_guards changes in daphne's WebSocket protocol, on a stand-in."""
+"""What chat.realtime.guards changes in daphne's WebSocket protocol, on a stand-in."""
 
 import logging
 import sys
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chat import server_guards
+from chat.realtime import guards as server_guards
 
 
 class Protocol:
@@ -316,7 +316,7 @@ def test_untested_versions_stop_the_server_with_one_line():
 def test_the_override_starts_with_a_warning(caplog):
     """CHAT_ALLOW_UNTESTED_SERVER: the same line, as a warning, and no stop."""
     installed = {**server_guards.installed_versions(), "daphne": "5.0"}
-    with caplog.at_level(logging.WARNING, logger="chat.server_guards"):
+    with caplog.at_level(logging.WARNING, logger="chat.realtime.guards"):
         server_guards.check_versions(allow_untested=True, installed=installed)
     [record] = caplog.records
     assert record.levelno == logging.WARNING

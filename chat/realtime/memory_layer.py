@@ -3,8 +3,8 @@ receives.
 
 channels' InMemoryChannelLayer walks every channel and every group membership
 on each send and receive (to expire old messages), makes a new asyncio.Queue
-for every receive (four deques, about 3 KiB while the receive waits) and starts
-a task per member for each `group_send`. The process's hub (chat.hub) keeps a
+for every receive (four deques while the receive waits) and starts
+a task per member for each `group_send`. The process's hub (chat.realtime.hub) keeps a
 receive waiting on a channel of each group it serves (a user's group per
 connected user): here a waiting receive is one future, a message for a channel
 with a receive waiting is handed to it at once, the expiry sweep runs at most
@@ -29,7 +29,7 @@ from copy import deepcopy
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 
-from .layer_waiting import WaitingReceives
+from .waiting import WaitingReceives
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,20 @@ SWEEP_SECONDS = 1.0
 
 
 class InMemoryChannelLayer(BaseInMemoryChannelLayer):
+    # What the runtime asks of a layer (realtime.layer.RealtimeLayer): this
+    # one lives in the process and never has an outage.
+    process_local = True
+    failing = False
+    failing_since: float | None = None
+    recoveries = 0
+    unnoticed_seconds = 0.0
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # channel -> (expires at, message), oldest first; only channels that
         # hold messages are here.
-        self.channels: dict[str, deque[tuple[float, dict]]] = {}
+        # (deques where channels' layer has queues: its type is not ours)
+        self.channels: dict[str, deque[tuple[float, dict]]] = {}  # type: ignore[assignment]
         self.waiting = WaitingReceives()
         # channel -> the callback that takes its messages (`listen`).
         self.listeners: dict[str, Callable[[dict], None]] = {}
@@ -77,6 +86,12 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             # As channels does: a full member misses it (its client syncs).
             with contextlib.suppress(ChannelFull):
                 self._put(channel, message)
+
+    async def ping(self) -> None:
+        """A send and a receive on a channel of its own."""
+        channel = await self.new_channel()
+        await self.send(channel, {"type": "health.check"})
+        await self.receive(channel)
 
     async def flush(self) -> None:
         await super().flush()
@@ -118,7 +133,8 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             if queue and queue[0][0] < now:
                 while queue and queue[0][0] < now:
                     queue.popleft()
-                self._remove_from_groups(channel)
+                # channels' own (missing from its stubs)
+                self._remove_from_groups(channel)  # type: ignore[attr-defined]
             if not queue:
                 del self.channels[channel]
         oldest = int(now) - self.group_expiry

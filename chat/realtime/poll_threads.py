@@ -13,7 +13,7 @@ finds a context already set and makes none, and every sync call of the request
 goes to that executor's one thread. A request keeps the same thread from start
 to end (what thread sensitivity asks for); the requests sharing it take turns,
 call by call, and none holds it while waiting. Everything else about the
-request (middleware, headers, errors) is Django's as before.
+request (middleware, headers, errors) is Django's.
 """
 
 import itertools
@@ -35,7 +35,7 @@ _next_executor = itertools.cycle(_executors)
 
 
 class PollThreads:
-    """ASGI: the long poll's requests run on the shared threads, others as before."""
+    """ASGI: the long poll's requests run on the shared threads, others untouched."""
 
     def __init__(self, inner):
         self.inner = inner

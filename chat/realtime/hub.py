@@ -5,22 +5,21 @@ of this process, made when the first local connection joins it and dropped when
 the last one leaves. What the layer carries to that channel is handed to every
 local member in turn: a message frame is the same ready text written to each
 socket (daphne's send does not wait for the client, and a client that does not
-read is closed by chat.server_guards), so a message costs one layer message per
+read is closed by chat.realtime.guards), so a message costs one layer message per
 process, not one per connection. A batch of frames (`chat.frames`: a busy
 process sends the new messages of a moment as one layer message per group) is
 handed over frame by frame, in its order.
 
-Our layers (chat.layers, chat.memory_layer) hand a channel's messages to a
-callback (`listen`): the events of every group then wait in one inbox, in the
-order they came, for one task of the process. On another layer each group has a
-task of its own that waits on a receive.
+The layer hands a channel's messages to a callback (`listen`,
+realtime.layer): the events of every group then wait in one inbox, in the
+order they came, for one task of the process.
 
 Events other than frames and typing (membership news, lost access) may wait on
 the layer themselves; each runs as a task of its own, so that a slow one never
 holds up the deliveries behind it.
 
 Long polls and other layer listeners still join the groups with their own
-channels: publishing is unchanged (chat.events, chat.relay).
+channels: publishing is unchanged (chat.events, chat.realtime.relay).
 
 A new message of this process is handed to its members here at once
 (`deliver_here`); the copy the layer brings back is recognised by a tag, not
@@ -33,20 +32,21 @@ import functools
 import itertools
 import logging
 from collections import deque
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events, process
+from chat import events
+
+from . import process
+from .layer import RealtimeLayer
 
 logger = logging.getLogger(__name__)
 
 # Handled inline, member after member: they only write to sockets.
 INLINE = frozenset({events.FRAME, events.FRAMES, events.TYPING})
-# After a layer failure, the group's reader waits this long before reading again.
-READ_RETRY_SECONDS = 0.5
 # Events waiting in the inbox at most; past it they are dropped (and logged), as
 # a full layer channel drops them: the clients catch up with `sync`.
 INBOX_LIMIT = 10_000
@@ -67,41 +67,37 @@ def _new_tag() -> str:
 
 @dataclass(eq=False, slots=True)
 class Subscription:
-    """This process's hold on one group: its channel, reader and local members."""
+    """This process's hold on one group: its channel and local members."""
 
     members: set = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     channel: str | None = None
-    loop: asyncio.AbstractEventLoop | None = None  # where its channel is read
-    reader: asyncio.Task | None = None  # on a layer that cannot `listen`
     in_layer: bool = False
-    # Its name, unique across processes and event loops: what `deliver_here`
-    # tags the frames it delivered with.
+    # Its name, unique across processes: what `deliver_here` tags the frames
+    # it delivered with.
     tag: str = field(default_factory=_new_tag)
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, layer: RealtimeLayer) -> None:
+        self.layer = layer
+        # Where the groups' events are delivered: the loop of the first join.
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.groups: dict[str, Subscription] = {}
         self.tasks: set[asyncio.Task] = set()
         # (subscription, event) handed over by the layer, for `drainer`.
         self.inbox: deque[tuple[Subscription, dict]] = deque()
         self.drainer: asyncio.Task | None = None
 
-    def members(self, group: str) -> set:
-        subscription = self.groups.get(group)
-        return set(subscription.members) if subscription else set()
-
     async def join(self, group: str, member: Member) -> None:
         """Deliver `group`'s events to `member`; the process joins it if needed.
 
         The member is kept even if the layer fails (the exception is raised):
-        renewal (chat.connections) subscribes the group once the layer is back.
+        renewal (realtime.connections) subscribes the group once the layer is
+        back.
         """
         subscription = self.groups.get(group)
-        if subscription is None or not _of_this_loop(subscription):
-            # (A subscription of an event loop that has ended: tests run one
-            # loop after another; its members are gone with it.)
+        if subscription is None:
             subscription = self.groups[group] = Subscription()
         subscription.members.add(member)
         await self._subscribe(group, subscription)
@@ -122,42 +118,42 @@ class Hub:
                 if not subscription.members:
                     self._spawn(self._unsubscribe(group, subscription))
 
-    async def renew(self, groups) -> None:
+    async def renew(self, groups: Iterable[str]) -> None:
         """Add this process's channels to `groups` again (expiry, a new Redis)."""
         for group in list(groups):
             subscription = self.groups.get(group)
-            if (
-                subscription is not None
-                and subscription.members
-                and _of_this_loop(subscription)
-            ):
+            if subscription is not None and subscription.members:
                 subscription.in_layer = False
                 await self._subscribe(group, subscription)
+
+    async def close(self) -> None:
+        """Leave every group (the runtime stops): nothing more is delivered."""
+        for task in list(self.tasks):
+            if not task.get_loop().is_closed():
+                task.cancel()
+        for group, subscription in list(self.groups.items()):
+            subscription.members.clear()
+            await self._unsubscribe(group, subscription)
+        if self.drainer is not None and not self.drainer.get_loop().is_closed():
+            self.drainer.cancel()
+        self.inbox.clear()
 
     async def _subscribe(self, group: str, subscription: Subscription) -> None:
         async with subscription.lock:
             if not subscription.members or self.groups.get(group) is not subscription:
                 return
-            layer = get_channel_layer()
-            loop = asyncio.get_running_loop()
-            if subscription.channel is None or (
-                subscription.reader is not None and subscription.reader.done()
-            ):
-                subscription.channel = await layer.new_channel()
-                subscription.loop = loop
+            if self.loop is None:
+                self.loop = asyncio.get_running_loop()
+            if subscription.channel is None:
+                subscription.channel = await self.layer.new_channel()
                 subscription.in_layer = False
-                if hasattr(layer, "listen"):
-                    layer.listen(
-                        subscription.channel,
-                        functools.partial(self._arrived, group, subscription),
-                    )
-                else:
-                    subscription.reader = loop.create_task(
-                        self._read(group, subscription, subscription.channel)
-                    )
+                self.layer.listen(
+                    subscription.channel,
+                    functools.partial(self._arrived, group, subscription),
+                )
             if not subscription.in_layer:
                 async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                    await layer.group_add(group, subscription.channel)
+                    await self.layer.group_add(group, subscription.channel)
                 subscription.in_layer = True
 
     async def _unsubscribe(self, group: str, subscription: Subscription) -> None:
@@ -167,15 +163,12 @@ class Hub:
             if subscription.members or self.groups.get(group) is not subscription:
                 return
             del self.groups[group]
-            layer = get_channel_layer()
-            if subscription.reader is not None:
-                subscription.reader.cancel()
-            elif subscription.channel is not None and hasattr(layer, "unlisten"):
-                layer.unlisten(subscription.channel)
-            if subscription.in_layer:
+            if subscription.channel is not None:
+                self.layer.unlisten(subscription.channel)
+            if subscription.in_layer and subscription.channel is not None:
                 try:
                     async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
-                        await layer.group_discard(group, subscription.channel)
+                        await self.layer.group_discard(group, subscription.channel)
                 except Exception:
                     # group_expiry removes it in the end; until then its events
                     # reach a channel nobody reads.
@@ -192,14 +185,12 @@ class Hub:
         - A member that joined the subscription in between does not get it. It
           joined after the message was stored, so what it reads on joining has
           it already (the hello's last_id and the client's sync, a joined room's
-          history), as with the bounded list of echoes this replaces.
+          history).
         - A group whose subscription was made after the delivery (its first
           member came, or its last left and another came) has a new tag: the
           copy goes to members that never had it.
-        - An event loop other than the subscription's (a sync caller's
-          async_to_sync, a test's loop after another's) delivers nothing here
-          and tags nothing: the subscription delivers the layer's copy. A
-          subscription of an ended loop is replaced by one with a new tag.
+        - A caller on an event loop other than the hub's delivers nothing here
+          and tags nothing: the subscription delivers the layer's copy.
         - A subscription not in the layer yet, or any more (an outage), tags all
           the same: the copy republished after the outage is dropped.
         """
@@ -207,7 +198,7 @@ class Hub:
         if (
             subscription is None
             or not subscription.members
-            or not _of_this_loop(subscription)
+            or asyncio.get_running_loop() is not self.loop
             or event.get("type") != events.FRAME
         ):
             return None
@@ -215,12 +206,12 @@ class Hub:
         return subscription.tag
 
     def _arrived(self, group: str, subscription: Subscription, event: dict) -> None:
-        """A group's event from a layer that `listen`s: into the inbox."""
-        loop = subscription.loop
+        """A group's event from the layer: into the inbox."""
+        loop = self.loop
         if self.groups.get(group) is not subscription or loop is None:
             return  # left since
         if loop.is_closed():
-            return  # (a loop that has ended: tests run one after another)
+            return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -228,16 +219,13 @@ class Hub:
         if running is not loop:  # sent from another thread's event loop
             loop.call_soon_threadsafe(self._arrived, group, subscription, event)
             return
-        event = _without_echoes(subscription, event)
-        if event is None:
+        kept = _without_echoes(subscription, event)
+        if kept is None:
             return
-        if self.drainer is not None and self.drainer.get_loop() is not loop:
-            self.inbox.clear()  # a new event loop: the old one's are gone
-            self.drainer = None
-        elif len(self.inbox) >= INBOX_LIMIT:
+        if len(self.inbox) >= INBOX_LIMIT:
             logger.warning("hub inbox full: an event of %s dropped", group)
             return
-        self.inbox.append((subscription, event))
+        self.inbox.append((subscription, kept))
         if self.drainer is None or self.drainer.done():
             self.drainer = loop.create_task(self._drain())
 
@@ -246,20 +234,7 @@ class Hub:
             subscription, event = self.inbox.popleft()
             await self.deliver(subscription.members, event)
 
-    async def _read(self, group: str, subscription: Subscription, channel: str):
-        layer = get_channel_layer()
-        while True:
-            try:
-                event = await layer.receive(channel)
-            except Exception:
-                logger.warning("could not read group %s", group, exc_info=True)
-                await asyncio.sleep(READ_RETRY_SECONDS)
-                continue
-            event = _without_echoes(subscription, event)
-            if event is not None:
-                await self.deliver(subscription.members, event)
-
-    async def deliver(self, members, event: dict) -> None:
+    async def deliver(self, members: Iterable[Member], event: dict) -> None:
         """Hand `event` to each member; one failing never stops the others."""
         kind = event.get("type")
         if kind not in INLINE:
@@ -282,7 +257,7 @@ class Hub:
             except Exception:
                 logger.warning("could not deliver to a connection", exc_info=True)
 
-    async def _deliver_frame(self, members, event: dict) -> None:
+    async def _deliver_frame(self, members: Iterable[Member], event: dict) -> None:
         # One ASGI message for all: the same ready text to every socket.
         out = {"type": "websocket.send", "text": event["text"]}
         for member in list(members):
@@ -291,7 +266,7 @@ class Hub:
             except Exception:
                 logger.warning("could not deliver to a connection", exc_info=True)
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self._finished)
@@ -315,11 +290,3 @@ def _without_echoes(subscription: Subscription, event: dict) -> dict | None:
     if len(kept) == len(frames):
         return event
     return {**event, "frames": kept} if kept else None
-
-
-def _of_this_loop(subscription: Subscription) -> bool:
-    loop = subscription.loop
-    return loop is None or loop is asyncio.get_running_loop()
-
-
-hub = Hub()

@@ -18,11 +18,10 @@ import json
 import logging
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections
 
-from .shutdown import is_draining
+from .runtime import current
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +45,7 @@ async def check_database() -> None:
 
 
 async def check_channel_layer() -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer configured")
-    if hasattr(layer, "ring_size") and hasattr(layer, "connection"):
-        for index in range(layer.ring_size):
-            await layer.connection(index).ping()
-        return
-    channel = await layer.new_channel()
-    await layer.send(channel, {"type": "health.check"})
-    await layer.receive(channel)
+    await current().layer.ping()
 
 
 async def _part(check) -> dict:
@@ -72,7 +62,7 @@ async def _part(check) -> dict:
 
 async def health() -> tuple[int, dict]:
     """The status code and the JSON body of /healthz."""
-    if is_draining():
+    if current().draining:
         return 503, {"status": "shutting down"}
     database, layer = await asyncio.gather(
         _part(check_database), _part(check_channel_layer)

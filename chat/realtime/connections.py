@@ -3,7 +3,7 @@
 A process-local registry of open consumers, for the jobs that need to reach
 every connection of the process:
 
-- Shutdown (chat.shutdown) closes each of them with "server restarting".
+- Shutdown (chat.realtime.shutdown) closes each of them with "server restarting".
 - The heartbeat: every CHAT_HEARTBEAT_SECONDS after its hello, each connection
   sends the text `ping` and its user's count of connections is told it is still
   open (chat.ratelimit). One timer per process does it for all of them, in the
@@ -24,18 +24,20 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events
-from .selectors import last_id_created_before
+from chat.selectors import last_id_created_before
+
+from .clock import Clock, LoopClock
+from .layer import RealtimeLayer
+from .publishing import LayerSender
 
 logger = logging.getLogger(__name__)
 
-# How soon the keeper notices that the layer works again (chat.layers).
+# How soon the keeper notices that the layer works again (chat.realtime.redis_layer).
 RECOVERY_POLL_SECONDS = 0.5
 # How long before an outage began a message may still have been waiting to be
-# published (chat.services.writer.Publisher): caught up as well.
+# published (realtime.writer.Publisher): caught up as well.
 OUTAGE_SLACK_SECONDS = 5.0
 # Heartbeats due this close together go out in one turn of the timer.
 HEARTBEAT_SLACK_SECONDS = 0.05
@@ -58,7 +60,15 @@ class Connection(Protocol):
 
 
 class LocalConnections:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        layer: RealtimeLayer,
+        sender: LayerSender | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.layer = layer
+        self.sender = sender  # republishes after an outage
+        self.clock: Clock = clock or LoopClock()
         self.open: set[Connection] = set()
         self.keeper: asyncio.Task | None = None
         self.emptied: asyncio.Event | None = None
@@ -74,10 +84,10 @@ class LocalConnections:
     def add(self, connection: Connection) -> None:
         """Register an open connection: renewed, pinged and closed from now on."""
         self.open.add(connection)
-        self._ensure_keeper()
-        self._ensure_beater()
-        due = asyncio.get_running_loop().time() + settings.CHAT_HEARTBEAT_SECONDS
+        due = self.clock.now() + settings.CHAT_HEARTBEAT_SECONDS
         heapq.heappush(self.due, (due, next(self.arrivals), connection))
+        if self.beater is None or self.beater.done():
+            self.beater = asyncio.get_running_loop().create_task(self.beat())
 
     def discard(self, connection: Connection) -> None:
         """Forget a connection; its heartbeat entry is skipped when it comes due."""
@@ -98,29 +108,24 @@ class LocalConnections:
     def __len__(self) -> int:
         return len(self.open)
 
-    def _ensure_keeper(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.keeper is None or self.keeper.done() or self.keeper.get_loop() != loop:
-            self.keeper = loop.create_task(self.keep())
+    def start(self) -> None:
+        """Start renewing the groups (the runtime's start)."""
+        self.keeper = asyncio.get_running_loop().create_task(self.keep())
 
-    def _ensure_beater(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.beater is not None and self.beater.get_loop() is not loop:
-            # A new event loop (tests run one after another): what was due
-            # belonged to the old one's connections.
-            self.due, self.to_keep = [], {}
-            self.beater = self.counter = None
-        if self.beater is None or self.beater.done():
-            self.beater = loop.create_task(self.beat())
+    async def close(self) -> None:
+        for task in (self.keeper, self.beater, self.counter):
+            # (A sync test's asyncio.run may have started one on its own loop.)
+            if task is not None and not task.get_loop().is_closed():
+                task.cancel()
 
     async def beat(self) -> None:
         """Ping every connection as it comes due, until none is left."""
-        loop = asyncio.get_running_loop()
+        clock = self.clock
         while self.due:
-            wait = self.due[0][0] - loop.time()
+            wait = self.due[0][0] - clock.now()
             if wait > 0:
-                await asyncio.sleep(wait)
-            now = loop.time()
+                await clock.sleep(wait)
+            now = clock.now()
             interval = settings.CHAT_HEARTBEAT_SECONDS
             while self.due and self.due[0][0] <= now + HEARTBEAT_SLACK_SECONDS:
                 _, order, connection = heapq.heappop(self.due)
@@ -133,6 +138,7 @@ class LocalConnections:
                     logger.warning("could not send a heartbeat", exc_info=True)
                 self.to_keep[connection] = None
             if self.to_keep and (self.counter is None or self.counter.done()):
+                loop = asyncio.get_running_loop()
                 self.counter = loop.create_task(self._keep_counted())
 
     async def _keep_counted(self) -> None:
@@ -146,25 +152,26 @@ class LocalConnections:
 
     async def keep(self) -> None:
         """Renew every connection's groups now and then, and after an outage."""
-        layer = get_channel_layer()
+        layer, clock = self.layer, self.clock
         interval = settings.CHAT_GROUP_REFRESH_SECONDS
-        loop = asyncio.get_running_loop()
-        next_refresh = loop.time() + interval
-        recoveries = getattr(layer, "recoveries", 0)
+        next_refresh = clock.now() + interval
+        recoveries = layer.recoveries
         while True:
-            await asyncio.sleep(
-                max(0.0, min(RECOVERY_POLL_SECONDS, next_refresh - loop.time()))
+            await clock.sleep(
+                max(0.0, min(RECOVERY_POLL_SECONDS, next_refresh - clock.now()))
             )
-            after_outage = getattr(layer, "recoveries", 0) != recoveries and not (
-                getattr(layer, "failing", False)  # down again: wait for the next
-            )
-            if after_outage or loop.time() >= next_refresh:
-                next_refresh = loop.time() + interval
+            # Back, and not down again already (else: wait for the next).
+            after_outage = layer.recoveries != recoveries and not layer.failing
+            if after_outage or clock.now() >= next_refresh:
+                next_refresh = clock.now() + interval
                 if await self.renew_all(after_outage=after_outage) and (
-                    not after_outage or await events.republish()
+                    not after_outage or await self._republish()
                 ):
-                    recoveries = getattr(layer, "recoveries", 0)
+                    recoveries = layer.recoveries
                 # else: the next turn tries again, half a second on
+
+    async def _republish(self) -> bool:
+        return self.sender is None or await self.sender.republish()
 
     async def renew_all(self, *, after_outage: bool = False) -> bool:
         """False if some connection could not be put back in its groups."""
@@ -199,7 +206,7 @@ class LocalConnections:
         if not after_outage:
             return renewed
         # Live again for everyone first, then what each may have missed.
-        floor = await _outage_floor() if connections else None
+        floor = await _outage_floor(self.layer) if connections else None
         for connection in connections:
             after = caught_up_to[connection]
             if floor is not None:
@@ -211,7 +218,7 @@ class LocalConnections:
         return True
 
 
-async def _outage_floor() -> int | None:
+async def _outage_floor(layer: RealtimeLayer) -> int | None:
     """No catch-up after an outage starts later than this id.
 
     A connection's `seen_id` also moves with the messages of its own process,
@@ -221,8 +228,7 @@ async def _outage_floor() -> int | None:
     noticed, less how long it may have gone unnoticed, less the publisher's
     slack). Clients drop by id what they had already.
     """
-    layer = get_channel_layer()
-    noticed = getattr(layer, "failing_since", None)
+    noticed = layer.failing_since
     if noticed is None:
         return None
     gone = noticed - layer.unnoticed_seconds - OUTAGE_SLACK_SECONDS
@@ -232,6 +238,3 @@ async def _outage_floor() -> int | None:
     except Exception:
         logger.warning("could not read where the outage began", exc_info=True)
         return None
-
-
-local_connections = LocalConnections()

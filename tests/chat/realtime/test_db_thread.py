@@ -1,4 +1,5 @@
-"""The handshakes' database thread (chat.db): batched reads on a kept connection.
+"""The handshakes' database thread (chat.realtime.db_thread): batched reads
+on a kept connection.
 
 A kept connection must not outlive the database it talked to: after the
 database went away and came back (here a TCP proxy in front of PostgreSQL cuts
@@ -11,7 +12,7 @@ import asyncio
 import pytest
 from django.db import OperationalError, connection, connections
 
-from chat.db import KeptConnectionThread
+from chat.realtime.db_thread import KeptConnectionThread
 from chat.selectors import last_visible_ids, room_group_ids_of
 from chat.services.messages import store_message
 from tests.multiprocess.support import TcpProxy

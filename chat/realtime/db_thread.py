@@ -137,13 +137,8 @@ class KeptConnectionThread:
                         future.set_result(outcome[index])
 
     def _this_loop(self) -> asyncio.AbstractEventLoop:
-        loop = asyncio.get_running_loop()
-        if self.loop is not loop:
-            # A new event loop (the tests run one after another): what waited
-            # in the old one is gone with it, and its timer never fires.
-            self.loop, self.idle_check = loop, None
-            self.waiting, self.rounds = {}, None
-        return loop
+        self.loop = asyncio.get_running_loop()
+        return self.loop
 
     async def _hop(self, call: Callable[[], T]) -> T:
         loop = self._this_loop()
@@ -172,12 +167,16 @@ class KeptConnectionThread:
         elif self.executor is not None:
             self.executor.submit(_close_quietly)
 
-    def close_connection(self) -> None:
-        """Close the thread's connection now (the tests' end, before the test
-        database is dropped: PostgreSQL refuses to drop a database in use)."""
+    async def close(self) -> None:
+        """Close the thread's connection and end the thread (the runtime stops;
+        PostgreSQL refuses to drop a test database still in use)."""
+        if self.idle_check is not None:
+            self.idle_check.cancel()
+            self.idle_check = None
+        if self.rounds is not None and not self.rounds.get_loop().is_closed():
+            self.rounds.cancel()
         if self.executor is not None:
-            self.executor.submit(_close_quietly).result(timeout=10)
-
-
-# The WebSocket handshakes' reads and the tokens' last-use writes.
-handshake_db = KeptConnectionThread("chat-handshake-db")
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.executor, _close_quietly)
+            self.executor.shutdown(wait=False)
+            self.executor = None

@@ -14,7 +14,7 @@ also frees the buffer. Other connections are not touched.
 2. Server close codes: the application may close with 1001, 1008, 1011, 1012
 or 1013 (autobahn's sendClose takes only 1000 and 3000-4999, so daphne failed
 on the consumer's 1013 "try again later"; its lower-level sendCloseFrame sends
-any code). 1012 goes with the reason "server restarting" (chat.shutdown).
+any code). 1012 goes with the reason "server restarting" (chat.realtime.shutdown).
 A frame the application sends once the socket is closing is dropped, as daphne
 does once it has heard of the close: autobahn raises instead, which killed the
 consumer before its disconnect handler ran.
@@ -130,7 +130,7 @@ def untested_message(untested: list[str]) -> str:
         for package, versions in TESTED_VERSIONS.items()
     )
     return (
-        f"Untested server versions: {', '.join(untested)}. chat.server_guards "
+        f"Untested server versions: {', '.join(untested)}. chat.realtime.guards "
         f"patches their internals and was tested with {tested} only. Install "
         "those (requirements.txt), or set CHAT_ALLOW_UNTESTED_SERVER=1 to start "
         "anyway (see docs/architecture-patches.md)."
@@ -253,7 +253,7 @@ def write_frames_without_debug_formatting(protocol_class) -> None:
     only while the log level is above debug."""
     import txaio
 
-    if txaio.get_global_log_level() in ("debug", "trace"):
+    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
         return  # someone reads those lines: keep them
     original = protocol_class.sendData
 

@@ -9,19 +9,20 @@ from django.conf import settings
 
 from chat import events
 from chat.models import OutboxEvent
-from chat.relay import Relay
+from chat.realtime.layer import realtime_layer
+from chat.realtime.publishing import LayerSender
+from chat.realtime.relay import outbox_in_use
+from chat.realtime.runtime import Runtime
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def relay(settings, monkeypatch):
-    """A fresh relay in place of the process's own, with the setting on."""
+    """The setting on, a fast relay; the layer of the run."""
     settings.CHAT_RELAY_OTHER_PROCESSES = True
-    fresh = Relay()
-    monkeypatch.setattr("chat.events.relay", fresh)
-    monkeypatch.setattr("chat.relay.INTERVAL_SECONDS", 0.05)
-    return fresh
+    monkeypatch.setattr("chat.realtime.relay.INTERVAL_SECONDS", 0.05)
+    return realtime_layer(get_channel_layer())
 
 
 ON_REDIS = bool(settings.REDIS_URL)
@@ -32,13 +33,13 @@ in_memory_only = pytest.mark.skipif(
 
 def test_with_redis_every_process_publishes_itself(relay):
     """A shared layer reaches every process: nothing goes through the outbox."""
-    assert relay.writes_outbox is not ON_REDIS
+    assert outbox_in_use(relay) is not ON_REDIS
 
 
 @in_memory_only
-async def test_a_process_that_serves_no_sockets_writes_the_outbox(relay):
+async def test_a_process_that_serves_no_sockets_writes_the_outbox(relay, no_runtime):
     """A command's events go to the outbox, not to a layer nobody listens to."""
-    assert relay.writes_outbox
+    assert outbox_in_use(relay)
     await events.publish_membership(user_id=7, conversation=await _room(), joined=False)
     row = await database_sync_to_async(OutboxEvent.objects.get)()
     assert row.groups == ["user.7"]
@@ -54,7 +55,8 @@ async def test_a_batch_of_frames_goes_through_the_outbox_as_it_is(relay):
         for number, text in enumerate(["one", "two"], start=1)
     ]
     batch = events.frames_event(frames)
-    assert await events.publish_in_order([(["room.7"], batch)])
+    sender = LayerSender(relay, outbox=outbox_in_use(relay))
+    assert await sender.send_in_order([(["room.7"], batch)])
     row = await database_sync_to_async(OutboxEvent.objects.get)()
     assert (row.groups, row.event) == (["room.7"], batch)
 
@@ -62,12 +64,13 @@ async def test_a_batch_of_frames_goes_through_the_outbox_as_it_is(relay):
 @in_memory_only
 async def test_the_serving_process_publishes_the_outbox_to_its_layer(relay):
     """daphne's relay hands each outbox event to its groups, once, in id order."""
-    relay.mark_serving()
-    assert not relay.writes_outbox
+    serving = Runtime()
+    assert serving.relay is not None
+    assert not serving.sender.outbox
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add("user.7", channel)
-    relay.ensure_running()
+    serving.start()
     try:
         await asyncio.sleep(0.1)  # the relay starts from the newest row
         for text in ["one", "two"]:
@@ -79,7 +82,7 @@ async def test_the_serving_process_publishes_the_outbox_to_its_layer(relay):
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(layer.receive(channel), 0.3)
     finally:
-        relay.task.cancel()
+        await serving.stop()
         await layer.group_discard("user.7", channel)
 
 

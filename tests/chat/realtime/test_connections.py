@@ -3,8 +3,10 @@
 import asyncio
 
 import pytest
+from channels.layers import get_channel_layer
 
-from chat.connections import LocalConnections
+from chat.realtime.clock import ManualClock
+from chat.realtime.connections import LocalConnections
 
 
 class FakeConnection:
@@ -31,7 +33,7 @@ async def test_after_an_outage_all_are_live_again_before_any_catches_up():
     """Every connection re-joins its groups first, then each is caught up from
     where it was before the outage ended (not from a later live frame)."""
     steps: list = []
-    registry = LocalConnections()
+    registry = LocalConnections(get_channel_layer())
     registry.open = {FakeConnection(steps, "a"), FakeConnection(steps, "b")}
     assert await registry.renew_all(after_outage=True)
     assert sorted(steps[:2]) == [("renew", "a"), ("renew", "b")]
@@ -41,7 +43,7 @@ async def test_after_an_outage_all_are_live_again_before_any_catches_up():
 async def test_a_periodic_renewal_catches_nobody_up():
     """The quarter-of-group_expiry renewal only re-adds groups."""
     steps: list = []
-    registry = LocalConnections()
+    registry = LocalConnections(get_channel_layer())
     registry.open = {FakeConnection(steps, "a")}
     assert await registry.renew_all()
     assert steps == [("renew", "a")]
@@ -50,7 +52,7 @@ async def test_a_periodic_renewal_catches_nobody_up():
 async def test_a_failed_renewal_is_reported_and_nobody_is_caught_up_yet():
     """If Redis fails again, the keeper retries later instead of catching up now."""
     steps: list = []
-    registry = LocalConnections()
+    registry = LocalConnections(get_channel_layer())
     registry.open = {
         FakeConnection(steps, "a"),
         FakeConnection(steps, "b", fail_renew=True),
@@ -62,7 +64,7 @@ async def test_a_failed_renewal_is_reported_and_nobody_is_caught_up_yet():
 async def test_wait_until_empty_returns_when_the_last_connection_leaves():
     """Shutdown waits for the registry to empty, and no longer."""
     steps: list = []
-    registry = LocalConnections()
+    registry = LocalConnections(get_channel_layer())
     first, second = FakeConnection(steps, "a"), FakeConnection(steps, "b")
     registry.open = {first, second}
     waiter = asyncio.ensure_future(registry.wait_until_empty())
@@ -77,40 +79,40 @@ async def test_wait_until_empty_returns_when_the_last_connection_leaves():
 class Beating:
     """A connection that notes when it is pinged and when it is counted again."""
 
-    def __init__(self, loop, *, slow_count: float = 0.0):
-        self.loop = loop
+    def __init__(self, clock, *, slow_count: float = 0.0):
+        self.clock = clock
         self.seen_id = 0
         self.pings: list[float] = []
         self.counted: list[float] = []
         self.slow_count = slow_count
 
     async def heartbeat(self) -> None:
-        self.pings.append(self.loop.time())
+        self.pings.append(self.clock.now())
 
     async def keep_counted(self) -> None:
-        await asyncio.sleep(self.slow_count)
-        self.counted.append(self.loop.time())
+        await self.clock.sleep(self.slow_count)
+        self.counted.append(self.clock.now())
 
 
 async def test_one_timer_pings_each_connection_every_heartbeat(settings):
     """Each connection is pinged every CHAT_HEARTBEAT_SECONDS from when it was
     added, and counted again after each ping; a closed one is not pinged."""
     settings.CHAT_HEARTBEAT_SECONDS = 0.2
-    loop = asyncio.get_running_loop()
-    registry = LocalConnections()
-    first, second = Beating(loop), Beating(loop)
-    start = loop.time()
+    clock = ManualClock()
+    registry = LocalConnections(get_channel_layer(), clock=clock)
+    first, second = Beating(clock), Beating(clock)
+    start = clock.now()
     registry.add(first)
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     registry.add(second)
-    await asyncio.sleep(0.45)
+    await clock.advance(0.45)
     registry.discard(first)
-    await asyncio.sleep(0.3)
-    assert [round(t - start, 1) for t in first.pings] == [0.2, 0.4]
-    assert [round(t - start, 1) for t in second.pings] == [0.3, 0.5, 0.7]
+    await clock.advance(0.3)
+    assert [round(t - start, 3) for t in first.pings] == [0.2, 0.4]
+    assert [round(t - start, 3) for t in second.pings] == [0.3, 0.5, 0.7]
     assert len(second.counted) == 3
     registry.discard(second)
-    await asyncio.sleep(0.25)
+    await clock.advance(0.25)
     assert registry.beater.done()  # nobody left: the timer stopped
     assert len(second.pings) == 3
 
@@ -118,23 +120,22 @@ async def test_one_timer_pings_each_connection_every_heartbeat(settings):
 async def test_a_slow_count_never_delays_the_pings(settings):
     """Renewing the count may wait on Redis; the pings keep their time."""
     settings.CHAT_HEARTBEAT_SECONDS = 0.1
-    loop = asyncio.get_running_loop()
-    registry = LocalConnections()
-    slow, other = Beating(loop, slow_count=1.0), Beating(loop)
-    start = loop.time()
+    clock = ManualClock()
+    registry = LocalConnections(get_channel_layer(), clock=clock)
+    slow, other = Beating(clock, slow_count=1.0), Beating(clock)
+    start = clock.now()
     registry.add(slow)
     registry.add(other)
-    await asyncio.sleep(0.35)
-    assert [round(t - start, 1) for t in other.pings] == [0.1, 0.2, 0.3]
+    await clock.advance(0.35)
+    assert [round(t - start, 3) for t in other.pings] == [0.1, 0.2, 0.3]
     assert len(slow.pings) == 3
     registry.discard(slow)
     registry.discard(other)
+    await registry.close()
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_catch_up_goes_back_to_before_the_outage_began(
-    monkeypatch, make_user, make_room
-):
+async def test_a_catch_up_goes_back_to_before_the_outage_began(make_user, make_room):
     """A connection's seen_id moves with its own process's messages, delivered
     here while Redis was away: the catch-up still starts before the outage
     (less how long it may have gone unnoticed), so what other processes sent
@@ -142,7 +143,6 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(
     from asgiref.sync import sync_to_async
     from django.utils import timezone
 
-    from chat import connections
     from chat.models import Message
 
     @sync_to_async
@@ -169,11 +169,10 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(
         failing_since = noticed.timestamp()
         unnoticed_seconds = 2.5
 
-    monkeypatch.setattr(connections, "get_channel_layer", Layer)
     steps: list = []
     connection = FakeConnection(steps, "a")
     connection.seen_id = during + 1  # its own message, delivered during the outage
-    registry = LocalConnections()
+    registry = LocalConnections(Layer())
     registry.open = {connection}
     assert await registry.renew_all(after_outage=True)
     assert steps[-1] == ("catch_up", "a", before)

@@ -13,20 +13,26 @@ import logging
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import ordering
-from .models import OutboxEvent
+from chat import ordering
+from chat.models import OutboxEvent
+
+from .layer import RealtimeLayer
 
 logger = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 0.5
 KEEP = timedelta(minutes=10)
 BATCH = 500
+
+
+def outbox_in_use(layer: RealtimeLayer) -> bool:
+    """Whether processes without sockets reach this layer through the outbox."""
+    return settings.CHAT_RELAY_OTHER_PROCESSES and layer.process_local
 
 
 def _newest_id() -> int:
@@ -37,7 +43,8 @@ def _events_after(cursor: int) -> list[OutboxEvent]:
     return list(OutboxEvent.objects.filter(id__gt=cursor).order_by("id")[:BATCH])
 
 
-def _store(groups: list[str], event: dict) -> None:
+def store_in_outbox(groups: list[str], event: dict) -> None:
+    """Leave an event for the serving process to publish (in id order)."""
     with transaction.atomic():
         ordering.commit_in_id_order(ordering.OUTBOX)
         OutboxEvent.objects.create(groups=groups, event=event)
@@ -45,38 +52,16 @@ def _store(groups: list[str], event: dict) -> None:
 
 
 class Relay:
-    def __init__(self) -> None:
-        self.serving = False
-        self.task: asyncio.Task | None = None
+    """The serving process's reader of the outbox (a task of the runtime)."""
 
-    def mark_serving(self) -> None:
-        """This process serves the sockets (chatsite.asgi loaded): it publishes."""
-        self.serving = True
-
-    @property
-    def in_use(self) -> bool:
-        return settings.CHAT_RELAY_OTHER_PROCESSES and isinstance(
-            get_channel_layer(), InMemoryChannelLayer
-        )
-
-    @property
-    def writes_outbox(self) -> bool:
-        """True in a process whose in-memory layer no socket listens to."""
-        return not self.serving and self.in_use
-
-    def ensure_running(self) -> None:
-        """Start publishing the outbox in the running loop, where it is needed."""
-        if self.serving and self.in_use and (self.task is None or self.task.done()):
-            self.task = asyncio.get_running_loop().create_task(self.run())
-
-    async def store(self, groups: list[str], event: dict) -> None:
-        await database_sync_to_async(_store)(list(groups), event)
+    def __init__(self, layer: RealtimeLayer) -> None:
+        self.layer = layer
+        self.interval = INTERVAL_SECONDS
 
     async def run(self) -> None:
-        layer = get_channel_layer()
         cursor = await database_sync_to_async(_newest_id)()
         while True:
-            await asyncio.sleep(INTERVAL_SECONDS)
+            await asyncio.sleep(self.interval)
             try:
                 rows = await database_sync_to_async(_events_after)(cursor)
             except Exception:
@@ -84,8 +69,5 @@ class Relay:
                 continue
             for row in rows:
                 for group in row.groups:
-                    await layer.group_send(group, row.event)
+                    await self.layer.group_send(group, row.event)
                 cursor = row.id
-
-
-relay = Relay()

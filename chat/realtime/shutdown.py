@@ -4,17 +4,18 @@ daphne (through Twisted) stops the reactor on SIGTERM and drops every socket
 without a close frame, so clients see 1006 and cannot tell a restart from a
 network fault. Here, once the reactor runs, SIGTERM starts a drain instead:
 
-1. `draining` is set: /healthz answers 503 "shutting down", and a handshake that
-   still arrives is accepted and closed at once like the others.
+1. The runtime's `draining` is set: /healthz answers 503 "shutting down", and
+   a handshake that still arrives is accepted and closed at once like the others.
 2. The listening sockets are closed (after `CHAT_SHUTDOWN_DELAY_SECONDS`, 0 by
    default), so a load balancer sends new connections to another process.
 3. Every open WebSocket is closed with 1012 (Service Restart) and the reason
    "server restarting": the client reconnects at once, to another process.
-4. When they are all gone, or after `CHAT_SHUTDOWN_TIMEOUT_SECONDS`, the reactor
-   stops and the process exits. A second SIGTERM stops it at once.
+4. When they are all gone, or after `CHAT_SHUTDOWN_TIMEOUT_SECONDS`, the
+   runtime stops, then the reactor, and the process exits. A second SIGTERM
+   stops it at once.
 
 autobahn lets an application close only with 1000 or 3000-4999; 1012 is the
-registered code for exactly this, so chat.server_guards teaches daphne to send
+registered code for exactly this, so chat.realtime.guards teaches daphne to send
 it (for the pinned daphne 4.2.3 and autobahn).
 """
 
@@ -26,51 +27,47 @@ import time
 
 from django.conf import settings
 
-from .connections import local_connections
+from .runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
-
-class ShutdownState:
-    draining = False
-    task: asyncio.Task | None = None  # held, so that it runs to its end
+# The drain, held so that it runs to its end.
+_drains: set[asyncio.Task] = set()
 
 
-state = ShutdownState()
-
-
-def is_draining() -> bool:
-    return state.draining
-
-
-def install() -> None:
-    """Under daphne, take SIGTERM over from Twisted once the reactor runs."""
+def reactor_if_serving():
+    """daphne's Twisted reactor, or None when not served by daphne (tests,
+    another ASGI server)."""
     reactor = sys.modules.get("twisted.internet.reactor")
     if reactor is None or not hasattr(reactor, "callWhenRunning"):
-        return  # not served by daphne (tests, another ASGI server)
-    # Twisted installs its own handlers while starting, before this runs.
-    reactor.callWhenRunning(_take_over_sigterm, reactor)
+        return None
+    return reactor
 
 
-def _take_over_sigterm(reactor) -> None:
+def take_over_sigterm(reactor, runtime: Runtime) -> None:
+    """Once the reactor runs: SIGTERM drains instead of stopping at once
+    (Twisted installs its own handler while starting, before this runs)."""
+
     def on_sigterm(signum, frame) -> None:
-        reactor.callFromThread(begin_drain, reactor)
+        reactor.callFromThread(begin_drain, reactor, runtime)
 
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def begin_drain(reactor) -> None:
-    if state.draining:
+def begin_drain(reactor, runtime: Runtime) -> None:
+    if runtime.draining:
         logger.warning("second SIGTERM: stopping now")
         reactor.stop()
         return
-    state.draining = True
-    state.task = asyncio.ensure_future(drain(reactor))
+    runtime.draining = True
+    task = asyncio.ensure_future(drain(reactor, runtime))
+    _drains.add(task)
 
 
-async def drain(reactor) -> None:
+async def drain(reactor, runtime: Runtime) -> None:
     started = time.monotonic()
     delay = settings.CHAT_SHUTDOWN_DELAY_SECONDS
+    local_connections = runtime.connections
     logger.warning(
         "SIGTERM: closing %d WebSockets (server restarting)", len(local_connections)
     )
@@ -98,6 +95,10 @@ async def drain(reactor) -> None:
             )
     finally:
         logger.warning("drained in %.2f s; stopping", time.monotonic() - started)
+        try:
+            await runtime.stop()
+        except Exception:
+            logger.warning("the runtime did not stop cleanly", exc_info=True)
         reactor.stop()
 
 

@@ -6,7 +6,7 @@ Every database call of the process queues for one thread
 database connection, the ordering lock and a commit. Here the first message to
 arrive starts a batch; those that arrive while a batch is being stored go in the
 next one. Each sender still hears about its own message only once the batch has
-committed: store, then ack, then fan out, as before.
+committed: store, then ack, then fan out.
 
 The answers of a batch are handed out in the order the messages arrived, and
 the fan-out of new messages goes through one ordered queue per process
@@ -19,12 +19,18 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from django.db import connection, connections
 
 from chat import events
 from chat.errors import Unavailable
 from chat.models import Message
+from chat.services.messages import store_messages
+
+if TYPE_CHECKING:
+    from .hub import Hub
+    from .publishing import LayerSender
 
 logger = logging.getLogger(__name__)
 
@@ -40,28 +46,6 @@ PUBLISH_BATCH = 200
 OnResult = Callable[[object], Awaitable[None]]
 
 
-class _PerLoop:
-    """State that belongs to one event loop (tests run one loop after another)."""
-
-    loop: asyncio.AbstractEventLoop | None = None
-    task: asyncio.Task | None = None
-
-    def _this_loop(self) -> asyncio.AbstractEventLoop:
-        loop = asyncio.get_running_loop()
-        if self.loop is not loop:
-            self.loop, self.task = loop, None
-            self.reset()
-        return loop
-
-    def reset(self) -> None:
-        raise NotImplementedError
-
-    def _ensure_task(self, coroutine_function) -> None:
-        loop = self._this_loop()
-        if self.task is None or self.task.done():
-            self.task = loop.create_task(coroutine_function())
-
-
 def _store_in_thread(requests: list[dict]) -> list:
     """store_messages on the writer thread's own, kept, database connection.
 
@@ -69,10 +53,8 @@ def _store_in_thread(requests: list[dict]) -> list:
     restarted since, say), the batch is tried once more on a new connection:
     nothing of a failed batch was committed, and a client_id stores once.
     """
-    from .messages import store_messages
-
     reused = connection.connection is not None
-    results = store_messages(requests)
+    results: list = store_messages(requests)
     if any(isinstance(result, Unavailable) for result in results):
         connection.close()
         if reused:
@@ -82,48 +64,34 @@ def _store_in_thread(requests: list[dict]) -> list:
     return results
 
 
-class MessageWriter(_PerLoop):
+class MessageWriter:
     """One thread of its own, one batch at a time (chat.services.messages)."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[dict, OnResult]] = []
         self.executor: ThreadPoolExecutor | None = None
+        self.task: asyncio.Task | None = None
         self.last_batch_at = 0.0
         self.idle_check: asyncio.TimerHandle | None = None
-
-    def reset(self) -> None:
-        self.pending = []
-        self.idle_check = None
-        # The idle timer of a finished loop never fires: close its connection.
-        if self.executor is not None:
-            self.executor.submit(connections.close_all)
-
-    def close_connection(self) -> None:
-        """Close the writer thread's database connection now (the tests' end)."""
-        if self.executor is not None:
-            self.executor.submit(connections.close_all).result(timeout=10)
 
     def submit(self, request: dict, on_result: OnResult) -> None:
         """Store store_message(**request) in the next batch, then await
         `on_result` with what it returned or raised (in arrival order)."""
-        self._this_loop()
         self.pending.append((request, on_result))
-        self._ensure_task(self._drain)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
 
-    async def store(self, **request) -> tuple[Message, bool]:
-        """store_message(**request), in the next batch; raises what it raises."""
-        future = asyncio.get_running_loop().create_future()
-
-        async def settle(result) -> None:
-            if future.done():
-                return  # its caller went away meanwhile
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-        self.submit(request, settle)
-        return await future
+    async def close(self) -> None:
+        """Stop, and close the writer thread's database connection."""
+        if self.task is not None and not self.task.get_loop().is_closed():
+            self.task.cancel()
+        if self.idle_check is not None:
+            self.idle_check.cancel()
+        if self.executor is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.executor, connections.close_all)
+            self.executor.shutdown(wait=False)
+            self.executor = None
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -160,21 +128,21 @@ class MessageWriter(_PerLoop):
             self.executor.submit(connections.close_all)
 
 
-class Publisher(_PerLoop):
+class Publisher:
     """Fans new messages out in the order they were handed: to this process's
-    connections at once, then to the layer by one task.
+    connections at once (the hub), then to the layer by one task.
 
     The task sends what waits at that moment (at most PUBLISH_BATCH messages) as
     one layer message per group (`_batched`): a Redis round trip, and one copy
     coming back here, per group rather than per message.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, hub: "Hub | None", sender: "LayerSender") -> None:
+        self.hub = hub
+        self.sender = sender
         # Per message, in id order: what each of its groups is to be sent.
         self.queue: deque[list[tuple[str, dict]]] = deque()
-
-    def reset(self) -> None:
-        self.queue = deque()
+        self.task: asyncio.Task | None = None
 
     async def publish(self, message: Message) -> None:
         """Deliver to this process's connections now, then queue for the layer.
@@ -183,16 +151,70 @@ class Publisher(_PerLoop):
         the fan-out here. The layer is never waited for (a failing one would
         hold up the acks); its queue empties a batch per round trip.
         """
-        self._this_loop()
         event = events.message_event(message)
-        self.queue.append(await events.deliver_message_here(message, event))
-        self._ensure_task(self._drain)
+        self.queue.append(await self._deliver_here(message, event))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def flush(self) -> None:
+        """Until everything handed over so far has been sent (or failed)."""
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+
+    async def close(self) -> None:
+        if self.task is not None and not self.task.get_loop().is_closed():
+            self.task.cancel()
+
+    async def _deliver_here(
+        self, message: Message, event: dict
+    ) -> list[tuple[str, dict]]:
+        """Hand `event` to this process's members of the message's groups (the
+        hub); what each group is to be sent on the layer: `event`, tagged where
+        it was delivered here, so that the hub drops that copy when it comes
+        back."""
+        sends = []
+        for group in events.message_groups(message):
+            tag = None
+            if self.hub is not None:
+                tag = await self.hub.deliver_here(group, event)
+            tagged = event if tag is None else {**event, events.DELIVERED_IN: tag}
+            sends.append((group, tagged))
+        return sends
 
     async def _drain(self) -> None:
         while self.queue:
             count = min(len(self.queue), PUBLISH_BATCH)
             messages = [self.queue.popleft() for _ in range(count)]
-            await events.publish_in_order(_batched(messages))
+            await self.sender.send_in_order(_batched(messages))
+
+
+def submit_message(
+    writer: MessageWriter,
+    publisher: Publisher,
+    request: dict,
+    *,
+    on_stored: Callable[[Message, bool], Awaitable[None]],
+    on_failed: Callable[[Exception], Awaitable[None]],
+) -> None:
+    """Store `request` (store_message's arguments) in the writer's next batch
+    without waiting: the consumer reads its next frame meanwhile, so a busy
+    sender's messages share a batch.
+
+    Once stored: `on_stored`, then the fan-out (new messages only), both in the
+    order the messages were submitted; `on_failed` with the error otherwise
+    (a ChatError, or any other exception: a bug of ours).
+    """
+
+    async def answer(result) -> None:
+        if isinstance(result, Exception):
+            await on_failed(result)
+            return
+        message, created = result
+        await on_stored(message, created)
+        if created:
+            await publisher.publish(message)
+
+    writer.submit(request, answer)
 
 
 def _batched(messages: list[list[tuple[str, dict]]]) -> list[tuple[list[str], dict]]:
@@ -220,7 +242,3 @@ def _batched(messages: list[list[tuple[str, dict]]]) -> list[tuple[list[str], di
 
 def _run_sends(run: dict[str, list[dict]]) -> list[tuple[list[str], dict]]:
     return [([group], events.frames_event(frames)) for group, frames in run.items()]
-
-
-writer = MessageWriter()
-publisher = Publisher()

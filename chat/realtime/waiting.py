@@ -1,7 +1,7 @@
 """Receives that wait on a channel, for both of our channel layers
-(chat.layers, chat.memory_layer): a waiting receive is one future, not an
-asyncio.Queue (four deques, about 3 KiB), and a message goes straight to the
-first receive that still waits."""
+(realtime.redis_layer, realtime.memory_layer): a waiting receive is one
+future, not an asyncio.Queue (four deques), and a message goes
+straight to the first receive that still waits."""
 
 import asyncio
 from collections import deque
@@ -12,8 +12,8 @@ class WaitingReceives:
     """The receives waiting on each channel, first come first served."""
 
     def __init__(self) -> None:
-        # A list per channel: nearly always one receive, and a deque costs
-        # 600 bytes.
+        # A list per channel: nearly always one receive, and a deque is
+        # several times larger (docs/performance.md).
         self.by_channel: dict[str, list[asyncio.Future]] = {}
 
     def hand(self, channel: str, message: dict) -> bool:

@@ -1,4 +1,4 @@
-"""The Redis layer (chat.layers) across event loops: tests, scripts and
+"""The Redis layer (chat.realtime.redis_layer) across event loops: tests, scripts and
 `async_to_sync` run one loop after another in a process."""
 
 import asyncio
@@ -93,7 +93,7 @@ def test_new_redis_connections_do_not_look_up_the_client_version(monkeypatch):
     new connection: a burst of handshakes opens a hundred."""
     from redis import utils
 
-    from chat.layers import RedisChannelLayer, driver_info
+    from chat.realtime.redis_layer import RedisChannelLayer, driver_info
 
     driver_info()  # once per process
     looked_up = []

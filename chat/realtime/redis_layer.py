@@ -11,7 +11,7 @@ with 1011. Here one reader task per event loop reads Redis (see `receive`) and
 waits and tries again through an outage. After a failure the
 layer PINGs Redis until it answers, then counts a recovery, so that the process
 puts its connections back in their groups (a restarted Redis has forgotten
-them) and sends them what they missed (chat.connections). It cannot wait for a
+them) and sends them what they missed (chat.realtime.connections). It cannot wait for a
 receive to work again: with the groups gone, nothing would ever arrive.
 """
 
@@ -33,7 +33,7 @@ from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .layer_waiting import WaitingReceives
+from .waiting import WaitingReceives
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +46,14 @@ def driver_info() -> DriverInfo:
     """What our connections tell Redis about their client, worked out once.
 
     Left to itself redis-py looks its own version up in the installed packages'
-    metadata (a walk of site-packages, milliseconds) for every new connection,
+    metadata (a walk of site-packages) for every new connection,
     and a burst of handshakes grows a pool by a hundred connections at once.
     """
     return DriverInfo()
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
+    process_local = False  # shared by every process (realtime.layer)
     pool_timeout = 10
     retry_first_delay = 0.1
     retry_max_delay = 2.0
@@ -66,7 +67,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.failing = False
         # When the current (or last) outage was noticed, by the wall clock.
         self.failing_since: float | None = None
-        # How many times Redis answered again after failing (chat.connections).
+        # How many times Redis answered again after failing (chat.realtime.connections).
         self.recoveries = 0
         self.watcher: asyncio.Future | None = None
         self.readers: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
@@ -140,6 +141,11 @@ class RedisChannelLayer(BaseRedisChannelLayer):
 
     def unlisten(self, channel: str) -> None:
         self.listeners.pop(channel, None)
+
+    async def ping(self) -> None:
+        """A PING to each Redis of the ring."""
+        for index in range(self.ring_size):
+            await self.connection(index).ping()
 
     async def group_send(self, group, message):
         async with self._noting_failures():

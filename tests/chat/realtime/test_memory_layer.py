@@ -6,8 +6,8 @@ import asyncio
 import pytest
 from channels.exceptions import ChannelFull
 
-from chat import memory_layer
-from chat.memory_layer import InMemoryChannelLayer
+from chat.realtime import memory_layer
+from chat.realtime.memory_layer import InMemoryChannelLayer
 
 TIMEOUT = 2
 

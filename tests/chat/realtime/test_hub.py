@@ -11,7 +11,8 @@ import pytest
 from channels.layers import get_channel_layer
 
 from chat import events
-from chat.hub import Hub
+from chat.realtime.hub import Hub
+from chat.realtime.layer import PlainLayerAdapter, realtime_layer
 
 TIMEOUT = 5
 SILENCE = 0.3
@@ -49,8 +50,8 @@ async def hubs():
     """Hubs made by the test; every group they joined is left at the end."""
     made: list[Hub] = []
 
-    def make() -> Hub:
-        made.append(Hub())
+    def make(layer=None) -> Hub:
+        made.append(Hub(layer or realtime_layer(get_channel_layer())))
         return made[-1]
 
     yield make
@@ -160,7 +161,7 @@ async def test_each_process_gets_one_layer_message_per_group(hubs):
 
         original_listen(channel, counting_callback)
 
-    # Read by a receive, or handed to a listener (chat.layers, chat.memory_layer).
+    # Read by a receive, or handed to a listener (our two layers).
     layer.receive, layer.listen = counting_receive, counting_listen
     try:
         one, two = hubs(), hubs()
@@ -301,7 +302,7 @@ async def test_a_frame_published_from_another_event_loop_is_not_dropped(hubs):
     assert member.events == [frame("far", 91)]
 
 
-async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monkeypatch):
+async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs):
     """Any channel layer will do: without `listen`, the group's channel is read
     by a receive of its own, with the same deliveries."""
     layer = get_channel_layer()
@@ -314,10 +315,9 @@ async def test_on_a_layer_that_cannot_listen_a_task_reads_each_group(hubs, monke
                 raise AttributeError(name)
             return getattr(layer, name)
 
-    monkeypatch.setattr("chat.hub.get_channel_layer", PlainLayer)
-    hub, member = hubs(), Member()
+    hub, member = hubs(PlainLayerAdapter(PlainLayer())), Member()
     await hub.join("room.908", member)
-    assert hub.groups["room.908"].reader is not None
+    assert hub.groups["room.908"].channel in hub.layer.readers
     await layer.group_send("room.908", frame("read"))
     await member.wait(1)
     await hub.leave("room.908", member)
