@@ -52,7 +52,8 @@ def test_the_pages_are_all_listed():
     for path in ["/rooms/new/", "/dm/", "/rooms/lobby/join/", "/accounts/logout/"]:
         assert path in paths
     assert "/admin/logout/" in paths
-    assert len(paths) == 12, paths
+    assert "/people/" in paths
+    assert len(paths) == 13, paths
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_every_page_answers_every_method_without_a_5xx_or_405_on_get(
             answers[method, path] = response.status_code
             assert response.status_code < 500, (method, path)
         assert answers["GET", path] != 405, path
-    assert len(answers) == 12 * len(METHODS)
+    assert len(answers) == 13 * len(METHODS)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug_off", "debug_on"])
