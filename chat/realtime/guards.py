@@ -44,8 +44,8 @@ changes; `install` applies them all, from chatsite.asgi when the process runs
 under daphne. They read daphne's, autobahn's and Twisted's internals, so
 `install` first checks that the installed versions are those the patches were
 tested with (TESTED_VERSIONS), and refuses to start the server otherwise
-(CHAT_ALLOW_UNTESTED_SERVER=1 overrides). docs/architecture-patches.md lists
-them with why each exists.
+(CHAT_ALLOW_UNTESTED_SERVER=1 overrides). docs/architecture.md ("Framework
+patches") lists them with why each exists.
 """
 
 import importlib.metadata
@@ -133,7 +133,7 @@ def untested_message(untested: list[str]) -> str:
         f"Untested server versions: {', '.join(untested)}. chat.realtime.guards "
         f"patches their internals and was tested with {tested} only. Install "
         "those (requirements.txt), or set CHAT_ALLOW_UNTESTED_SERVER=1 to start "
-        "anyway (see docs/architecture-patches.md)."
+        "anyway (docs/architecture.md, Framework patches)."
     )
 
 

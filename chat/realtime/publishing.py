@@ -6,8 +6,9 @@ undoes what the database holds; a client that missed a frame recovers it with
 the layer answers, because members on other processes may never have noticed
 the outage.
 
-`ProcessFanout` (realtime.runtime) is what chat.events publishes through (its `Fanout` port): on
-the running runtime's loop, the runtime's publisher and sender; anywhere else
+`ProcessFanout` (realtime.runtime) is what chat.events publishes through (its
+`Fanout` port): on the running runtime's loop, the runtime's publisher and
+sender; anywhere else
 (a manage.py command, a sync caller with a loop of its own), a publisher and a
 sender made for the call, writing to the outbox when the layer lives in
 another process (realtime.relay).
