@@ -1,7 +1,6 @@
 """Connecting to a real daphne: the article's URL, tokens, heartbeats, refusals."""
 
 import asyncio
-import itertools
 
 import pytest
 from websockets.asyncio.client import connect
@@ -54,18 +53,14 @@ async def test_article_url_says_hello_then_carries_json_frames(
         )
 
 
-async def test_heartbeat_pings_arrive_about_every_second(daphne_server, alice):
-    """Heartbeat 1 s: the text `ping` comes once a second; our `ping` gets `pong`."""
+async def test_heartbeat_pings_keep_a_quiet_socket_alive(daphne_server, alice):
+    """Heartbeat 1 s: `ping` keeps coming, each before the client's dead-socket
+    limit (2.5 heartbeats); our `ping` gets `pong`. The schedule itself is
+    tested on a clock that tests advance (tests/chat/realtime)."""
     async with connect(article_url(daphne_server, alice), proxy=None) as ws:
         assert (await recv_frame(ws))["heartbeat"] == 1
-        loop = asyncio.get_running_loop()
-        times = [loop.time()]
         for _ in range(3):
-            assert await recv_frame(ws, timeout=2, skip_pings=False) == "ping"
-            times.append(loop.time())
-        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-        assert gaps[0] < 1.6, gaps
-        assert all(0.6 < gap < 1.6 for gap in gaps[1:]), gaps
+            assert await recv_frame(ws, timeout=2.5, skip_pings=False) == "ping"
         await ws.send("ping")
         assert await recv_frame(ws) == "pong"
 
