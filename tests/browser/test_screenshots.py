@@ -88,6 +88,11 @@ def test_a_screenshot_of_every_page(visitor, make_user, make_room, locale):
         page.page.keyboard.press("Escape")
         if width == 375:
             page.page.locator("#drawer-button").click()
+            # The drawer slides in: take it once it is all in view.
+            page.page.wait_for_function(
+                "getComputedStyle(document.querySelector('.sidebar')).transform"
+                " === 'none'"
+            )
             shot("drawer")
             page.page.keyboard.press("Escape")
         page.open("/dm/bob/")
