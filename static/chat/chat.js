@@ -57,7 +57,7 @@ function start() {
     },
     onFrame: (frame) => {
       if (frame.type === "room.left") store.forget(roomKey(frame.room));
-      if (frame.type === "room.updated" && frame.room) applyRoom(frame.room, store);
+      if (frame.type === "room.updated" && frame.detail) applyRoom(frame.detail, store);
       view?.onFrame(frame);
       if (LIST_FRAMES.has(frame.type)) store.refreshSoon();
       notify(frame);
