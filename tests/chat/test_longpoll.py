@@ -12,7 +12,7 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
+from django.db import connections, transaction
 from django.test import AsyncClient
 from django.urls import resolve
 from rest_framework.test import APIClient
@@ -187,10 +187,16 @@ async def test_a_batch_of_frames_wakes_the_poll(people, lobby):
     wakes the poll like one frame, and it answers with every new message."""
     bob = people["bob"][0]
     task = await started(poll(people["alice"][1], after=lobby[-1], wait=20))
-    stored = [
-        (await in_thread(store_message, sender=bob, room="lobby", body=body))[0]
-        for body in ("one", "two")
-    ]
+
+    def store_both():
+        # One commit: a poll woken by anything else sees both or neither.
+        with transaction.atomic():
+            return [
+                store_message(sender=bob, room="lobby", body=body)[0]
+                for body in ("one", "two")
+            ]
+
+    stored = await in_thread(store_both)
     batch = events.frames_event([events.message_event(m) for m in stored])
     assert batch["type"] == events.FRAMES
     group = events.room_group(stored[0].conversation_id)

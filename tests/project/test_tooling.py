@@ -56,7 +56,12 @@ def test_typed_modules_are_clean_under_mypy():
     """The services, the selectors and the tokens type-check with django-stubs."""
     makefile = (ROOT / "Makefile").read_text()
     paths = re.search(r"^MYPY_PATHS := (.+)$", makefile, re.MULTILINE)[1].split()
-    assert paths == ["chat/services", "chat/selectors.py", "accounts/tokens.py"]
+    assert paths == [
+        "chat/realtime",
+        "chat/services",
+        "chat/selectors.py",
+        "accounts/tokens.py",
+    ]
     result = run(sys.executable, "-m", "mypy", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -93,7 +98,9 @@ def test_make_test_and_lint_install_both():
         assert "-r requirements-dev.txt" in commands, target
     lint = dry_run("lint")
     assert "lint-imports" in lint
-    assert "mypy chat/services chat/selectors.py accounts/tokens.py" in lint
+    assert (
+        "mypy chat/realtime chat/services chat/selectors.py accounts/tokens.py" in lint
+    )
 
 
 def test_the_services_tests_mirror_the_services():
