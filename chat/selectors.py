@@ -469,6 +469,8 @@ def people_matching(*, query: str, viewer: User, limit: int = PEOPLE_LIMIT) -> l
     names in order.
     """
     query = (query or "").strip()[:150]
+    if "\x00" in query:
+        return []  # no username holds one, and PostgreSQL refuses it in a query
     people = User.objects.filter(is_active=True).exclude(pk=viewer.pk)
     if query:
         people = people.filter(username__icontains=query)

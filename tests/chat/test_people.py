@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tokens import create_token
+from chat.selectors import people_matching
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +48,11 @@ def test_people_page_lists_matches_with_a_message_link(client, make_user):
     html = client.get("/people/", {"q": "bo"}).content.decode()
     assert 'href="/dm/bob/"' in html
     assert 'href="/dm/alice/"' not in html
+
+
+@pytest.mark.django_db
+def test_a_query_no_username_can_hold_finds_nobody(make_user):
+    """A NUL in the search finds nobody (PostgreSQL would refuse it: never a 5xx)."""
+    viewer = make_user("viewer")
+    make_user("nul")
+    assert people_matching(query="n\x00ul", viewer=viewer) == []
