@@ -89,10 +89,7 @@ def test_a_screenshot_of_every_page(visitor, make_user, make_room, locale):
         if width == 375:
             page.page.locator("#drawer-button").click()
             # The drawer slides in: take it once it is all in view.
-            page.page.wait_for_function(
-                "getComputedStyle(document.querySelector('.sidebar')).transform"
-                " === 'none'"
-            )
+            expect(page.page.locator(".sidebar")).to_have_css("transform", "none")
             shot("drawer")
             page.page.keyboard.press("Escape")
         page.open("/dm/bob/")
