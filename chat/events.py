@@ -70,6 +70,12 @@ def message_payload(message: Message) -> dict:
         "body": message.body,
         "client_id": message.client_id,
         "created_at": isoformat(message.created_at),
+        # Its current state (docs/protocol.md, "Messages that change").
+        "edited_at": isoformat(message.edited_at) if message.edited_at else None,
+        "deleted": message.deleted_at is not None,
+        "reactions": message.reactions,
+        "reply_to": message.reply_to_id,
+        "mentions": message.mentions,
     }
 
 
