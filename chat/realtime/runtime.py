@@ -13,7 +13,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from chat.models import Message
+from chat.models import Message, MessageChange
 
 from .clock import Clock, LoopClock
 from .connections import LocalConnections
@@ -126,6 +126,15 @@ class ProcessFanout:
             return
         publisher = Publisher(None, _sender_for_this_call())
         await publisher.publish(message)
+        await publisher.flush()
+
+    async def publish_change(self, change: MessageChange) -> None:
+        runtime = running_here()
+        if runtime is not None:
+            await runtime.publisher.publish_change(change)
+            return
+        publisher = Publisher(None, _sender_for_this_call())
+        await publisher.publish_change(change)
         await publisher.flush()
 
     async def publish(self, groups: list[str], event: dict) -> bool:
