@@ -211,3 +211,32 @@ def test_the_last_change_id_survives_pruning_everything(alice, said):
     change = store_edit(user=alice, message_id=said.id, body="x").change
     assert prune_changes(now=timezone.now() + timedelta(days=365)) == 1
     assert last_change_id() == change.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reactions_at_the_same_moment_all_count(make_user, make_room):
+    """Eight members react at once: the message holds all eight, and the
+    change with the highest id carries the whole state (changes to one
+    message queue on its row)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    owner = make_user("owner")
+    users = [make_user(f"r{n}") for n in range(8)]
+    make_room("busy", owner=owner, members=users)
+    said = store_message(sender=owner, room="busy", body="x", client_id="x")[0]
+
+    def react_as(user) -> None:
+        try:
+            store_reaction(user=user, message_id=said.id, emoji="🎉", add=True)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(react_as, users))
+    said.refresh_from_db()
+    everyone = sorted(user.pk for user in users)
+    assert sorted(said.reactions[0]["users"]) == everyone
+    last = MessageChange.objects.order_by("-id").first()
+    assert sorted(last.frame["reactions"][0]["users"]) == everyone
