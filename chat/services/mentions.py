@@ -192,6 +192,23 @@ def mentions_for_edit(*, message: Message, editor: User, body: str) -> list[int]
     return mentioned_ids(conversation=message.conversation, sender=editor, body=body)
 
 
+def edit_mentions(message: Message, *, editor: User, body: str) -> None:
+    """Make `message`'s mentions those of its new `body` (change_mentions);
+    no query when neither the old nor the new body mentions anyone.
+
+    Raises Forbidden as a new message would (@all in a big room).
+    """
+    if message.mentions or may_mention(body):
+        ids = mentions_for_edit(message=message, editor=editor, body=body)
+        change_mentions(message, ids)
+
+
+def forget_mentions(message: Message) -> None:
+    """A deleted message mentions nobody: its rows go, its counts with them."""
+    if message.mentions:
+        change_mentions(message, [])
+
+
 def recount(*, membership: Membership, read_id: int) -> int:
     """Count `membership`'s unread mentions afresh from the Mention rows after
     `read_id` (its read position), store and return the count.

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.errors import ChatError, Unavailable
 from chat.models import Membership, Mention, Message
-from chat.services import mentions
+from chat.services import changes, mentions
 from chat.services.messages import store_message, store_messages
 from chat.services.reads import store_read
 from tests.chat.services.support import assert_refused
@@ -319,3 +319,57 @@ def test_an_edit_of_a_message_already_read_counts_nothing(alice, bob, lobby):
     mentions.change_mentions(message, [bob.pk])
     assert Mention.objects.count() == 1
     assert unread_mentions(bob, lobby) == 0
+
+
+# --- wired into the changes services (chat.services.changes) --------------------------
+
+
+@pytest.mark.django_db
+def test_store_edit_counts_an_added_mention_once(alice, bob, carol, lobby):
+    """An edit that adds @bob counts it once; editing again with @bob still in
+    it counts nothing more; the message's mentions follow the body."""
+    message, _ = store_message(sender=alice, room="lobby", body="hello")
+    stored = changes.store_edit(user=alice, message_id=message.pk, body="hello @bob")
+    assert stored.message.mentions == [bob.pk]
+    assert Message.objects.get(pk=message.pk).mentions == [bob.pk]
+    assert unread_mentions(bob, lobby) == 1
+    changes.store_edit(user=alice, message_id=message.pk, body="@bob hello again")
+    assert unread_mentions(bob, lobby) == 1
+    assert Mention.objects.count() == 1
+    # The edited frame is the contract's: no mentions key in it.
+    assert "mentions" not in stored.change.frame
+    changes.store_edit(user=alice, message_id=message.pk, body="never mind")
+    assert Message.objects.get(pk=message.pk).mentions == []
+    assert unread_mentions(bob, lobby) == 0
+
+
+@pytest.mark.django_db
+def test_store_edit_with_all_in_a_big_room_is_forbidden_to_a_member(alice, big_room):
+    """A member's edit to @all in a room of more than 15 members is refused and
+    changes nothing."""
+    room, others = big_room
+    message, _ = store_message(sender=others[0], room="big", body="hello")
+    assert_refused(
+        "forbidden",
+        changes.store_edit,
+        user=others[0],
+        message_id=message.pk,
+        body="@all hello",
+    )
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.body, stored.mentions, stored.edited_at) == ("hello", [], None)
+    assert not Mention.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_deleted_message_no_longer_counts_its_mentions(alice, bob, lobby):
+    """Deleting a message that mentions bob takes it out of his count."""
+    message, _ = store_message(sender=alice, room="lobby", body="@bob look")
+    store_message(sender=alice, room="lobby", body="@bob and this")
+    assert unread_mentions(bob, lobby) == 2
+    stored = changes.store_deletion(user=alice, message_id=message.pk)
+    assert stored.message.mentions == []
+    assert unread_mentions(bob, lobby) == 1
+    assert Mention.objects.filter(message=message).count() == 0
+    position = store_read(user=bob, room="lobby", message_id=message.pk)
+    assert position.mentions == 1
