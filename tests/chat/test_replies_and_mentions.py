@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import create_token
 from chat.models import Membership, Message
+from chat.selectors import direct_conversations_of, rooms_of
 from chat.services.messages import send_message
 from tests.chat.communicator import assert_all_silent
 
@@ -194,3 +195,15 @@ def test_a_public_room_i_am_not_in_counts_no_mentions(make_user, alice, bob, lob
     stranger = api_for(make_user("stranger"))
     [room] = stranger.get("/api/rooms/").json()
     assert (room["member"], room["unread"], room["mentions"]) == (False, 0, 0)
+
+
+def test_the_pages_sidebar_data_counts_mentions_apart(alice, bob, lobby):
+    """The app shell's lists (rooms_of, direct_conversations_of) carry
+    `mentions` beside `unread`, for the pages' badges."""
+    send_message(sender=alice.user, room="lobby", body="hello @bob")
+    send_message(sender=alice.user, room="lobby", body="hello")
+    send_message(sender=alice.user, to="bob", body="@bob hi")
+    [room] = rooms_of(bob.user)
+    assert (room.unread, room.mentions) == (2, 1)
+    [(direct, other)] = direct_conversations_of(bob.user)
+    assert (other, direct.unread, direct.mentions) == (alice.user, 1, 1)

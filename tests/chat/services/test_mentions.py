@@ -1,15 +1,19 @@
 """chat.services.mentions and the send path's replies and mentions: who a body
 names, what is stored with the message, and the unread-mention counts."""
 
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from chat.errors import ChatError, Unavailable
 from chat.models import Membership, Mention, Message
 from chat.services import changes, mentions
 from chat.services.messages import store_message, store_messages
-from chat.services.reads import store_read
+from chat.services.reads import ReadPosition, store_read
 from tests.chat.services.support import assert_refused
 
 
@@ -373,3 +377,76 @@ def test_a_deleted_message_no_longer_counts_its_mentions(alice, bob, lobby):
     assert Mention.objects.filter(message=message).count() == 0
     position = store_read(user=bob, room="lobby", message_id=message.pk)
     assert position.mentions == 1
+
+
+# --- a read and a mention at the same moment (PostgreSQL: concurrent writers) --------
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _wait_until_blocked(pid: int) -> None:
+    """Until the backend `pid` waits for a lock (no timing asserted)."""
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            (wait_event_type,) = cursor.fetchone()
+        if wait_event_type == "Lock":
+            return
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["the message", "the read"])
+def test_a_mention_stored_while_the_reader_reads_is_counted_once(
+    alice, bob, lobby, first
+):
+    """Whichever of a new mention and bob's read takes his membership row first,
+    the other waits for its commit: the mention is counted, once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has a single writer: nothing runs at the same time")
+    earlier, _ = store_message(sender=alice, room="lobby", body="hello")
+
+    def mention():
+        return store_message(sender=alice, room="lobby", body="@bob now")[0]
+
+    def read():
+        return store_read(user=bob, room="lobby", message_id=earlier.pk)
+
+    holder, waiter = (mention, read) if first == "the message" else (read, mention)
+    held, release = threading.Event(), threading.Event()
+    waiter_pid: queue.Queue[int] = queue.Queue()
+
+    def hold():
+        """`holder` in a transaction kept open until released."""
+        try:
+            with transaction.atomic():
+                result = holder()
+                held.set()
+                release.wait()
+            return result
+        finally:
+            connections.close_all()
+
+    def wait():
+        try:
+            waiter_pid.put(_backend_pid())
+            return waiter()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        holding = pool.submit(hold)
+        held.wait()
+        waiting = pool.submit(wait)
+        _wait_until_blocked(waiter_pid.get())
+        release.set()
+        results = [holding.result(), waiting.result()]
+    position = next(r for r in results if isinstance(r, ReadPosition))
+    assert position.read_id == earlier.pk
+    assert position.mentions == (1 if first == "the message" else 0)
+    assert unread_mentions(bob, lobby) == 1
