@@ -12,6 +12,7 @@ from django.urls import reverse
 from chat import events
 from chat.models import Conversation, Message
 from chat.selectors import room_owner
+from chat.services.changes import delete_message, edit_message
 from chat.services.messages import store_message
 from tests.chat.test_commands import layer_listener  # noqa: F401 (a fixture)
 
@@ -281,3 +282,66 @@ def test_message_changelist_queries_do_not_grow_with_rows(
         store_message(sender=alice, room="lobby", body=f"more {n}")
         store_message(sender=bob, to="alice", body=f"direct {n}")
     assert queries() == before
+
+
+# --- messages that change ---------------------------------------------------------
+
+
+def test_a_messages_page_shows_its_edits_and_its_deletion(
+    admin_client, conversation_messages
+):
+    """Each body a message had before an edit, then who deleted it and when."""
+    alice, bob = conversation_messages
+    message = Message.objects.get(body="hello lobby")
+    edit_message(user=alice, message_id=message.pk, body="hello, lobby")
+    edit_message(user=alice, message_id=message.pk, body="hello, lobby!")
+    url = reverse("admin:chat_message_change", args=[message.pk])
+    page = admin_client.get(url).content.decode()
+    assert "edits (the bodies it had before)" in page
+    assert page.index("hello lobby") < page.index("hello, lobby<")
+    delete_message(user=alice, message_id=message.pk)
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Deleted at" in html or "deleted at" in html
+    assert ">alice<" in html or "alice" in html.split("Deleted by", 1)[-1][:400]
+    assert "hello, lobby" in html  # the earlier bodies stay on record
+    assert 'name="_save"' not in html
+
+
+def test_the_changelist_shows_and_filters_edited_and_deleted(
+    admin_client, conversation_messages
+):
+    """The list says which messages were edited or deleted, and filters on it."""
+    alice, bob = conversation_messages
+    edited = Message.objects.get(body="hello lobby")
+    edit_message(user=alice, message_id=edited.pk, body="hello all")
+    gone = Message.objects.get(body="bob says hi")
+    delete_message(user=alice, message_id=gone.pk)
+    html = admin_client.get(MESSAGES_URL).content.decode()
+    assert "edited" in html
+    assert "deleted by alice" in html
+    assert listed(admin_client, state="edited") == ["hello all"]
+    assert [m.pk for m in admin_client.get(MESSAGES_URL, {"state": "deleted"})
+            .context["cl"].result_list] == [gone.pk]
+
+
+def test_delete_for_everyone_goes_through_the_service(
+    admin_client, conversation_messages, layer_listener
+):
+    """The admin action leaves tombstones and tells the room live (message.deleted)."""
+    alice, _ = conversation_messages
+    message = Message.objects.get(body="hello lobby")
+    layer_listener.listen(events.room_group(message.conversation_id))
+    response = admin_client.post(
+        MESSAGES_URL,
+        {"action": "delete_for_everyone", "_selected_action": [message.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Deleted 1 message for everyone." in response.content.decode()
+    message.refresh_from_db()
+    assert (message.body, message.deleted_at is not None) == ("", True)
+    event = layer_listener.receive()
+    assert '"message.deleted"' in event["text"]
+    assert event["change_id"] > 0
