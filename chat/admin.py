@@ -301,7 +301,9 @@ class MessageAdmin(admin.ModelAdmin):
             try:
                 delete_message(user=request.user, message_id=message.pk)
             except ChatError as exc:
-                self.message_user(request, f"#{message.pk}: {exc.detail}", messages.ERROR)
+                self.message_user(
+                    request, f"#{message.pk}: {exc.detail}", messages.ERROR
+                )
                 continue
             deleted += 1
         noun = "message" if deleted == 1 else "messages"

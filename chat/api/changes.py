@@ -5,7 +5,6 @@ so the rules, the error codes and the live frames are the same; the feed reads
 through chat.change_feed, as `sync` does.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 
 from chat import events
 from chat.change_feed import (
-    change_frame_text,
+    change_payload,
     changes_after,
     last_change_id,
     parse_change_cursor,
@@ -93,7 +92,7 @@ def changes_page(
 
 def change_frames(changes: list[MessageChange]) -> list[dict]:
     """The changes as the live frames show them (with their change_id)."""
-    return [json.loads(change_frame_text(change)) for change in changes]
+    return [change_payload(change) for change in changes]
 
 
 class MessageView(APIView):
@@ -166,7 +165,9 @@ def react_and_respond(
     # Nothing changed (added twice, or not there): the service has checked that
     # the message is visible; its state as it is.
     reactions = (
-        Message.objects.filter(pk=message_id).values_list("reactions", flat=True).first()
+        Message.objects.filter(pk=message_id)
+        .values_list("reactions", flat=True)
+        .first()
     )
     if reactions is None:
         raise NotFound("No such message.")

@@ -121,9 +121,7 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         news = await wait_for_news(query, wait=wait)
     except ChatError as exc:
         return error_response(exc.code, exc.detail, int(exc.status))
-    return JsonResponse(
-        news.payload(query), json_dumps_params={"ensure_ascii": False}
-    )
+    return JsonResponse(news.payload(query), json_dumps_params={"ensure_ascii": False})
 
 
 @dataclass(frozen=True)

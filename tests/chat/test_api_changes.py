@@ -80,7 +80,11 @@ def test_edit_answers_the_message_as_it_is_now(people):
     assert response.status_code == 200, response.content
     edited = response.json()
     assert edited["type"] == "message"
-    assert (edited["id"], edited["room"], edited["body"]) == (message.id, "lobby", "hello")
+    assert (edited["id"], edited["room"], edited["body"]) == (
+        message.id,
+        "lobby",
+        "hello",
+    )
     assert edited["sender"] == {"id": alice.user.pk, "username": "alice"}
     assert edited["edited_at"] is not None
     assert edited["deleted"] is False
@@ -259,7 +263,9 @@ def test_delete_takes_my_reaction_back(people):
     assert again.json() == response.json()
 
 
-@pytest.mark.parametrize("emoji", CLUSTERS, ids=["zwj", "skin", "flag", "keycap", "vs16"])
+@pytest.mark.parametrize(
+    "emoji", CLUSTERS, ids=["zwj", "skin", "flag", "keycap", "vs16"]
+)
 def test_an_emoji_of_several_code_points_arrives_whole(people, emoji):
     """The percent-encoded path is decoded into the very emoji, every code point."""
     alice, _, _ = people
@@ -401,7 +407,13 @@ def test_changes_older_than_what_is_kept_are_410(people):
 
 @pytest.mark.parametrize(
     "params",
-    [{"after": "-1"}, {"after": "x"}, {"after": "1.5"}, {"after": "9" * 30}, {"limit": "0"}],
+    [
+        {"after": "-1"},
+        {"after": "x"},
+        {"after": "1.5"},
+        {"after": "9" * 30},
+        {"limit": "0"},
+    ],
     ids=str,
 )
 def test_bad_cursors_are_400(people, params):

@@ -471,9 +471,7 @@ async def test_a_change_does_not_end_a_v1_wait(people, lobby, cursor):
 async def test_pending_changes_are_answered_at_once(people, lobby, cursor):
     """Changes after `changes_after`: answered at once, beside the (no) messages."""
     bob = people["bob"][0]
-    stored = await in_thread(
-        edit_message, user=bob, message_id=lobby[1], body="edited"
-    )
+    stored = await in_thread(edit_message, user=bob, message_id=lobby[1], body="edited")
     _, body, _ = await poll(
         people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20
     )
@@ -481,7 +479,11 @@ async def test_pending_changes_are_answered_at_once(people, lobby, cursor):
     assert (body["messages"], body["last_id"], body["more"]) == ([], lobby[-1], False)
     [change] = body["changes"]
     assert change["type"] == "message.edited"
-    assert (change["id"], change["body"], change["room"]) == (lobby[1], "edited", "lobby")
+    assert (change["id"], change["body"], change["room"]) == (
+        lobby[1],
+        "edited",
+        "lobby",
+    )
     assert change["change_id"] == stored.change.id
     assert body["last_change_id"] == stored.change.id
 
@@ -492,9 +494,7 @@ async def test_a_change_wakes_a_waiting_poll(people, lobby, cursor):
     task = await started(
         poll(people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20)
     )
-    stored = await in_thread(
-        edit_message, user=bob, message_id=lobby[0], body="woken"
-    )
+    stored = await in_thread(edit_message, user=bob, message_id=lobby[0], body="woken")
     response, body, _ = await asyncio.wait_for(task, timeout=5)
     assert response.status_code == 200
     assert change_kinds(body) == [("message.edited", lobby[0])]
@@ -542,9 +542,7 @@ async def test_new_messages_come_in_their_current_state_once(people, lobby, curs
     bob = people["bob"][0]
     await in_thread(edit_message, user=bob, message_id=lobby[2], body="fixed")
     await in_thread(edit_message, user=bob, message_id=lobby[0], body="old one")
-    _, body, _ = await poll(
-        people["alice"][1], after=lobby[1], changes_after=cursor
-    )
+    _, body, _ = await poll(people["alice"][1], after=lobby[1], changes_after=cursor)
     assert ids(body) == [lobby[2]]
     assert body["messages"][0]["body"] == "fixed"
     assert body["messages"][0]["edited_at"] is not None
