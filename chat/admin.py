@@ -6,8 +6,9 @@ by update_room and deleted by delete_room, a member is added or removed by
 add_member/remove_member (so their open connections join or leave the room's
 group at once), and messages are read-only here (they are posted through
 send_message by clients and `manage.py postmessage`). A message's page shows
-its edits (the bodies it had before) and its deletion; the one change made here,
-"delete for everyone", goes through delete_message like a client's delete.
+its edits (the bodies it had before) and its deletion (when, by whom; a deletion
+takes the earlier bodies too); the one change made here, "delete for everyone",
+goes through delete_message like a client's delete.
 """
 
 from django import forms

@@ -375,9 +375,9 @@ def purge_messages(*, older_than_days: int, dry_run: bool = False) -> int:
     """Delete messages older than the given number of days; returns how many.
 
     Their reactions, mentions and revisions go with them (foreign keys), and so
-    do their rows in the change log (no foreign key there): an edit's frame
-    holds the new body, which a purge must not leave behind. A client that
-    syncs is not told of a purge, as before: nothing is in the log for them.
+    do their entries in the change log (no foreign key there): an edit's frame
+    holds the new body, which a purge must not leave behind. Clients are not
+    told of a purge, as before.
     """
     if (
         isinstance(older_than_days, bool)

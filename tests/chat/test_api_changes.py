@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
+from chat.api.changes import changes_page
 from chat.models import Message, MessageChange
 from chat.services.changes import edit_message, prune_changes, react
 from chat.services.messages import send_message
@@ -387,6 +388,21 @@ def test_a_direct_conversations_changes_reach_both_and_no_one_else(people):
             None,
         )
     assert changes(carol, after=start)["changes"] == []
+
+
+def test_a_page_stops_at_the_change_id_read_first(people):
+    """The cursor never passes a change newer than the one read before the page
+    (a message read in between may not show it yet): it comes next time."""
+    alice, bob, _ = people
+    start = changes(bob)["last_change_id"]
+    message = post(alice.user)
+    first = react(user=alice.user, message_id=message.id, emoji=THUMBS, add=True)
+    react(user=alice.user, message_id=message.id, emoji="😀", add=True)
+    page = changes_page(user=bob.user, after=start, limit=10, through=first.change.id)
+    assert [change.id for change in page.changes] == [first.change.id]
+    assert (page.last_change_id, page.more) == (first.change.id, False)
+    [frame] = changes(bob, after=page.last_change_id)["changes"]
+    assert frame["change_id"] > first.change.id
 
 
 def test_changes_older_than_what_is_kept_are_410(people):

@@ -452,11 +452,10 @@ def cursor(lobby):
 
 async def test_without_changes_after_the_answer_is_as_before(people, lobby, cursor):
     """A poll that does not ask for changes gets v1's answer, changes or not."""
-    alice, bob = people["alice"][0], people["bob"][0]
+    bob = people["bob"][0]
     await in_thread(edit_message, user=bob, message_id=lobby[0], body="edited")
     _, body, _ = await poll(people["alice"][1], after=lobby[-1])
     assert body == {"messages": [], "more": False, "last_id": lobby[-1]}
-    assert alice.pk != bob.pk
 
 
 async def test_a_change_does_not_end_a_v1_wait(people, lobby, cursor):
@@ -547,6 +546,22 @@ async def test_new_messages_come_in_their_current_state_once(people, lobby, curs
     assert body["messages"][0]["body"] == "fixed"
     assert body["messages"][0]["edited_at"] is not None
     assert change_kinds(body) == [("message.edited", lobby[0])]
+
+
+async def test_more_says_that_changes_wait_beyond_the_limit(people, lobby, cursor):
+    """Two changes, `limit=1`: one, `more`, and the cursor to go on from."""
+    bob = people["bob"][0]
+    first = await in_thread(edit_message, user=bob, message_id=lobby[0], body="a")
+    await in_thread(edit_message, user=bob, message_id=lobby[1], body="b")
+    token = people["alice"][1]
+    _, body, _ = await poll(token, after=lobby[-1], changes_after=cursor, limit=1)
+    assert change_kinds(body) == [("message.edited", lobby[0])]
+    assert (body["more"], body["last_change_id"]) == (True, first.change.id)
+    _, body, _ = await poll(
+        token, after=lobby[-1], changes_after=body["last_change_id"], limit=1
+    )
+    assert change_kinds(body) == [("message.edited", lobby[1])]
+    assert body["more"] is False
 
 
 async def test_changes_i_cannot_see_do_not_wake_me(people, rooms, lobby, cursor):

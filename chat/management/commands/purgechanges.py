@@ -1,8 +1,10 @@
 """`manage.py purgechanges`: drop changes older than CHAT_CHANGE_RETENTION_DAYS.
 
-Run it from cron (daily is plenty), like purgemessages. A client whose
-`changes_after` is older than what is kept then gets `sync.reset` (HTTP: 410
-`changes_expired`) and reloads: never a silent gap.
+Every serving process does this about once an hour (chat.realtime.retention);
+the command does it at once, through the same service: after lowering the
+retention, or where no server runs. A client whose `changes_after` is older
+than what is kept then gets `sync.reset` (HTTP: 410 `changes_expired`) and
+reloads: never a silent gap.
 """
 
 from django.conf import settings
