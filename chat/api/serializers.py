@@ -61,8 +61,8 @@ class ChangeSerializer(serializers.Serializer):
     """A change as its live frame shows it: message.edited, message.deleted or
     message.reactions (docs/protocol.md)."""
 
-    type = serializers.ChoiceField(
-        ["message.edited", "message.deleted", "message.reactions"]
+    type = serializers.CharField(
+        help_text="`message.edited`, `message.deleted` or `message.reactions`."
     )
     id = serializers.IntegerField(help_text="The message's id.")
     room = serializers.CharField(allow_null=True)
