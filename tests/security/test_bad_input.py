@@ -130,13 +130,19 @@ def test_nesting_and_huge_numbers_are_400_parse_error_on_every_json_endpoint(
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/auth/token/", "/api/rooms/", "/api/rooms/fuzzroom/messages/"]
+    ("method", "path"),
+    [
+        ("POST", "/api/auth/token/"),
+        ("POST", "/api/rooms/"),
+        ("POST", "/api/rooms/fuzzroom/messages/"),
+        ("PATCH", "/api/messages/1/"),
+    ],
 )
-def test_a_body_over_the_limit_is_the_json_413(server, world, path):
+def test_a_body_over_the_limit_is_the_json_413(server, world, method, path):
     """Over 64 KiB under /api/: 413 too_long in JSON, DEBUG on as off."""
     watch = LogWatch(server)
     status, headers, answer = http_json(
-        "POST",
+        method,
         f"{server.http_url}{path}",
         token=world.token,
         raw=json.dumps({"body": "x" * LIMIT}).encode(),
