@@ -269,3 +269,25 @@ async def test_a_bad_changes_after_is_invalid(connect, bob):
     await socket.send({"type": "sync", "changes_after": "x", "client_id": "s1"})
     error = await socket.recv()
     assert (error["code"], error["client_id"]) == ("invalid", "s1")
+
+
+async def test_after_a_layer_outage_a_connection_is_caught_up_on_changes_too(
+    connect, alice, bob, said
+):
+    """A message and an edit stored but never published (the layer was down):
+    when the layer is back, bob's connection is sent the message, then the
+    edit, unasked, and nothing else."""
+    from chat.realtime.runtime import current
+
+    socket = await connect(bob)
+    edit = await sync_to_async(store_edit)(
+        user=alice.user, message_id=said.id, body="hello"
+    )
+    later, _ = await sync_to_async(store_message)(
+        sender=alice.user, room="lobby", body="and another"
+    )
+    assert await current().connections.renew_all(after_outage=True)
+    message, edited = await socket.recv_many(2)
+    assert (message["type"], message["id"]) == ("message", later.id)
+    assert (edited["type"], edited["change_id"]) == ("message.edited", edit.change.id)
+    await socket.assert_silent()
