@@ -22,13 +22,23 @@ from .profile import Profiler
 from .progress import Progress
 from .scenarios import run_idle, run_longpoll, run_pages
 from .servers import ROOT, Cores, Server
+from .writers import WritersPlan, run_writers
 
 logger = logging.getLogger("bench")
 
-SCENARIOS = ("fanout", "ladder", "room500", "idle", "history", "longpoll")
+SCENARIOS = (
+    "fanout",
+    "ladder",
+    "room500",
+    "idle",
+    "history",
+    "longpoll",
+    "writers",
+)
 TARGETS = ("ours", "tutorial", "bare")
 FANOUT_ROOM = "fanout"
 BIG_ROOM = "room500"
+WRITER_ROOMS = "writer"  # writer0, writer1...: one member each
 
 
 @dataclass
@@ -49,6 +59,10 @@ class Sizes:
     repeats: int = 30
     longpolls: int = 1000
     longpoll_wait: float = 30.0
+    writers: tuple[int, ...] = (1, 2, 4)
+    writer_clients: int = 5
+    writer_window: int = 10
+    writer_duration: float = 8.0
 
     @classmethod
     def quick(cls) -> "Sizes":
@@ -63,6 +77,8 @@ class Sizes:
             repeats=5,
             longpolls=100,
             longpoll_wait=10.0,
+            writers=(1, 2),
+            writer_duration=2.0,
         )
 
 
@@ -131,6 +147,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sizes.add_argument("--repeats", type=int, help="timings per page (30)")
     sizes.add_argument("--longpolls", type=int, help="waiting long polls (1000)")
+    sizes.add_argument(
+        "--writers", type=_csv(int), help="writer processes, one run each (1,2,4)"
+    )
+    sizes.add_argument(
+        "--writer-clients", type=int, help="clients per writer process (5)"
+    )
+    sizes.add_argument(
+        "--writer-window", type=int, help="unanswered frames per writer client (10)"
+    )
+    sizes.add_argument(
+        "--writer-duration", type=float, help="seconds per writers run (8)"
+    )
+    sizes.add_argument(
+        "--change-every",
+        type=int,
+        default=0,
+        help="writers: one frame in N is an edit or a reaction of one's own "
+        "recent message (0: plain messages only)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -184,6 +219,10 @@ def sizes_from(args) -> Sizes:
         "history",
         "repeats",
         "longpolls",
+        "writers",
+        "writer_clients",
+        "writer_window",
+        "writer_duration",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -211,6 +250,7 @@ class Bench:
         per_target += "idle" in chosen
         ours_only = ("history" in chosen) * len(self.sizes.history)
         ours_only += "longpoll" in chosen
+        ours_only += len(self.sizes.writers) if "writers" in chosen else 0
         steps = per_target * len(targets) + ours_only * ("ours" in targets)
         return steps * len(self.engines)
 
@@ -220,8 +260,10 @@ class Bench:
             return self.args.engines
         return ("embedded",) if self.args.quick else ENGINES
 
-    def start(self, engine: Engine, target: str, slot: str) -> Server:
-        log = self.folder / f"server-{engine.name}-{target}.log"
+    def start(
+        self, engine: Engine, target: str, slot: str, *, pinned: bool = True, name=""
+    ) -> Server:
+        log = self.folder / f"server-{engine.name}-{target}{name}.log"
         env = engine.env(slot=slot, target=target)
         for assignment in self.args.server_env:
             name, _, value = assignment.partition("=")
@@ -230,7 +272,7 @@ class Bench:
             target=target,
             env=env,
             log_path=log,
-            core=self.cores.server,
+            core=self.cores.server if pinned else None,
         )
         self.servers.append(server)
         return server.start()
@@ -254,6 +296,10 @@ class Bench:
             population = max(population, sizes.big_members)
         if "idle" in chosen:
             population = max(population, min(sizes.idle, 2000))
+        writers = 0
+        if "writers" in chosen and "ours" in self.args.targets:
+            writers = max(sizes.writers) * sizes.writer_clients
+            population = max(population, writers)
         users: list[dict] = []
         if population:
             population = max(population, 10)
@@ -268,10 +314,13 @@ class Bench:
                 f"{FANOUT_ROOM}:{sizes.members}",
                 "--room",
                 f"{BIG_ROOM}:{sizes.big_members}",
+                *(("--own-rooms", f"{WRITER_ROOMS}:{writers}") if writers else ()),
                 slot="main",
             )["users"]
         for target in self.args.targets:
             await self.run_target(engine, target, users)
+        if writers:
+            await self.run_writers(engine, users)
         if "ours" in self.args.targets and "history" in chosen:
             await self.run_history(engine)
 
@@ -407,6 +456,41 @@ class Bench:
             + f", dup {result['duplicates']}"
         )
         return result
+
+    async def run_writers(self, engine: Engine, users: list) -> None:
+        """1, 2, 4... processes of ours on one database, storing as fast as they can.
+
+        The servers are not pinned: they share the machine's cores (with the
+        database, Redis and the load generator), as processes of one host do.
+        """
+        sizes = self.sizes
+        every = self.args.change_every
+        for count in sizes.writers:
+            name = f"writers-{count}" + (f"-changes-1in{every}" if every else "")
+            servers = [
+                self.start(engine, "ours", "main", pinned=False, name=f"-w{i}")
+                for i in range(count)
+            ]
+            try:
+                self.progress.begin(f"{engine.name}/ours {name}", sizes.writer_duration)
+                plan = WritersPlan(
+                    name=name,
+                    processes=count,
+                    clients=sizes.writer_clients,
+                    window=sizes.writer_window,
+                    duration=sizes.writer_duration,
+                    change_every=every,
+                )
+                result = await run_writers(plan, servers, users)
+                self.record(engine.name, "ours", name, result)
+                self.progress.end(
+                    f"{result['stores_per_s']:,.0f} stores/s "
+                    f"({', '.join(f'{v:,.0f}' for v in result['per_process_per_s'])}"
+                    f" per process), errors {result['errors']}"
+                )
+            finally:
+                for server in servers:
+                    server.stop()
 
     async def run_history(self, engine: Engine) -> None:
         people = engine.fixtures("population", "--users", "3", slot="history")

@@ -250,6 +250,50 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             for r in fan
         ]
         out.append(("Room fan-out", headers, rows))
+    writers = [r for r in runs if "stores_per_s" in r]
+    if writers:
+        headers = [
+            "engine",
+            "scenario",
+            "processes",
+            "clients",
+            "stores/s",
+            "messages/s",
+            "changes/s",
+            "per process",
+            "answer p50 ms",
+            "answer p99 ms",
+            "unanswered",
+            "errors",
+            "servers CPU",
+            "client CPU",
+            "Redis CPU",
+            "PG CPU",
+            "other CPU",
+        ]
+        rows = [
+            [
+                r["engine"],
+                r["scenario"],
+                _fmt(r["processes"]),
+                _fmt(r["processes"] * r["clients_per_process"]),
+                _fmt(r["stores_per_s"]),
+                _fmt(r["messages_per_s"]),
+                _fmt(r["changes_per_s"]),
+                " / ".join(_fmt(v) for v in r["per_process_per_s"]),
+                _fmt(r["answer_ms"]["p50"]),
+                _fmt(r["answer_ms"]["p99"]),
+                _fmt(r["unanswered"]),
+                _fmt(r["errors"]),
+                _fmt(r["cpu"]["servers_share"]),
+                _fmt(r["cpu"]["client_share"]),
+                _fmt(r["cpu"]["redis_share"]),
+                _fmt(r["cpu"]["postgres_share"]),
+                _fmt(r["cpu"]["others_share"]),
+            ]
+            for r in writers
+        ]
+        out.append(("Writer processes on one database (ours)", headers, rows))
     idle = [r for r in runs if r["scenario"] == "idle"]
     if idle:
         headers = [
