@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli import SCENARIOS
 from bench.client import Target
 from bench.fanout import FanoutPlan, FanoutRun, Member
 from tests.conftest import USES_SERVICES
@@ -150,7 +151,7 @@ def test_help_lists_the_scenarios():
         timeout=60,
         check=True,
     )
-    for name in ("fanout", "ladder", "room500", "idle", "history", "longpoll"):
+    for name in SCENARIOS:
         assert name in done.stdout
 
 
@@ -209,3 +210,57 @@ def test_capacity_model_names_what_binds_first():
     # 3,333 msg/s x 50 members over 500 deliveries/s a process (half of 1,000).
     assert million["processes"] == 334
     assert million["redis_cores"] == round(166_666.7 * 0.1 / 1_000, 2)
+
+
+def _writers(out: Path, *args: str) -> list[dict]:
+    """Run the writers scenario with tiny sizes on our embedded server."""
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--engines",
+            "embedded",
+            "--targets",
+            "ours",
+            "--scenarios",
+            "writers",
+            "--writers",
+            "1,2",
+            "--writer-clients",
+            "2",
+            "--writer-window",
+            "3",
+            "--writer-duration",
+            "1",
+            "--no-pin",
+            "--out",
+            str(out),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    assert "Writer processes on one database" in (folder / "report.md").read_text()
+    return json.loads((folder / "results.json").read_text())["runs"]
+
+
+@embedded_only
+def test_writer_processes_each_get_their_messages_stored(tmp_path):
+    """One and then two processes on one database: every process's clients have
+    messages acknowledged, none refused, none left waiting at the end."""
+    one, two = _writers(tmp_path)
+    assert (one["scenario"], two["scenario"]) == ("writers-1", "writers-2")
+    assert len(one["per_process_per_s"]) == 1
+    assert len(two["per_process_per_s"]) == 2
+    for run in (one, two):
+        assert all(rate > 0 for rate in run["per_process_per_s"])
+        assert run["stored_messages"] > 0
+        assert run["stored_changes"] == 0
+        assert run["errors"] == 0
+        assert run["unanswered"] == 0
