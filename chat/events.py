@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Protocol
 
-from .models import Conversation, Message
+from .models import Conversation, Message, MessageChange
 
 # Layer message types, handled by chat.consumers.ChatConsumer.
 FRAME = "chat.frame"
@@ -70,6 +70,12 @@ def message_payload(message: Message) -> dict:
         "body": message.body,
         "client_id": message.client_id,
         "created_at": isoformat(message.created_at),
+        # Its current state (docs/protocol.md, "Messages that change").
+        "edited_at": isoformat(message.edited_at) if message.edited_at else None,
+        "deleted": message.deleted_at is not None,
+        "reactions": message.reactions,
+        "reply_to": message.reply_to_id,
+        "mentions": message.mentions,
     }
 
 
@@ -158,10 +164,35 @@ def message_groups(message: Message) -> list[str]:
     ]
 
 
+def change_frame(change: MessageChange) -> str:
+    """A stored change as its frame: message.edited, message.deleted or
+    message.reactions, with its change_id (chat.services.changes)."""
+    return dumps({**change.frame, "change_id": change.id})
+
+
+def change_groups(change: MessageChange) -> list[str]:
+    """The groups of the changed message's conversation (`change.conversation`
+    loaded), as message_groups names them."""
+    conversation = change.conversation
+    if conversation.is_room:
+        return [room_group(conversation.pk)]
+    return [
+        user_group(conversation.direct_low_id),
+        user_group(conversation.direct_high_id),
+    ]
+
+
+def change_event(change: MessageChange) -> dict:
+    # change_id: where a connection's catch-up on changes begins.
+    return {"type": FRAME, "text": change_frame(change), "change_id": change.id}
+
+
 class Fanout(Protocol):
     """Where published events go: the runtime's publisher and layer."""
 
     async def publish_message(self, message: Message) -> None: ...
+
+    async def publish_change(self, change: MessageChange) -> None: ...
 
     async def publish(self, groups: list[str], event: dict) -> bool: ...
 
@@ -198,6 +229,12 @@ async def publish_message(message: Message) -> None:
     """Fan a stored message out to every connection that may see it, in the
     order of the process's other new messages."""
     await _installed().publish_message(message)
+
+
+async def publish_change(*, change: MessageChange) -> None:
+    """Fan a stored change out to every connection that may see its message,
+    through the same ordered path as new messages."""
+    await _installed().publish_change(change)
 
 
 def membership_event(

@@ -105,6 +105,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
     last_read_id = models.BigIntegerField(default=0)
+    # Messages after last_read_id that mention this user (chat.services.mentions
+    # keeps it: counted once per message, recounted when the read position moves).
+    unread_mentions = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -132,6 +135,32 @@ class Message(models.Model):
     body = models.TextField(max_length=settings.CHAT_MAX_BODY_LENGTH)
     client_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # A message of the same conversation this one answers (null if none, or
+    # once that one is purged).
+    reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+    )
+    # The ids of the users the body mentions (@all expanded), as frames show them.
+    # db_default: chat.services.one_trip inserts rows with SQL of its own.
+    mentions = models.JSONField(default=list, db_default=[], blank=True)
+    # The whole reaction state as frames show it ([{"emoji", "count", "users"}]),
+    # kept beside the Reaction rows so that reading a message needs no join.
+    reactions = models.JSONField(default=list, db_default=[], blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted message stays as a tombstone: its body is emptied, its
+    # reactions removed, its id kept (replies and cursors still point at it).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -147,6 +176,118 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.sender} in {self.conversation}"
+
+
+class Reaction(models.Model):
+    """One user's emoji on one message: at most one of each per user."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reaction_rows"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user_id} on #{self.message_id}"
+
+
+class Mention(models.Model):
+    """A user mentioned by a message: what unread-mention counts are counted from."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="mention_rows"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "conversation", "message"], name="mention_unread"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in #{self.message_id}"
+
+
+class MessageRevision(models.Model):
+    """A body a message had before an edit: the admin's record of its edits."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="revisions"
+    )
+    body = models.TextField()
+    # When this body was replaced.
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} before {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class MessageChange(models.Model):
+    """One change to a stored message (edited, deleted, reactions), in the one
+    change sequence: its id is the `change_id` clients catch up from.
+
+    Ids commit in order, under the same lock as message ids (chat.ordering), so
+    that a reader who saw change N never later sees a lower one appear. `frame`
+    is the server frame as it went out, less its change_id. `message_id` is no
+    foreign key: a change outlives a purged message for as long as it is kept
+    (CHAT_CHANGE_RETENTION_DAYS).
+    """
+
+    class Kind(models.TextChoices):
+        EDITED = "message.edited", "Edited"
+        DELETED = "message.deleted", "Deleted"
+        REACTIONS = "message.reactions", "Reactions"
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+"
+    )
+    message_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    frame = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="change_conv_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"change {self.id}: {self.kind} #{self.message_id}"
+
+
+class ChangeHorizon(models.Model):
+    """One row: the highest change id pruned so far (0: none). A `changes_after`
+    below it asks for changes no longer kept: the client must reset."""
+
+    pruned_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"changes pruned through {self.pruned_through}"
 
 
 class OutboxEvent(models.Model):

@@ -282,6 +282,22 @@ CHAT_TOKEN_TOUCH_SECONDS = 60
 # On the in-memory layer, publish what other processes (manage.py) stored.
 CHAT_RELAY_OTHER_PROCESSES = env_bool("CHAT_RELAY_OTHER_PROCESSES", True)
 
+# --- Messages that change (issue 15) -----------------------------------------------
+# A sender may edit a message for this long after sending it; 0: no limit.
+CHAT_EDIT_WINDOW_SECONDS = env_int("CHAT_EDIT_WINDOW_SECONDS", 3600)
+if CHAT_EDIT_WINDOW_SECONDS < 0:
+    fail("CHAT_EDIT_WINDOW_SECONDS must be 0 (no limit) or more.")
+# Changes (edits, deletions, reactions) are kept this long for `sync`'s
+# `changes_after`; an older cursor is answered with `sync.reset`.
+CHAT_CHANGE_RETENTION_DAYS = env_int("CHAT_CHANGE_RETENTION_DAYS", 30)
+if not 1 <= CHAT_CHANGE_RETENTION_DAYS <= 36500:
+    fail("CHAT_CHANGE_RETENTION_DAYS must be from 1 to 36500.")
+# Distinct emoji one message may carry.
+CHAT_MAX_REACTIONS_PER_MESSAGE = 20
+# In a room of more than this many members, only its owners (and moderators)
+# may mention @all or @room.
+CHAT_MENTION_ALL_MAX_MEMBERS = 15
+
 # --- Browser pages (issue 3) -------------------------------------------------------
 # A connection relays `typing` to one conversation at most this often.
 CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)

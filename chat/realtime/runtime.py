@@ -13,7 +13,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from chat.models import Message
+from chat.models import Message, MessageChange
 
 from .clock import Clock, LoopClock
 from .connections import LocalConnections
@@ -22,6 +22,7 @@ from .hub import Hub
 from .layer import RealtimeLayer, realtime_layer
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
+from .retention import prune_changes_periodically
 from .writer import MessageWriter, Publisher
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Runtime:
         self.connections.start()
         if self.relay is not None:
             self.tasks.append(loop.create_task(self.relay.run()))
+        self.tasks.append(loop.create_task(prune_changes_periodically()))
 
     async def stop(self) -> None:
         """Stop every job and close the threads' database connections."""
@@ -126,6 +128,15 @@ class ProcessFanout:
             return
         publisher = Publisher(None, _sender_for_this_call())
         await publisher.publish(message)
+        await publisher.flush()
+
+    async def publish_change(self, change: MessageChange) -> None:
+        runtime = running_here()
+        if runtime is not None:
+            await runtime.publisher.publish_change(change)
+            return
+        publisher = Publisher(None, _sender_for_this_call())
+        await publisher.publish_change(change)
         await publisher.flush()
 
     async def publish(self, groups: list[str], event: dict) -> bool:

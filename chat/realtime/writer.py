@@ -25,7 +25,7 @@ from django.db import connection, connections
 
 from chat import events
 from chat.errors import Unavailable
-from chat.models import Message
+from chat.models import Message, MessageChange
 from chat.services.messages import store_messages
 
 if TYPE_CHECKING:
@@ -153,6 +153,20 @@ class Publisher:
         """
         event = events.message_event(message)
         self.queue.append(await self._deliver_here(message, event))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def publish_change(self, change: MessageChange) -> None:
+        """A stored change, in the same queue as new messages (publish)."""
+        event = events.change_event(change)
+        sends = []
+        for group in events.change_groups(change):
+            tag = None
+            if self.hub is not None:
+                tag = await self.hub.deliver_here(group, event)
+            tagged = event if tag is None else {**event, events.DELIVERED_IN: tag}
+            sends.append((group, tagged))
+        self.queue.append(sends)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._drain())
 

@@ -270,6 +270,11 @@ def test_post_to_a_room_stores_and_returns_the_message(api, make_room):
         "sender": {"id": alice.user.pk, "username": "alice"},
         "body": "hello",
         "client_id": "c-1",
+        "edited_at": None,
+        "deleted": False,
+        "reactions": [],
+        "reply_to": None,
+        "mentions": [],
     }
 
 
@@ -423,6 +428,11 @@ def test_history_items_are_message_frames(history):
         "sender",
         "body",
         "client_id",
+        "edited_at",
+        "deleted",
+        "reactions",
+        "reply_to",
+        "mentions",
         "created_at",
     }
     assert (first["type"], first["body"], first["room"]) == ("message", "m0", "lobby")

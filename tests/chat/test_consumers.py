@@ -55,6 +55,16 @@ def bobs_rooms(make_room, bob):
     )
 
 
+# The state of a message nobody edited, deleted, reacted to or replied with.
+UNCHANGED = {
+    "edited_at": None,
+    "deleted": False,
+    "reactions": [],
+    "reply_to": None,
+    "mentions": [],
+}
+
+
 def message_frame(message_id, *, sender, body, client_id, room=None, recipient=None):
     """The `message` frame the protocol promises; created_at is checked apart."""
     return {
@@ -65,6 +75,7 @@ def message_frame(message_id, *, sender, body, client_id, room=None, recipient=N
         "sender": sender.public,
         "body": body,
         "client_id": client_id,
+        **UNCHANGED,
     }
 
 
@@ -363,6 +374,7 @@ def expected_frames(messages) -> list[dict]:
                 "body": message.body,
                 "client_id": message.client_id,
                 "created_at": message.created_at,
+                **UNCHANGED,
             }
         )
     return frames

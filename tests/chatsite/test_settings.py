@@ -155,6 +155,8 @@ def test_daphne_refuses_to_start_without_a_secret_key(tmp_path):
         ("DATABASE_URL", "nosuch://x", "DATABASE_URL cannot be used"),
         ("REDIS_URL", "http://localhost", "REDIS_URL must be"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be"),
+        ("CHAT_EDIT_WINDOW_SECONDS", "-1", "CHAT_EDIT_WINDOW_SECONDS must be 0"),
+        ("CHAT_CHANGE_RETENTION_DAYS", "0", "CHAT_CHANGE_RETENTION_DAYS must be"),
     ],
 )
 def test_a_malformed_setting_is_one_line_and_an_exit(tmp_path, name, value, words):
