@@ -34,6 +34,8 @@ SCENARIOS = (
     "history",
     "longpoll",
     "writers",
+    "writers-changes",
+    "fanout-changes",
 )
 TARGETS = ("ours", "tutorial", "bare")
 FANOUT_ROOM = "fanout"
@@ -162,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument(
         "--change-every",
         type=int,
-        default=0,
-        help="writers: one frame in N is an edit or a reaction of one's own "
-        "recent message (0: plain messages only)",
+        default=10,
+        help="writers-changes and fanout-changes: one frame in N is an edit or "
+        "a reaction of the sender's own recent message (10)",
     )
     parser.add_argument(
         "--out",
@@ -251,6 +253,8 @@ class Bench:
         ours_only = ("history" in chosen) * len(self.sizes.history)
         ours_only += "longpoll" in chosen
         ours_only += len(self.sizes.writers) if "writers" in chosen else 0
+        ours_only += len(self.sizes.writers) if "writers-changes" in chosen else 0
+        ours_only += "fanout-changes" in chosen
         steps = per_target * len(targets) + ours_only * ("ours" in targets)
         return steps * len(self.engines)
 
@@ -290,14 +294,14 @@ class Bench:
     async def run_engine(self, engine: Engine) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
         population = 0
-        if {"fanout", "ladder"} & set(chosen):
+        if {"fanout", "ladder", "fanout-changes"} & set(chosen):
             population = max(population, sizes.members)
         if {"room500", "longpoll"} & set(chosen):
             population = max(population, sizes.big_members)
         if "idle" in chosen:
             population = max(population, min(sizes.idle, 2000))
         writers = 0
-        if "writers" in chosen and "ours" in self.args.targets:
+        if {"writers", "writers-changes"} & set(chosen) and "ours" in self.args.targets:
             writers = max(sizes.writers) * sizes.writer_clients
             population = max(population, writers)
         users: list[dict] = []
@@ -319,14 +323,17 @@ class Bench:
             )["users"]
         for target in self.args.targets:
             await self.run_target(engine, target, users)
-        if writers:
-            await self.run_writers(engine, users)
+        if writers and "writers" in chosen:
+            await self.run_writers(engine, users, every=0)
+        if writers and "writers-changes" in chosen:
+            await self.run_writers(engine, users, every=self.args.change_every)
         if "ours" in self.args.targets and "history" in chosen:
             await self.run_history(engine)
 
     async def run_target(self, engine: Engine, target: str, users: list) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
-        if {"fanout", "ladder", "room500"} & set(chosen):
+        changes = target == "ours" and "fanout-changes" in chosen
+        if {"fanout", "ladder", "room500"} & set(chosen) or changes:
             server = self.start(engine, target, "main")
             where = Target(target, server.port, stores=target == "ours")
             try:
@@ -367,6 +374,18 @@ class Bench:
                         window=None,
                         rate=sizes.big_rate,
                         duration=sizes.big_duration,
+                    )
+                    await self.fanout(engine, target, server, where, plan, users)
+                if changes:
+                    every = self.args.change_every
+                    plan = FanoutPlan(
+                        name=f"fanout-changes-1in{every}",
+                        room=FANOUT_ROOM,
+                        members=sizes.members,
+                        senders=sizes.senders,
+                        window=sizes.window,
+                        duration=sizes.duration,
+                        change_every=every,
                     )
                     await self.fanout(engine, target, server, where, plan, users)
             finally:
@@ -457,14 +476,13 @@ class Bench:
         )
         return result
 
-    async def run_writers(self, engine: Engine, users: list) -> None:
+    async def run_writers(self, engine: Engine, users: list, *, every: int) -> None:
         """1, 2, 4... processes of ours on one database, storing as fast as they can.
 
         The servers are not pinned: they share the machine's cores (with the
         database, Redis and the load generator), as processes of one host do.
         """
         sizes = self.sizes
-        every = self.args.change_every
         for count in sizes.writers:
             name = f"writers-{count}" + (f"-changes-1in{every}" if every else "")
             servers = [

@@ -250,6 +250,40 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             for r in fan
         ]
         out.append(("Room fan-out", headers, rows))
+    mixed = [r for r in fan if "changes_sent" in r]
+    if mixed:
+        headers = [
+            "engine",
+            "scenario",
+            "msg/s",
+            "changes/s",
+            "deliveries/s (both)",
+            "change frames delivered",
+            "changes refused",
+            "changes unanswered",
+            "changes lost live",
+            "dup",
+            "out of change_id order",
+            "errors",
+        ]
+        rows = [
+            [
+                r["engine"],
+                r["scenario"],
+                _fmt(r["messages_per_s"]),
+                _fmt(r["changes_per_s"]),
+                _fmt(r["deliveries_per_s"]),
+                _fmt(r["change_deliveries"]),
+                _fmt(r["changes_refused"]),
+                _fmt(r["changes_sent"] - r["changes_answered"] - r["changes_refused"]),
+                _fmt(r["change_lost_live"]),
+                _fmt(r["change_duplicates"]),
+                _fmt(r["change_out_of_order"]),
+                _fmt(r["errors"]),
+            ]
+            for r in mixed
+        ]
+        out.append(("Changes in the room fan-out (ours)", headers, rows))
     writers = [r for r in runs if "stores_per_s" in r]
     if writers:
         headers = [

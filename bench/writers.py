@@ -25,13 +25,10 @@ from dataclasses import dataclass, field
 
 from websockets.exceptions import ConnectionClosed
 
+from .changes import CHANGE_FRAMES, answer_key, change
 from .client import Target, close_all, frame_client_id, frame_type, open_socket
 from .fanout import ACK_ID_RE, client_cpu, percentile
 from .servers import Server, machine_busy_seconds, service_cpu_seconds
-
-# Change frames the server answers an edit or a reaction with, by the frame sent.
-ANSWERS = {"message.edit": "message.edited", "reaction.add": "message.reactions"}
-REACTIONS = ("👍", "🎉", "❤️", "😂", "👀", "🙏")
 
 
 @dataclass
@@ -64,24 +61,6 @@ class Writer:
     changeable: deque = field(default_factory=lambda: deque(maxlen=50))
     answered: int = 0
     changes_answered: int = 0
-
-
-def change_frame(writer: Writer, message_id: int, seq: int) -> tuple[dict, tuple]:
-    """An edit (even turns) or a reaction (odd) of one of the writer's messages."""
-    if seq % 2 == 0:
-        frame = {
-            "type": "message.edit",
-            "id": message_id,
-            "body": f"edited {writer.index}-{seq}",
-        }
-    else:
-        frame = {
-            "type": "reaction.add",
-            "id": message_id,
-            "emoji": REACTIONS[seq % len(REACTIONS)],
-        }
-    frame["client_id"] = f"c-{writer.index}-{seq}"
-    return frame, (ANSWERS[frame["type"]], message_id)
 
 
 class WritersRun:
@@ -129,9 +108,8 @@ class WritersRun:
                 kind = frame_type(text)
                 if kind == "ack":
                     self.on_ack(writer, text, now)
-                elif kind in ("message.edited", "message.reactions"):
-                    payload = json.loads(text)
-                    self.settle(writer, (kind, payload.get("id")), now, change=True)
+                elif kind in CHANGE_FRAMES:
+                    self.settle(writer, answer_key(text), now, change=True)
                 elif kind == "error":
                     self.on_error(writer, text, now)
         except ConnectionClosed:
@@ -186,11 +164,15 @@ class WritersRun:
         writer.sent += 1
         every = self.plan.change_every
         if every and seq % every == every - 1 and writer.changeable:
-            message_id = writer.changeable.popleft()
-            frame, key = change_frame(writer, message_id, seq // every)
+            client_id = f"c-{self.tag}-{writer.index}-{seq}"
+            text, key = change(
+                message_id=writer.changeable.popleft(),
+                turn=seq // every,
+                client_id=client_id,
+            )
             writer.waiting[key] = time.perf_counter()
-            writer.changes[frame["client_id"]] = key
-            await writer.socket.send(json.dumps(frame, ensure_ascii=False))
+            writer.changes[client_id] = key
+            await writer.socket.send(text)
             return
         client_id = f"{self.tag}-{writer.index}-{seq}"
         writer.waiting[client_id] = time.perf_counter()
