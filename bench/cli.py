@@ -276,7 +276,7 @@ class Bench:
             target=target,
             env=env,
             log_path=log,
-            core=self.cores.server if pinned else None,
+            core=self.cores.server if pinned else self.cores.every,
         )
         self.servers.append(server)
         return server.start()
@@ -479,8 +479,9 @@ class Bench:
     async def run_writers(self, engine: Engine, users: list, *, every: int) -> None:
         """1, 2, 4... processes of ours on one database, storing as fast as they can.
 
-        The servers are not pinned: they share the machine's cores (with the
-        database, Redis and the load generator), as processes of one host do.
+        The servers are not pinned to one core: they share all of the machine's
+        (with the database, Redis and the load generator), as processes of one
+        host do.
         """
         sizes = self.sizes
         for count in sizes.writers:

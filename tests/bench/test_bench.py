@@ -264,3 +264,45 @@ def test_writer_processes_each_get_their_messages_stored(tmp_path):
         assert run["stored_changes"] == 0
         assert run["errors"] == 0
         assert run["unanswered"] == 0
+
+
+def test_change_frames_are_counted_like_messages():
+    """In a fan-out with changes, each member should get each change once: a change
+    one member missed is lost, one heard twice a duplicate, a lower change_id after
+    a higher one out of order; the actor's own copy answers the change."""
+    import asyncio
+
+    from bench.changes import change
+
+    run = FanoutRun(
+        FanoutPlan(
+            name="t", room="r", members=2, senders=1, duration=1, change_every=2
+        ),
+        Target("ours", 1, stores=True),
+        [{"token": "x"}] * 2,
+    )
+    _sent(run, count_per_sender=1)
+    run.windows = [asyncio.Semaphore(0)]
+    sender, other = run.members
+    frames = []
+    for turn, message_id in enumerate((11, 12)):
+        text, key = change(message_id=message_id, turn=turn, client_id=f"c{turn}")
+        assert json.loads(text)["type"] == ("message.edit", "reaction.add")[turn]
+        run.change_index[key] = len(run.change_meta)
+        run.change_meta.append((0, 0.0))
+        run.change_answered_at.append(0.0)
+        answer = {"type": key[0], "id": message_id, "change_id": 100 + turn}
+        frames.append(json.dumps(answer))
+    for text in frames:
+        run.deliver_change(sender, text, now=1.0)
+    run.deliver_change(other, frames[1], now=1.0)
+    run.deliver_change(other, frames[1], now=1.0)
+    result = run.count()
+    assert result["changes_answered"] == 2
+    assert run.windows[0]._value == 2  # both slots given back
+    assert result["change_deliveries"] == 3
+    assert result["change_lost_live"] == 1  # the edit never reached `other`
+    assert result["change_duplicates"] == 1
+    assert result["change_out_of_order"] == 0
+    run.deliver_change(other, frames[0], now=1.0)  # 100 after 101
+    assert run.count()["change_out_of_order"] == 1
