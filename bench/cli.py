@@ -500,7 +500,10 @@ class Bench:
                     duration=sizes.writer_duration,
                     change_every=every,
                 )
-                result = await run_writers(plan, servers, users)
+                url = None
+                if engine.name == "services":
+                    url = engine.database_url("main")
+                result = await run_writers(plan, servers, users, postgres_url=url)
                 self.record(engine.name, "ours", name, result)
                 self.progress.end(
                     f"{result['stores_per_s']:,.0f} stores/s "

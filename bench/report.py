@@ -299,6 +299,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             "answer p99 ms",
             "unanswered",
             "errors",
+            "waiting on the lock (mean)",
             "servers CPU",
             "client CPU",
             "Redis CPU",
@@ -319,6 +320,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 _fmt(r["answer_ms"]["p99"]),
                 _fmt(r["unanswered"]),
                 _fmt(r["errors"]),
+                _lock_waits(r.get("lock_waits")),
                 _fmt(r["cpu"]["servers_share"]),
                 _fmt(r["cpu"]["client_share"]),
                 _fmt(r["cpu"]["redis_share"]),
@@ -469,6 +471,14 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ]
         out.append(("The issue's targets", headers, rows))
     return out
+
+
+def _lock_waits(waits: dict | None) -> str:
+    """'0.8 (40% of samples)': sessions waiting on the advisory lock; PG only."""
+    if not waits or not waits.get("samples"):
+        return "-"
+    share = round(100 * waits["share_with_a_waiter"])
+    return f"{_fmt(waits['mean_waiting'])} ({share}% of samples)"
 
 
 def _delivered_pct(run: dict) -> float | None:

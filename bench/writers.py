@@ -19,6 +19,7 @@ total stops growing with them.
 import asyncio
 import json
 import random
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -63,11 +64,65 @@ class Writer:
     changes_answered: int = 0
 
 
+LOCK_SAMPLE = """
+SELECT
+  count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),
+  count(*) FILTER (WHERE state = 'active')
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
+class LockWaits:
+    """Samples PostgreSQL's sessions of the run's database every `every` s, on a
+    thread of its own: how many wait for an advisory lock (the ordering lock is
+    the only one the server takes), and how many are busy at all."""
+
+    def __init__(self, database_url: str, every: float = 0.02) -> None:
+        self.database_url = database_url
+        self.every = every
+        self.samples: list[tuple[int, int]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> "LockWaits":
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            while not self.stopping.wait(self.every):
+                row = connection.execute(LOCK_SAMPLE).fetchone()
+                self.samples.append((row[0], row[1]))
+
+    def stop(self) -> dict:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        n = len(self.samples)
+        if not n:
+            return {"samples": 0}
+        waiting = [w for w, _ in self.samples]
+        return {
+            "samples": n,
+            "mean_waiting": round(sum(waiting) / n, 2),
+            "share_with_a_waiter": round(sum(1 for w in waiting if w) / n, 3),
+            "mean_active": round(sum(a for _, a in self.samples) / n, 2),
+        }
+
+
 class WritersRun:
     def __init__(
-        self, plan: WritersPlan, servers: list[Server], users: list[dict]
+        self,
+        plan: WritersPlan,
+        servers: list[Server],
+        users: list[dict],
+        *,
+        postgres_url: str | None = None,
     ) -> None:
         self.plan = plan
+        self.postgres_url = postgres_url
         self.servers = servers
         self.users = users
         self.tag = f"{random.getrandbits(24):06x}"  # noqa: S311 - a label
@@ -220,15 +275,19 @@ class WritersRun:
         readers = [asyncio.create_task(self.read(w)) for w in self.writers]
         try:
             await self.warm_up()
+            waits = LockWaits(self.postgres_url) if self.postgres_url else None
             cpu = self.cpu_now()
             started = time.perf_counter()
             self.stop_at = started + plan.duration
             self.counting = True
+            if waits is not None:
+                waits.start()
             await asyncio.gather(*(self.sender(w, self.stop_at) for w in self.writers))
             elapsed = time.perf_counter() - started
             cpu = {k: v - cpu[k] for k, v in self.cpu_now().items()}
+            locks = waits.stop() if waits is not None else None
             await self.drain()
-            return self.result(elapsed, cpu)
+            return {**self.result(elapsed, cpu), "lock_waits": locks}
         finally:
             for reader in readers:
                 reader.cancel()
@@ -289,5 +348,12 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 2)
 
 
-async def run_writers(plan: WritersPlan, servers: list[Server], users: list) -> dict:
-    return await WritersRun(plan, servers, users).run()
+async def run_writers(
+    plan: WritersPlan,
+    servers: list[Server],
+    users: list,
+    *,
+    postgres_url: str | None = None,
+) -> dict:
+    """One run; `postgres_url` (the servers' database) also samples lock waits."""
+    return await WritersRun(plan, servers, users, postgres_url=postgres_url).run()
