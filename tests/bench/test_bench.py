@@ -306,3 +306,39 @@ def test_change_frames_are_counted_like_messages():
     assert result["change_out_of_order"] == 0
     run.deliver_change(other, frames[0], now=1.0)  # 100 after 101
     assert run.count()["change_out_of_order"] == 1
+
+
+@embedded_only
+def test_fanout_with_changes_delivers_every_change_once(tmp_path):
+    """A short fan-out where one frame in 3 is an edit or a reaction: every
+    stored change reaches every member once, in change_id order, and every
+    acked message still reaches all."""
+    run, folder, _ = _bench(
+        tmp_path, "--scenarios", "fanout-changes", "--change-every", "3"
+    )
+    assert run["scenario"] == "fanout-changes-1in3"
+    assert run["changes_answered"] > 0
+    assert run["changes_refused"] == 0
+    assert run["change_deliveries"] == run["changes_answered"] * 6
+    assert run["change_lost_live"] == 0
+    assert run["change_duplicates"] == 0
+    assert run["change_out_of_order"] == 0
+    assert run["deliveries"] == run["messages_acked"] * 6
+    assert run["errors"] == 0
+    assert "Changes in the room fan-out" in (folder / "report.md").read_text()
+
+
+@embedded_only
+def test_writers_with_changes_store_edits_and_reactions(tmp_path):
+    """Writers with one frame in 3 an edit or a reaction: both kinds are
+    answered by their change frame, nothing refused or left waiting."""
+    runs = _writers(tmp_path, "--scenarios", "writers-changes", "--change-every", "3")
+    assert [r["scenario"] for r in runs] == [
+        "writers-1-changes-1in3",
+        "writers-2-changes-1in3",
+    ]
+    for run in runs:
+        assert run["stored_messages"] > 0
+        assert run["stored_changes"] > 0
+        assert run["errors"] == 0
+        assert run["unanswered"] == 0
