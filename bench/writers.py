@@ -128,6 +128,7 @@ class WritersRun:
         self.tag = f"{random.getrandbits(24):06x}"  # noqa: S311 - a label
         self.writers: list[Writer] = []
         self.latencies: list[float] = []
+        self.change_latencies: list[float] = []
         self.errors = 0
         self.error_sample: list[str] = []
         self.counting = False
@@ -186,6 +187,8 @@ class WritersRun:
             writer.answered += 1
             writer.changes_answered += change
             self.latencies.append(now - sent_at)
+            if change:
+                self.change_latencies.append(now - sent_at)
         writer.window.release()
         return True
 
@@ -312,6 +315,7 @@ class WritersRun:
         answered = sum(w.answered for w in self.writers)
         changes = sum(w.changes_answered for w in self.writers)
         ordered = sorted(self.latencies)
+        changes_ordered = sorted(self.change_latencies)
         others = cpu["machine"] - cpu["servers"] - cpu["client"]
         return {
             "processes": plan.processes,
@@ -333,6 +337,10 @@ class WritersRun:
             "answer_ms": {
                 "p50": _ms(percentile(ordered, 0.5)),
                 "p99": _ms(percentile(ordered, 0.99)),
+            },
+            "change_answer_ms": {
+                "p50": _ms(percentile(changes_ordered, 0.5)),
+                "p99": _ms(percentile(changes_ordered, 0.99)),
             },
             "cpu": {
                 "servers_share": round(cpu["servers"] / elapsed, 2),
