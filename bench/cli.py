@@ -22,13 +22,25 @@ from .profile import Profiler
 from .progress import Progress
 from .scenarios import run_idle, run_longpoll, run_pages
 from .servers import ROOT, Cores, Server
+from .writers import WritersPlan, run_writers
 
 logger = logging.getLogger("bench")
 
-SCENARIOS = ("fanout", "ladder", "room500", "idle", "history", "longpoll")
+SCENARIOS = (
+    "fanout",
+    "ladder",
+    "room500",
+    "idle",
+    "history",
+    "longpoll",
+    "writers",
+    "writers-changes",
+    "fanout-changes",
+)
 TARGETS = ("ours", "tutorial", "bare")
 FANOUT_ROOM = "fanout"
 BIG_ROOM = "room500"
+WRITER_ROOMS = "writer"  # writer0, writer1...: one member each
 
 
 @dataclass
@@ -49,6 +61,10 @@ class Sizes:
     repeats: int = 30
     longpolls: int = 1000
     longpoll_wait: float = 30.0
+    writers: tuple[int, ...] = (1, 2, 4)
+    writer_clients: int = 5
+    writer_window: int = 10
+    writer_duration: float = 8.0
 
     @classmethod
     def quick(cls) -> "Sizes":
@@ -63,6 +79,8 @@ class Sizes:
             repeats=5,
             longpolls=100,
             longpoll_wait=10.0,
+            writers=(1, 2),
+            writer_duration=2.0,
         )
 
 
@@ -131,6 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sizes.add_argument("--repeats", type=int, help="timings per page (30)")
     sizes.add_argument("--longpolls", type=int, help="waiting long polls (1000)")
+    sizes.add_argument(
+        "--writers", type=_csv(int), help="writer processes, one run each (1,2,4)"
+    )
+    sizes.add_argument(
+        "--writer-clients", type=int, help="clients per writer process (5)"
+    )
+    sizes.add_argument(
+        "--writer-window", type=int, help="unanswered frames per writer client (10)"
+    )
+    sizes.add_argument(
+        "--writer-duration", type=float, help="seconds per writers run (8)"
+    )
+    sizes.add_argument(
+        "--change-every",
+        type=int,
+        default=10,
+        help="writers-changes and fanout-changes: one frame in N is an edit or "
+        "a reaction of the sender's own recent message (10)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -184,6 +221,10 @@ def sizes_from(args) -> Sizes:
         "history",
         "repeats",
         "longpolls",
+        "writers",
+        "writer_clients",
+        "writer_window",
+        "writer_duration",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -211,6 +252,9 @@ class Bench:
         per_target += "idle" in chosen
         ours_only = ("history" in chosen) * len(self.sizes.history)
         ours_only += "longpoll" in chosen
+        ours_only += len(self.sizes.writers) if "writers" in chosen else 0
+        ours_only += len(self.sizes.writers) if "writers-changes" in chosen else 0
+        ours_only += "fanout-changes" in chosen
         steps = per_target * len(targets) + ours_only * ("ours" in targets)
         return steps * len(self.engines)
 
@@ -220,8 +264,10 @@ class Bench:
             return self.args.engines
         return ("embedded",) if self.args.quick else ENGINES
 
-    def start(self, engine: Engine, target: str, slot: str) -> Server:
-        log = self.folder / f"server-{engine.name}-{target}.log"
+    def start(
+        self, engine: Engine, target: str, slot: str, *, pinned: bool = True, name=""
+    ) -> Server:
+        log = self.folder / f"server-{engine.name}-{target}{name}.log"
         env = engine.env(slot=slot, target=target)
         for assignment in self.args.server_env:
             name, _, value = assignment.partition("=")
@@ -230,7 +276,7 @@ class Bench:
             target=target,
             env=env,
             log_path=log,
-            core=self.cores.server,
+            core=self.cores.server if pinned else self.cores.every,
         )
         self.servers.append(server)
         return server.start()
@@ -248,12 +294,16 @@ class Bench:
     async def run_engine(self, engine: Engine) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
         population = 0
-        if {"fanout", "ladder"} & set(chosen):
+        if {"fanout", "ladder", "fanout-changes"} & set(chosen):
             population = max(population, sizes.members)
         if {"room500", "longpoll"} & set(chosen):
             population = max(population, sizes.big_members)
         if "idle" in chosen:
             population = max(population, min(sizes.idle, 2000))
+        writers = 0
+        if {"writers", "writers-changes"} & set(chosen) and "ours" in self.args.targets:
+            writers = max(sizes.writers) * sizes.writer_clients
+            population = max(population, writers)
         users: list[dict] = []
         if population:
             population = max(population, 10)
@@ -268,16 +318,22 @@ class Bench:
                 f"{FANOUT_ROOM}:{sizes.members}",
                 "--room",
                 f"{BIG_ROOM}:{sizes.big_members}",
+                *(("--own-rooms", f"{WRITER_ROOMS}:{writers}") if writers else ()),
                 slot="main",
             )["users"]
         for target in self.args.targets:
             await self.run_target(engine, target, users)
+        if writers and "writers" in chosen:
+            await self.run_writers(engine, users, every=0)
+        if writers and "writers-changes" in chosen:
+            await self.run_writers(engine, users, every=self.args.change_every)
         if "ours" in self.args.targets and "history" in chosen:
             await self.run_history(engine)
 
     async def run_target(self, engine: Engine, target: str, users: list) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
-        if {"fanout", "ladder", "room500"} & set(chosen):
+        changes = target == "ours" and "fanout-changes" in chosen
+        if {"fanout", "ladder", "room500"} & set(chosen) or changes:
             server = self.start(engine, target, "main")
             where = Target(target, server.port, stores=target == "ours")
             try:
@@ -318,6 +374,18 @@ class Bench:
                         window=None,
                         rate=sizes.big_rate,
                         duration=sizes.big_duration,
+                    )
+                    await self.fanout(engine, target, server, where, plan, users)
+                if changes:
+                    every = self.args.change_every
+                    plan = FanoutPlan(
+                        name=f"fanout-changes-1in{every}",
+                        room=FANOUT_ROOM,
+                        members=sizes.members,
+                        senders=sizes.senders,
+                        window=sizes.window,
+                        duration=sizes.duration,
+                        change_every=every,
                     )
                     await self.fanout(engine, target, server, where, plan, users)
             finally:
@@ -407,6 +475,44 @@ class Bench:
             + f", dup {result['duplicates']}"
         )
         return result
+
+    async def run_writers(self, engine: Engine, users: list, *, every: int) -> None:
+        """1, 2, 4... processes of ours on one database, storing as fast as they can.
+
+        The servers are not pinned to one core: they share all of the machine's
+        (with the database, Redis and the load generator), as processes of one
+        host do.
+        """
+        sizes = self.sizes
+        for count in sizes.writers:
+            name = f"writers-{count}" + (f"-changes-1in{every}" if every else "")
+            servers = [
+                self.start(engine, "ours", "main", pinned=False, name=f"-w{i}")
+                for i in range(count)
+            ]
+            try:
+                self.progress.begin(f"{engine.name}/ours {name}", sizes.writer_duration)
+                plan = WritersPlan(
+                    name=name,
+                    processes=count,
+                    clients=sizes.writer_clients,
+                    window=sizes.writer_window,
+                    duration=sizes.writer_duration,
+                    change_every=every,
+                )
+                url = None
+                if engine.name == "services":
+                    url = engine.database_url("main")
+                result = await run_writers(plan, servers, users, postgres_url=url)
+                self.record(engine.name, "ours", name, result)
+                self.progress.end(
+                    f"{result['stores_per_s']:,.0f} stores/s "
+                    f"({', '.join(f'{v:,.0f}' for v in result['per_process_per_s'])}"
+                    f" per process), errors {result['errors']}"
+                )
+            finally:
+                for server in servers:
+                    server.stop()
 
     async def run_history(self, engine: Engine) -> None:
         people = engine.fixtures("population", "--users", "3", slot="history")

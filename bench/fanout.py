@@ -11,6 +11,12 @@ acknowledged message exactly once. The run counts, per member:
 - out of order: a message older than one already received from the same sender;
 
 and for the run deliveries/s and the latency from send to each delivery.
+
+With `change_every` = N (ours only), one frame in N a sender sends is instead a
+`message.edit` or a `reaction.add` of one of its own recent messages; the
+change frames (`message.edited`, `message.reactions`) are counted like messages:
+each member should receive each once, the sender's own connection included, and
+its arrival there frees the sender's slot in the window as an `ack` does.
 """
 
 import asyncio
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 
 from websockets.exceptions import ConnectionClosed
 
+from .changes import CHANGE_FRAMES, change
 from .client import Target, close_all, frame_client_id, frame_type, open_socket
 from .servers import machine_busy_seconds, service_cpu_seconds
 
@@ -44,6 +51,7 @@ class FanoutPlan:
     body_size: int = 64
     drain: float = 15.0  # longest wait for the last acks and deliveries
     connect_concurrency: int = 50
+    change_every: int = 0  # one frame in N is an edit or a reaction; 0: none
 
 
 @dataclass
@@ -58,6 +66,8 @@ class Member:
     recovered: set[int] = field(default_factory=set)
     sync_answers: asyncio.Queue = field(default_factory=asyncio.Queue)
     closed: bool = False
+    change_counts: bytearray = field(default_factory=bytearray)
+    last_change_id: int = 0
 
 
 def client_cpu() -> float:
@@ -93,6 +103,17 @@ class FanoutRun:
         self.last_delivery = 0.0
         self.last_ack = 0.0
         self.sending = True
+        # Changes (change_every): keyed by (frame type, message id).
+        self.change_index: dict[tuple[str, int], int] = {}
+        self.change_meta: list[tuple[int, float]] = []  # sender, sent at
+        self.change_answered_at: list[float] = []
+        self.change_clients: dict[str, int] = {}  # client_id -> change index
+        self.changes_refused = 0
+        self.changeable: list[list[int]] = []  # per sender: own acked ids
+        self.changes_answered = 0
+        self.change_delivered = 0
+        self.change_duplicates = 0
+        self.change_out_of_order = 0
 
     # --- connections ------------------------------------------------------------
 
@@ -128,12 +149,16 @@ class FanoutRun:
                         self.deliver(member, idx, now)
                 elif kind == "ack":
                     self.on_ack(text, now)
+                elif kind in CHANGE_FRAMES:
+                    self.deliver_change(member, text, now)
                 elif kind == "sync.done":
                     member.sync_answers.put_nowait(json.loads(text))
                 elif kind == "error":
                     self.errors += 1
                     if len(self.error_sample) < 5:
                         self.error_sample.append(text[:300])
+                    if self.change_clients:
+                        self.change_refused(text)
         except ConnectionClosed:
             member.closed = True
 
@@ -156,6 +181,42 @@ class FanoutRun:
         self.delivered += 1
         self.last_delivery = now
 
+    def deliver_change(self, member: Member, text: str, now: float) -> None:
+        payload = json.loads(text)
+        cidx = self.change_index.get((payload["type"], payload.get("id")))
+        if cidx is None:
+            return  # a warm-up message's change: none are made
+        change_id = payload.get("change_id") or 0
+        if change_id < member.last_change_id:
+            self.change_out_of_order += 1
+        member.last_change_id = max(member.last_change_id, change_id)
+        counts = member.change_counts
+        if cidx >= len(counts):
+            counts.extend(bytes(max(cidx + 1 - len(counts), 1024)))
+        if counts[cidx]:
+            self.change_duplicates += 1
+            return
+        counts[cidx] = 1
+        sender, sent_at = self.change_meta[cidx]
+        if member.index == sender and self.change_answered_at[cidx] == 0:
+            # The actor's own connection hears it: the change is stored.
+            self.change_answered_at[cidx] = now
+            self.changes_answered += 1
+            self.last_ack = max(self.last_ack, now)
+            self.windows[sender].release()
+        self.latencies.append(now - sent_at)
+        self.change_delivered += 1
+        self.last_delivery = now
+
+    def change_refused(self, text: str) -> None:
+        """An error for a change frees its sender's slot; its frame never comes."""
+        cidx = self.change_clients.pop(frame_client_id(text) or "", None)
+        if cidx is None or self.change_answered_at[cidx]:
+            return
+        self.change_answered_at[cidx] = -1.0  # settled, not stored
+        self.changes_refused += 1
+        self.windows[self.change_meta[cidx][0]].release()
+
     def on_ack(self, text: str, now: float) -> None:
         client_id = frame_client_id(text)
         idx = self.index.get(client_id)
@@ -170,6 +231,8 @@ class FanoutRun:
         match = ACK_ID_RE.search(text)
         if match:
             self.ack_id[idx] = int(match.group(1))
+            if self.plan.change_every:
+                self.changeable[self.meta[idx][0]].append(self.ack_id[idx])
         self.acked += 1
         self.last_ack = now
         self.windows[self.meta[idx][0]].release()
@@ -190,12 +253,28 @@ class FanoutRun:
         )
 
     async def send(self, sender: int, seq: int) -> None:
+        every = self.plan.change_every
+        if every and seq % every == every - 1 and self.changeable[sender]:
+            await self.send_change(sender, seq // every)
+            return
         client_id = f"{self.tag}-{sender}-{seq}"
         self.index[client_id] = len(self.meta)
         self.meta.append((sender, seq, time.perf_counter()))
         self.ack_at.append(0.0)
         self.ack_id.append(0)
         await self.members[sender].socket.send(self.frame(client_id))
+
+    async def send_change(self, sender: int, turn: int) -> None:
+        """Edit or react to the sender's oldest unchanged message."""
+        client_id = f"{self.tag}-c-{sender}-{turn}"
+        text, key = change(
+            message_id=self.changeable[sender].pop(0), turn=turn, client_id=client_id
+        )
+        self.change_index[key] = len(self.change_meta)
+        self.change_clients[client_id] = len(self.change_meta)
+        self.change_meta.append((sender, time.perf_counter()))
+        self.change_answered_at.append(0.0)
+        await self.members[sender].socket.send(text)
 
     async def warm_up(self) -> None:
         """A few messages per sender, not counted: first-use costs out of the way."""
@@ -247,6 +326,7 @@ class FanoutRun:
             await self.warm_up()
             limit = plan.window if plan.window else 1000
             self.windows = [asyncio.Semaphore(limit) for _ in range(plan.senders)]
+            self.changeable = [[] for _ in range(plan.senders)]
             cpu_client = client_cpu()
             cpu_server = progress.server_cpu() if progress else 0.0
             cpu_machine = machine_busy_seconds()
@@ -318,13 +398,21 @@ class FanoutRun:
         # Polls counters that the reader tasks update as frames come in.
         while self.acked < len(self.meta) and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        expected = self.acked * len(self.members)
-        quiet_since = time.perf_counter()
-        seen = self.delivered
-        while self.delivered < expected and time.perf_counter() < deadline:
+        while (  # noqa: ASYNC110 - the same counters, for the changes
+            self.changes_answered + self.changes_refused < len(self.change_meta)
+            and time.perf_counter() < deadline
+        ):
             await asyncio.sleep(0.05)
-            if self.delivered != seen:
-                seen, quiet_since = self.delivered, time.perf_counter()
+        expected = (self.acked + self.changes_answered) * len(self.members)
+        quiet_since = time.perf_counter()
+        seen = self.delivered + self.change_delivered
+        while seen < expected and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+            if self.delivered + self.change_delivered != seen:
+                seen, quiet_since = (
+                    self.delivered + self.change_delivered,
+                    time.perf_counter(),
+                )
             elif time.perf_counter() - quiet_since > 2.0:
                 break
 
@@ -359,7 +447,12 @@ class FanoutRun:
             "delivered_pct": round(100 * self.delivered / (len(self.meta) * members), 2)
             if self.meta
             else None,
-            "deliveries_per_s": round(self.delivered / wall, 1) if wall else 0.0,
+            # Change frames count as deliveries (change_every; 0 without).
+            "deliveries_per_s": round(
+                (self.delivered + self.change_delivered) / wall, 1
+            )
+            if wall
+            else 0.0,
             "lost_live": lost,
             "duplicates": sum(m.duplicates for m in self.members),
             "out_of_order": sum(m.out_of_order for m in self.members),
@@ -373,6 +466,33 @@ class FanoutRun:
                 "max": _ms(ordered[-1] if ordered else None),
             },
             "latency_sample_ms": [round(v * 1000, 3) for v in ordered[::step]],
+            **self.count_changes(ack_wall),
+        }
+
+    def count_changes(self, ack_wall: float) -> dict:
+        if not self.plan.change_every:
+            return {}
+        members = len(self.members)
+        answered = [i for i, at in enumerate(self.change_answered_at) if at > 0]
+        lost = sum(
+            1
+            for m in self.members
+            for i in answered
+            if i >= len(m.change_counts) or not m.change_counts[i]
+        )
+        return {
+            "change_every": self.plan.change_every,
+            "changes_sent": len(self.change_meta),
+            "changes_answered": self.changes_answered,
+            "changes_refused": self.changes_refused,
+            "changes_per_s": round(self.changes_answered / ack_wall, 1)
+            if ack_wall
+            else 0.0,
+            "change_deliveries": self.change_delivered,
+            "change_deliveries_expected": self.changes_answered * members,
+            "change_lost_live": lost,
+            "change_duplicates": self.change_duplicates,
+            "change_out_of_order": self.change_out_of_order,
         }
 
     async def final_sync(self) -> tuple[int, str]:

@@ -21,8 +21,17 @@ def _setup_django() -> None:
     django.setup()
 
 
-def make_population(*, users: int, rooms: list[tuple[str, int]]) -> dict:
-    """`users` users with a token each; each room has the first `count` users."""
+def make_population(
+    *,
+    users: int,
+    rooms: list[tuple[str, int]],
+    own_rooms: tuple[str, int] | None = None,
+) -> dict:
+    """`users` users with a token each; each room has the first `count` users.
+
+    `own_rooms` (PREFIX, N): the first N users each get a room of their own,
+    PREFIX<i>, with no other member (the writers scenario).
+    """
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import transaction
@@ -50,6 +59,12 @@ def make_population(*, users: int, rooms: list[tuple[str, int]]) -> dict:
             for user in people[1:count]:
                 join_room(user=user, slug=slug)
         room_ids[slug] = room.pk
+    if own_rooms is not None:
+        prefix, count = own_rooms
+        with transaction.atomic():
+            for i, user in enumerate(people[:count]):
+                room = create_room(slug=f"{prefix}{i}", owner=user, title=prefix)
+                room_ids[room.slug] = room.pk
     return {
         "users": [
             {"id": user.pk, "username": user.username, "token": token}
@@ -132,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     population.add_argument(
         "--room", action="append", default=[], help="SLUG:MEMBERS, repeatable"
     )
+    population.add_argument(
+        "--own-rooms", help="PREFIX:N, a room of its own for each of the first N"
+    )
     history = commands.add_parser("history")
     history.add_argument("--total", type=int, required=True)
     history.add_argument("--big", default="history")
@@ -144,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.room:
             slug, _, count = spec.partition(":")
             rooms.append((slug, int(count)))
-        result = make_population(users=args.users, rooms=rooms)
+        own = None
+        if args.own_rooms:
+            prefix, _, count = args.own_rooms.partition(":")
+            own = (prefix, int(count))
+        result = make_population(users=args.users, rooms=rooms, own_rooms=own)
     else:
         result = fill_history(
             total=args.total,

@@ -250,6 +250,86 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             for r in fan
         ]
         out.append(("Room fan-out", headers, rows))
+    mixed = [r for r in fan if "changes_sent" in r]
+    if mixed:
+        headers = [
+            "engine",
+            "scenario",
+            "msg/s",
+            "changes/s",
+            "deliveries/s (both)",
+            "change frames delivered",
+            "changes refused",
+            "changes unanswered",
+            "changes lost live",
+            "dup",
+            "out of change_id order",
+            "errors",
+        ]
+        rows = [
+            [
+                r["engine"],
+                r["scenario"],
+                _fmt(r["messages_per_s"]),
+                _fmt(r["changes_per_s"]),
+                _fmt(r["deliveries_per_s"]),
+                _fmt(r["change_deliveries"]),
+                _fmt(r["changes_refused"]),
+                _fmt(r["changes_sent"] - r["changes_answered"] - r["changes_refused"]),
+                _fmt(r["change_lost_live"]),
+                _fmt(r["change_duplicates"]),
+                _fmt(r["change_out_of_order"]),
+                _fmt(r["errors"]),
+            ]
+            for r in mixed
+        ]
+        out.append(("Changes in the room fan-out (ours)", headers, rows))
+    writers = [r for r in runs if "stores_per_s" in r]
+    if writers:
+        headers = [
+            "engine",
+            "scenario",
+            "processes",
+            "clients",
+            "stores/s",
+            "messages/s",
+            "changes/s",
+            "per process",
+            "answer p50 ms",
+            "answer p99 ms",
+            "unanswered",
+            "errors",
+            "waiting on the lock (mean)",
+            "servers CPU",
+            "client CPU",
+            "Redis CPU",
+            "PG CPU",
+            "other CPU",
+        ]
+        rows = [
+            [
+                r["engine"],
+                r["scenario"],
+                _fmt(r["processes"]),
+                _fmt(r["processes"] * r["clients_per_process"]),
+                _fmt(r["stores_per_s"]),
+                _fmt(r["messages_per_s"]),
+                _fmt(r["changes_per_s"]),
+                " / ".join(_fmt(v) for v in r["per_process_per_s"]),
+                _fmt(r["answer_ms"]["p50"]),
+                _fmt(r["answer_ms"]["p99"]),
+                _fmt(r["unanswered"]),
+                _fmt(r["errors"]),
+                _lock_waits(r.get("lock_waits")),
+                _fmt(r["cpu"]["servers_share"]),
+                _fmt(r["cpu"]["client_share"]),
+                _fmt(r["cpu"]["redis_share"]),
+                _fmt(r["cpu"]["postgres_share"]),
+                _fmt(r["cpu"]["others_share"]),
+            ]
+            for r in writers
+        ]
+        out.append(("Writer processes on one database (ours)", headers, rows))
     idle = [r for r in runs if r["scenario"] == "idle"]
     if idle:
         headers = [
@@ -391,6 +471,14 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ]
         out.append(("The issue's targets", headers, rows))
     return out
+
+
+def _lock_waits(waits: dict | None) -> str:
+    """'0.8 (40% of samples)': sessions waiting on the advisory lock; PG only."""
+    if not waits or not waits.get("samples"):
+        return "-"
+    share = round(100 * waits["share_with_a_waiter"])
+    return f"{_fmt(waits['mean_waiting'])} ({share}% of samples)"
 
 
 def _delivered_pct(run: dict) -> float | None:

@@ -37,17 +37,24 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Cores:
-    """Which core the server gets and which the load generator keeps."""
+    """Which core the server gets and which the load generator keeps.
+
+    `every` is all the cores the bench could use before it pinned itself: a
+    server started on them shares the machine (a child process would otherwise
+    inherit the load generator's one core).
+    """
 
     server: int | None
     client: int | None
+    every: str | None = None
 
     @classmethod
     def split(cls) -> "Cores":
         available = sorted(os.sched_getaffinity(0))
         if len(available) < 2 or shutil.which("taskset") is None:
             return cls(server=None, client=None)
-        return cls(server=available[0], client=available[1])
+        every = ",".join(str(c) for c in available)
+        return cls(server=available[0], client=available[1], every=every)
 
     def pin_client(self) -> None:
         if self.client is not None:
@@ -120,7 +127,7 @@ class Server:
     """`daphne <app>` on 127.0.0.1 and a free port, pinned to a core."""
 
     def __init__(
-        self, *, target: str, env: dict, log_path: Path, core: int | None
+        self, *, target: str, env: dict, log_path: Path, core: int | str | None
     ) -> None:
         self.target = target
         self.env = env

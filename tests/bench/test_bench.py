@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli import SCENARIOS
 from bench.client import Target
 from bench.fanout import FanoutPlan, FanoutRun, Member
 from tests.conftest import USES_SERVICES
@@ -150,7 +151,7 @@ def test_help_lists_the_scenarios():
         timeout=60,
         check=True,
     )
-    for name in ("fanout", "ladder", "room500", "idle", "history", "longpoll"):
+    for name in SCENARIOS:
         assert name in done.stdout
 
 
@@ -209,3 +210,135 @@ def test_capacity_model_names_what_binds_first():
     # 3,333 msg/s x 50 members over 500 deliveries/s a process (half of 1,000).
     assert million["processes"] == 334
     assert million["redis_cores"] == round(166_666.7 * 0.1 / 1_000, 2)
+
+
+def _writers(out: Path, *args: str) -> list[dict]:
+    """Run the writers scenario with tiny sizes on our embedded server."""
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--engines",
+            "embedded",
+            "--targets",
+            "ours",
+            "--scenarios",
+            "writers",
+            "--writers",
+            "1,2",
+            "--writer-clients",
+            "2",
+            "--writer-window",
+            "3",
+            "--writer-duration",
+            "1",
+            "--no-pin",
+            "--out",
+            str(out),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    assert "Writer processes on one database" in (folder / "report.md").read_text()
+    return json.loads((folder / "results.json").read_text())["runs"]
+
+
+@embedded_only
+def test_writer_processes_each_get_their_messages_stored(tmp_path):
+    """One and then two processes on one database: every process's clients have
+    messages acknowledged, none refused, none left waiting at the end."""
+    one, two = _writers(tmp_path)
+    assert (one["scenario"], two["scenario"]) == ("writers-1", "writers-2")
+    assert len(one["per_process_per_s"]) == 1
+    assert len(two["per_process_per_s"]) == 2
+    for run in (one, two):
+        assert all(rate > 0 for rate in run["per_process_per_s"])
+        assert run["stored_messages"] > 0
+        assert run["stored_changes"] == 0
+        assert run["errors"] == 0
+        assert run["unanswered"] == 0
+
+
+def test_change_frames_are_counted_like_messages():
+    """In a fan-out with changes, each member should get each change once: a change
+    one member missed is lost, one heard twice a duplicate, a lower change_id after
+    a higher one out of order; the actor's own copy answers the change."""
+    import asyncio
+
+    from bench.changes import change
+
+    run = FanoutRun(
+        FanoutPlan(
+            name="t", room="r", members=2, senders=1, duration=1, change_every=2
+        ),
+        Target("ours", 1, stores=True),
+        [{"token": "x"}] * 2,
+    )
+    _sent(run, count_per_sender=1)
+    run.windows = [asyncio.Semaphore(0)]
+    sender, other = run.members
+    frames = []
+    for turn, message_id in enumerate((11, 12)):
+        text, key = change(message_id=message_id, turn=turn, client_id=f"c{turn}")
+        assert json.loads(text)["type"] == ("message.edit", "reaction.add")[turn]
+        run.change_index[key] = len(run.change_meta)
+        run.change_meta.append((0, 0.0))
+        run.change_answered_at.append(0.0)
+        answer = {"type": key[0], "id": message_id, "change_id": 100 + turn}
+        frames.append(json.dumps(answer))
+    for text in frames:
+        run.deliver_change(sender, text, now=1.0)
+    run.deliver_change(other, frames[1], now=1.0)
+    run.deliver_change(other, frames[1], now=1.0)
+    result = run.count()
+    assert result["changes_answered"] == 2
+    assert run.windows[0]._value == 2  # both slots given back
+    assert result["change_deliveries"] == 3
+    assert result["change_lost_live"] == 1  # the edit never reached `other`
+    assert result["change_duplicates"] == 1
+    assert result["change_out_of_order"] == 0
+    run.deliver_change(other, frames[0], now=1.0)  # 100 after 101
+    assert run.count()["change_out_of_order"] == 1
+
+
+@embedded_only
+def test_fanout_with_changes_delivers_every_change_once(tmp_path):
+    """A short fan-out where one frame in 3 is an edit or a reaction: every
+    stored change reaches every member once, in change_id order, and every
+    acked message still reaches all."""
+    run, folder, _ = _bench(
+        tmp_path, "--scenarios", "fanout-changes", "--change-every", "3"
+    )
+    assert run["scenario"] == "fanout-changes-1in3"
+    assert run["changes_answered"] > 0
+    assert run["changes_refused"] == 0
+    assert run["change_deliveries"] == run["changes_answered"] * 6
+    assert run["change_lost_live"] == 0
+    assert run["change_duplicates"] == 0
+    assert run["change_out_of_order"] == 0
+    assert run["deliveries"] == run["messages_acked"] * 6
+    assert run["errors"] == 0
+    assert "Changes in the room fan-out" in (folder / "report.md").read_text()
+
+
+@embedded_only
+def test_writers_with_changes_store_edits_and_reactions(tmp_path):
+    """Writers with one frame in 3 an edit or a reaction: both kinds are
+    answered by their change frame, nothing refused or left waiting."""
+    runs = _writers(tmp_path, "--scenarios", "writers-changes", "--change-every", "3")
+    assert [r["scenario"] for r in runs] == [
+        "writers-1-changes-1in3",
+        "writers-2-changes-1in3",
+    ]
+    for run in runs:
+        assert run["stored_messages"] > 0
+        assert run["stored_changes"] > 0
+        assert run["errors"] == 0
+        assert run["unanswered"] == 0
