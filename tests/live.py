@@ -351,7 +351,8 @@ def message_frame(
     room: str | None = None,
     recipient: dict | None = None,
 ) -> dict:
-    """The `message` frame a client should see (any ISO 8601 `created_at`)."""
+    """The `message` frame a client should see (any ISO 8601 `created_at`),
+    of a message nobody changed (docs/protocol.md, "Messages that change")."""
     return {
         "type": "message",
         "id": id,
@@ -361,4 +362,9 @@ def message_frame(
         "body": body,
         "client_id": client_id,
         "created_at": _IsoTime(),
+        "edited_at": None,
+        "deleted": False,
+        "reactions": [],
+        "reply_to": None,
+        "mentions": [],
     }
