@@ -282,3 +282,41 @@ async def test_layer_failure_keeps_the_message_and_the_ack(
     stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
     assert stored.body == "kept"
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def lobby_change(lobby_messages):
+    """An edit of the lobby's first message, stored (not published)."""
+    from chat.models import MessageChange
+    from chat.services.changes import store_edit
+
+    _, messages = lobby_messages
+    stored = store_edit(
+        user=messages[0].sender, message_id=messages[0].id, body="one, edited"
+    )
+    return MessageChange.objects.select_related("conversation").get(pk=stored.change.pk)
+
+
+async def test_changes_take_the_queue_of_the_messages_in_the_order_handed(
+    lobby_messages, lobby_change, listener, runtime
+):
+    """A message, a change, a message handed over together: one layer message
+    for the room, their frames in the order they were handed, the change's
+    with its change_id."""
+    room, messages = lobby_messages
+    await listener.join(events.room_group(room.pk))
+    publisher = Publisher(runtime.hub, runtime.sender)
+    await publisher.publish(messages[1])
+    await publisher.publish_change(lobby_change)
+    await publisher.publish(messages[2])
+    await asyncio.wait_for(publisher.task, TIMEOUT)
+    change_event = events.change_event(lobby_change)
+    assert change_event["change_id"] == lobby_change.id
+    assert await listener.receive() == {
+        "type": events.FRAMES,
+        "frames": [
+            events.message_event(messages[1]),
+            change_event,
+            events.message_event(messages[2]),
+        ],
+    }
