@@ -145,11 +145,12 @@ class Message(models.Model):
         related_name="replies",
     )
     # The ids of the users the body mentions (@all expanded), as frames show them.
-    # db_default: chat.services.one_trip inserts rows with SQL of its own.
-    mentions = models.JSONField(default=list, db_default=[], blank=True)
+    # chat.services.one_trip, which inserts rows with SQL of its own, sets
+    # these two itself (a db_default would cost every ORM insert a RETURNING).
+    mentions = models.JSONField(default=list, blank=True)
     # The whole reaction state as frames show it ([{"emoji", "count", "users"}]),
     # kept beside the Reaction rows so that reading a message needs no join.
-    reactions = models.JSONField(default=list, db_default=[], blank=True)
+    reactions = models.JSONField(default=list, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     # A deleted message stays as a tombstone: its body is emptied, its
     # reactions removed, its id kept (replies and cursors still point at it).

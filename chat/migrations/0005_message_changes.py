@@ -44,12 +44,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='mentions',
-            field=models.JSONField(blank=True, db_default=[], default=list),
+            field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
             model_name='message',
             name='reactions',
-            field=models.JSONField(blank=True, db_default=[], default=list),
+            field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
             model_name='message',

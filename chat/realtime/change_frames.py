@@ -15,15 +15,24 @@ from chat.services.changes import adelete_message, aedit_message, areact
 
 
 class ChangeFrames:
+    """Each change is stored on the runtime's writer thread (its database
+    connection kept), between two batches of messages."""
+
     user: Any
+    runtime: Any
 
     async def on_message_edit(self, frame: dict) -> None:
         await aedit_message(
-            user=self.user, message_id=frame.get("id"), body=frame.get("body")
+            user=self.user,
+            message_id=frame.get("id"),
+            body=frame.get("body"),
+            run=self.runtime.writer.run,
         )
 
     async def on_message_delete(self, frame: dict) -> None:
-        await adelete_message(user=self.user, message_id=frame.get("id"))
+        await adelete_message(
+            user=self.user, message_id=frame.get("id"), run=self.runtime.writer.run
+        )
 
     async def on_reaction_add(self, frame: dict) -> None:
         await self._react(frame, add=True)
@@ -37,4 +46,5 @@ class ChangeFrames:
             message_id=frame.get("id"),
             emoji=frame.get("emoji"),
             add=add,
+            run=self.runtime.writer.run,
         )

@@ -15,13 +15,14 @@ their ids even when publishing waits on Redis.
 """
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 from chat import events
 from chat.errors import Unavailable
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from .publishing import LayerSender
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A batch is at most this many messages (one transaction, one lock hold).
 MAX_BATCH = 200
@@ -64,6 +67,14 @@ def _store_in_thread(requests: list[dict]) -> list:
     return results
 
 
+def _run_in_thread(function: Callable[..., T], kwargs: dict) -> T:
+    try:
+        return function(**kwargs)
+    except DatabaseError:
+        connection.close()
+        raise
+
+
 class MessageWriter:
     """One thread of its own, one batch at a time (chat.services.messages)."""
 
@@ -80,6 +91,30 @@ class MessageWriter:
         self.pending.append((request, on_result))
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def run(self, function: Callable[..., T], /, **kwargs: Any) -> T:
+        """`function(**kwargs)` on the writer's thread, between two batches:
+        the consumers' other writes (edits, reactions) reuse its kept database
+        connection, where a thread hop of their own opened one each time.
+
+        A failure closes the connection (the next call opens a new one); it is
+        not tried again: a change, unlike a message, has no client_id that would
+        make a second try harmless.
+        """
+        loop = asyncio.get_running_loop()
+        if self.executor is None:
+            self.executor = ThreadPoolExecutor(1, thread_name_prefix="chat-writer")
+        self.last_batch_at = loop.time()
+        try:
+            return await loop.run_in_executor(
+                self.executor, functools.partial(_run_in_thread, function, kwargs)
+            )
+        finally:
+            self.last_batch_at = loop.time()
+            if self.idle_check is None:
+                self.idle_check = loop.call_later(
+                    IDLE_CLOSE_SECONDS, self._close_if_idle
+                )
 
     async def close(self) -> None:
         """Stop, and close the writer thread's database connection."""

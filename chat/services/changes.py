@@ -15,8 +15,10 @@ frame holds the state that committed with it: the reaction state of a frame is
 never older than that of an earlier frame.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import emoji as emoji_data
 from channels.db import database_sync_to_async
@@ -299,26 +301,42 @@ async def _told(stored: StoredChange | None) -> None:
         await events.publish_change(change=stored.change)
 
 
-async def aedit_message(*, user: User, message_id, body) -> StoredChange:
-    """store_edit on a database thread, then told (the consumer's form)."""
-    stored = await database_sync_to_async(store_edit)(
-        user=user, message_id=message_id, body=body
+# How the async forms reach the database: `run(store, **arguments)`. The
+# consumer hands in its runtime's writer thread (chat.realtime.writer), whose
+# connection is kept; by default, Channels' database thread.
+RunInDatabase = Callable[..., Awaitable[Any]]
+
+
+async def _in_database(run: RunInDatabase | None, store, **kwargs):
+    if run is None:
+        return await database_sync_to_async(store)(**kwargs)
+    return await run(store, **kwargs)
+
+
+async def aedit_message(
+    *, user: User, message_id, body, run: RunInDatabase | None = None
+) -> StoredChange:
+    """store_edit in the database's thread, then told (the consumer's form)."""
+    stored = await _in_database(
+        run, store_edit, user=user, message_id=message_id, body=body
     )
     await _told(stored)
     return stored
 
 
-async def adelete_message(*, user: User, message_id) -> StoredChange:
-    stored = await database_sync_to_async(store_deletion)(
-        user=user, message_id=message_id
-    )
+async def adelete_message(
+    *, user: User, message_id, run: RunInDatabase | None = None
+) -> StoredChange:
+    stored = await _in_database(run, store_deletion, user=user, message_id=message_id)
     await _told(stored)
     return stored
 
 
-async def areact(*, user: User, message_id, emoji, add: bool) -> StoredChange | None:
-    stored = await database_sync_to_async(store_reaction)(
-        user=user, message_id=message_id, emoji=emoji, add=add
+async def areact(
+    *, user: User, message_id, emoji, add: bool, run: RunInDatabase | None = None
+) -> StoredChange | None:
+    stored = await _in_database(
+        run, store_reaction, user=user, message_id=message_id, emoji=emoji, add=add
     )
     await _told(stored)
     return stored

@@ -90,6 +90,9 @@ def _insert_sql(count: int) -> str:
         return q(model._meta.get_field(name).column)
 
     names = ["conversation", "sender", "body", "client_id", "created_at"]
+    # A new message mentions no one (a body that may is stored the ORM's way)
+    # and has no reactions yet.
+    names += ["mentions", "reactions"]
     columns = ", ".join(column(Message, name) for name in names)
     row = "(%s::bigint, %s::bigint, %s::text, %s::text, %s::timestamptz, %s::int)"
     values = ", ".join([row] * count)
@@ -104,7 +107,8 @@ def _insert_sql(count: int) -> str:
     # ORDER BY: the ids are drawn in the order the messages came.
     insert = (
         f"INSERT INTO {q(Message._meta.db_table)} ({columns}) "  # noqa: S608
-        "SELECT v.conversation, v.sender, v.body, v.client_id, v.created_at "
+        "SELECT v.conversation, v.sender, v.body, v.client_id, v.created_at, "
+        "'[]'::jsonb, '[]'::jsonb "
         f"FROM (VALUES {values}) "
         "AS v (conversation, sender, body, client_id, created_at, number) "
         f"WHERE EXISTS ({member}) ORDER BY v.number"

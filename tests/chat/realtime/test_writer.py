@@ -320,3 +320,32 @@ async def test_changes_take_the_queue_of_the_messages_in_the_order_handed(
             events.message_event(messages[2]),
         ],
     }
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_other_writes_run_on_the_writer_thread_and_keep_its_connection(
+    runtime,
+):
+    """writer.run: the consumers' changes reuse the writer's one thread and its
+    kept database connection; a database error closes it and is raised."""
+    import threading
+
+    from django.db import DatabaseError, connection
+
+    def where() -> tuple[str, object]:
+        connection.ensure_connection()
+        return threading.current_thread().name, connection.connection
+
+    def failing() -> None:
+        connection.ensure_connection()
+        raise DatabaseError("gone")
+
+    writer = runtime.writer
+    name, first = await writer.run(where)
+    _, again = await writer.run(where)
+    assert name.startswith("chat-writer")
+    assert again is first
+    with pytest.raises(DatabaseError):
+        await writer.run(failing)
+    _, after = await writer.run(where)
+    assert after is not first
