@@ -37,6 +37,7 @@ async def test_article_url_says_hello_then_carries_json_frames(
             "user": alice.payload,
             "heartbeat": 1,
             "last_id": 0,
+            "last_change_id": 0,
         }
         await ws.send(
             '{"type":"message.send","room":"lobby","body":"hi","client_id":"a-1"}'
@@ -99,6 +100,7 @@ async def test_token_forms_say_hello_with_the_newest_visible_id(
             "user": alice.payload,
             "heartbeat": 1,
             "last_id": newest_for_alice,
+            "last_change_id": 0,
         }
 
 
@@ -137,7 +139,13 @@ async def test_session_cookie_from_the_sites_origin_is_served(daphne_server, eri
     ) as ws:
         frames = await recv_until(ws, "hello")
     assert frames == [
-        {"type": "hello", "user": erin.payload, "heartbeat": 1, "last_id": 0}
+        {
+            "type": "hello",
+            "user": erin.payload,
+            "heartbeat": 1,
+            "last_id": 0,
+            "last_change_id": 0,
+        }
     ]
 
 

@@ -209,7 +209,8 @@ async def test_http_post_is_delivered_live_to_websocket_members(
 BAD_INPUTS = {
     "invalid-json": ('{"type": "message.send", "room": ', "invalid_json", None),
     "binary-frame": (b'{"type":"sync"}', "invalid_frame", None),
-    "unknown-type": ({"type": "message.delete", "client_id": "c"}, "unknown_type", "c"),
+    "unknown-type": ({"type": "message.burn", "client_id": "c"}, "unknown_type", "c"),
+    "delete-no-id": ({"type": "message.delete", "client_id": "c"}, "not_found", "c"),
     "missing-body": (
         {"type": "message.send", "room": "lobby", "client_id": "c"},
         "empty",
