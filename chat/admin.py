@@ -5,7 +5,10 @@ the consumer, the API and the commands: a room is made by create_room, changed
 by update_room and deleted by delete_room, a member is added or removed by
 add_member/remove_member (so their open connections join or leave the room's
 group at once), and messages are read-only here (they are posted through
-send_message by clients and `manage.py postmessage`).
+send_message by clients and `manage.py postmessage`). A message's page shows
+its edits (the bodies it had before) and its deletion (when, by whom; a deletion
+takes the earlier bodies too); the one change made here, "delete for everyone",
+goes through delete_message like a client's delete.
 """
 
 from django import forms
@@ -16,8 +19,9 @@ from django.utils.text import Truncator
 from accounts.models import User
 
 from .errors import ChatError
-from .models import Conversation, Membership, Message, Room
+from .models import Conversation, Membership, Message, MessageRevision, Room
 from .selectors import room_owners, with_owners
+from .services.changes import delete_message
 from .services.rooms import (
     add_member,
     create_room,
@@ -184,25 +188,86 @@ class RoomListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MessageRevisionInline(admin.TabularInline):
+    """A message's edits: each body it had, and when it was replaced."""
+
+    model = MessageRevision
+    fields = ("replaced_at", "body")
+    readonly_fields = ("replaced_at", "body")
+    ordering = ("id",)
+    extra = 0
+    can_delete = False
+    verbose_name = "earlier body"
+    verbose_name_plural = "edits (the bodies it had before)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("edited", "edited"), ("deleted", "deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "edited":
+            return queryset.filter(edited_at__isnull=False)
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     """Messages, read-only: they enter through send_message, never a form."""
 
-    list_display = ("id", "conversation_label", "sender", "excerpt", "created_at")
+    list_display = (
+        "id",
+        "conversation_label",
+        "sender",
+        "excerpt",
+        "state",
+        "created_at",
+    )
     list_filter = (
         RoomListFilter,
         "conversation__kind",
+        StateFilter,
         ("sender", admin.RelatedOnlyFieldListFilter),
     )
     list_select_related = (
         "sender",
+        "deleted_by",
         "conversation__direct_low",
         "conversation__direct_high",
     )
     search_fields = ("body", "sender__username")
-    fields = ("id", "conversation", "sender", "body", "client_id", "created_at")
+    fields = (
+        "id",
+        "conversation",
+        "sender",
+        "body",
+        "client_id",
+        "created_at",
+        "reply_to",
+        "mentions",
+        "reactions",
+        "edited_at",
+        "deleted_at",
+        "deleted_by",
+    )
     ordering = ("-id",)
     show_full_result_count = False
+    inlines = [MessageRevisionInline]
+    actions = ["delete_for_everyone"]
 
     def has_add_permission(self, request):
         return False
@@ -220,3 +285,27 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="body")
     def excerpt(self, message: Message) -> str:
         return Truncator(message.body).chars(80)
+
+    @admin.display(description="state")
+    def state(self, message: Message) -> str:
+        if message.deleted_at is not None:
+            return f"deleted by {message.deleted_by or '-'}"
+        if message.edited_at is not None:
+            return "edited"
+        return ""
+
+    @admin.action(description="Delete for everyone (a tombstone, told live)")
+    def delete_for_everyone(self, request, queryset):
+        """As a client's delete: the body emptied, the id kept, clients told."""
+        deleted = 0
+        for message in queryset.filter(deleted_at__isnull=True).order_by("id"):
+            try:
+                delete_message(user=request.user, message_id=message.pk)
+            except ChatError as exc:
+                self.message_user(
+                    request, f"#{message.pk}: {exc.detail}", messages.ERROR
+                )
+                continue
+            deleted += 1
+        noun = "message" if deleted == 1 else "messages"
+        self.message_user(request, f"Deleted {deleted} {noun} for everyone.")

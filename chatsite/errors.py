@@ -14,7 +14,7 @@ def error_body(code: str, detail: str) -> dict[str, str]:
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="A stable slug: invalid, empty, too_long, unauthenticated, "
-        "forbidden, not_found, exists, ..."
+        "forbidden, not_found, exists, edit_window, changes_expired, ..."
     )
     detail = serializers.CharField(help_text="A readable reason.")
 
@@ -23,11 +23,14 @@ ERROR_DESCRIPTIONS = {
     400: "Malformed input.",
     401: "Missing, wrong, expired or revoked token "
     "(with `WWW-Authenticate: Bearer`): log in again.",
-    403: "Not allowed to you (not a member, not the owner).",
-    404: "No such room or user.",
+    403: "Not allowed to you (not a member, not the owner; `edit_window`: "
+    "too late to edit).",
+    404: "No such room, user or message.",
     405: "Method not allowed.",
     409: "Exists already (`exists`), or the change would leave the room "
     "without an owner (`last_owner`): name a new owner first.",
+    410: "The changes after this `change_id` are no longer kept "
+    "(`changes_expired`): reload the history.",
     413: "The request body is too large (`too_long`).",
     429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }

@@ -350,8 +350,11 @@ def message_frame(
     client_id: str,
     room: str | None = None,
     recipient: dict | None = None,
+    reply_to: int | None = None,
+    mentions: list[int] | None = None,
 ) -> dict:
-    """The `message` frame a client should see (any ISO 8601 `created_at`)."""
+    """The `message` frame a client should see (any ISO 8601 `created_at`), of
+    a message never edited, deleted or reacted to."""
     return {
         "type": "message",
         "id": id,
@@ -361,4 +364,9 @@ def message_frame(
         "body": body,
         "client_id": client_id,
         "created_at": _IsoTime(),
+        "edited_at": None,
+        "deleted": False,
+        "reactions": [],
+        "reply_to": reply_to,
+        "mentions": mentions or [],
     }

@@ -1,5 +1,8 @@
 """`GET /api/messages/?after=<id>&wait=<s>`: the article's polling, as a long poll.
 
+With `changes_after=<change_id>` it answers on a change too (an edit, a delete,
+reactions: chat.change_feed), the way `sync` with `changes_after` catches up.
+
 An async view: a waiting client holds a coroutine and a channel-layer channel,
 never a server thread (its request's sync calls go to a few threads that every
 poll shares: chat.realtime.poll_threads). It subscribes to the user's groups first,
@@ -11,6 +14,7 @@ waiting until the deadline.
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -24,13 +28,16 @@ from rest_framework.views import APIView
 from accounts.credentials import MalformedCredentials, bearer_token
 from accounts.tokens import authenticate_token
 from chat import events
+from chat.change_feed import last_change_id, parse_change_cursor
 from chat.errors import ChatError, InvalidInput, Unavailable
+from chat.models import Message
 from chat.selectors import messages_after, parse_cursor, parse_limit, room_group_ids
 from chatsite import ratelimit
 from chatsite.errors import errors
 
+from .changes import ChangesPage, change_frames, changes_page
 from .errors import error_response
-from .serializers import LIMIT, MESSAGE_ID, MessagePageSerializer
+from .serializers import CHANGE_ID, LIMIT, MESSAGE_ID, PollPageSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -102,27 +109,87 @@ async def poll_messages(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = ratelimit.retry_after_header(wait_seconds)
         return response
     try:
-        after = parse_cursor(request.GET.get("after"), name="after", default=0)
-        limit = parse_limit(request.GET.get("limit"))
-        wait = parse_wait(request.GET.get("wait"))
-        messages, more = await wait_for_messages(
-            user=user, after=after, limit=limit, wait=wait
+        query = Query(
+            user=user,
+            after=parse_cursor(request.GET.get("after"), name="after", default=0),
+            limit=parse_limit(request.GET.get("limit")),
+            changes_after=parse_change_cursor(
+                request.GET.get("changes_after"), name="changes_after"
+            ),
         )
+        wait = parse_wait(request.GET.get("wait"))
+        news = await wait_for_news(query, wait=wait)
     except ChatError as exc:
         return error_response(exc.code, exc.detail, int(exc.status))
-    return JsonResponse(
-        {
+    return JsonResponse(news.payload(query), json_dumps_params={"ensure_ascii": False})
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a poll asks for: messages after `after`, and changes after
+    `changes_after` if given (None: messages only, as v1)."""
+
+    user: object
+    after: int
+    limit: int
+    changes_after: int | None = None
+
+
+@dataclass(frozen=True)
+class News:
+    """One read's answer: messages, and the changes page if they were asked for."""
+
+    messages: list[Message]
+    more: bool
+    changes: ChangesPage | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.messages or (self.changes and self.changes.changes))
+
+    def payload(self, query: Query) -> dict:
+        messages = self.messages
+        answer = {
             "messages": [events.message_payload(m) for m in messages],
-            "more": more,
-            "last_id": messages[-1].id if messages else after,
-        },
-        json_dumps_params={"ensure_ascii": False},
+            "more": self.more,
+            "last_id": messages[-1].id if messages else query.after,
+        }
+        if self.changes is not None:
+            answer["more"] = self.more or self.changes.more
+            answer["changes"] = change_frames(self.changes.changes)
+            answer["last_change_id"] = self.changes.last_change_id
+        return answer
+
+
+def read_news(query: Query) -> News:
+    """The messages, and changes if asked for, visible to the poll's user.
+
+    As `sync` does: the newest change id is read before the messages, and the
+    changes go up to it only. A message read afterwards shows every change up
+    to it, so changes to messages of this answer need not come too
+    (`message_upto`), and none above it is passed over for good.
+    """
+    if query.changes_after is None:
+        messages, more = messages_after(
+            user=query.user, after=query.after, limit=query.limit
+        )
+        return News(messages, more)
+    through = last_change_id()
+    messages, more = messages_after(
+        user=query.user, after=query.after, limit=query.limit
     )
+    page = changes_page(
+        user=query.user,
+        after=query.changes_after,
+        limit=query.limit,
+        through=through,
+        message_upto=query.after,
+    )
+    return News(messages, more, page)
 
 
-async def _read(**kwargs):
+async def _read(query: Query) -> News:
     try:
-        return await _in_request_thread(messages_after)(**kwargs)
+        return await _in_request_thread(read_news)(query)
     except DatabaseError as exc:
         logger.warning("long poll read failed", exc_info=True)
         raise Unavailable() from exc
@@ -176,53 +243,55 @@ class _Subscription:
                 logger.debug("group_discard failed", exc_info=True)
 
 
-async def wait_for_messages(*, user, after: int, limit: int, wait: float):
-    """Messages visible to `user` after `after`, waiting up to `wait` seconds."""
-    messages, more = await _read(user=user, after=after, limit=limit)
-    if messages or wait <= 0:
-        return messages, more
+async def wait_for_news(query: Query, *, wait: float) -> News:
+    """What `query` asks for, waiting up to `wait` seconds for some.
+
+    A change wakes the poll as a message does: its event goes to the message's
+    groups (events.change_groups), which are the user's groups here.
+    """
+    news = await _read(query)
+    if news or wait <= 0:
+        return news
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     subscription = _Subscription(get_channel_layer())
     try:
-        await subscription.open(user)
+        await subscription.open(query.user)
     except ChatError:
         raise
     except Exception:
         await subscription.close()
         logger.warning("long poll cannot listen; reading instead", exc_info=True)
-        return await _poll_database(user=user, after=after, limit=limit, until=deadline)
+        return await _poll_database(query, until=deadline)
     try:
         while True:
-            messages, more = await _read(user=user, after=after, limit=limit)
+            news = await _read(query)
             remaining = deadline - loop.time()
-            if messages or remaining <= 0:
-                return messages, more
+            if news or remaining <= 0:
+                return news
             try:
                 event = await subscription.next_event(remaining)
             except Exception:
                 logger.warning(
                     "long poll lost the layer; reading instead", exc_info=True
                 )
-                return await _poll_database(
-                    user=user, after=after, limit=limit, until=deadline
-                )
+                return await _poll_database(query, until=deadline)
             if event is None:
                 # The deadline: a last look, in case a wake-up was lost.
-                return await _read(user=user, after=after, limit=limit)
+                return await _read(query)
     finally:
         await subscription.close()
 
 
-async def _poll_database(*, user, after: int, limit: int, until: float):
+async def _poll_database(query: Query, *, until: float) -> News:
     """Without a channel layer: read now and then until the deadline."""
     loop = asyncio.get_running_loop()
     while True:
         remaining = until - loop.time()
         await asyncio.sleep(max(0.0, min(FALLBACK_INTERVAL_SECONDS, remaining)))
-        messages, more = await _read(user=user, after=after, limit=limit)
-        if messages or loop.time() >= until:
-            return messages, more
+        news = await _read(query)
+        if news or loop.time() >= until:
+            return news
 
 
 class LongPollView(APIView):
@@ -254,14 +323,23 @@ class LongPollView(APIView):
             OpenApiParameter(
                 "limit", LIMIT, description="At most this many (above 500: 500)."
             ),
+            OpenApiParameter(
+                "changes_after",
+                CHANGE_ID,
+                description="Also the changes (edits, deletions, reactions) with "
+                "a larger change_id, answered as soon as there is one.",
+            ),
         ],
-        responses={200: MessagePageSerializer, **errors(400, 401)},
+        responses={200: PollPageSerializer, **errors(400, 401, 410)},
     )
     def get(self, request):
         """Every message visible to me after `after`, as soon as there is one.
 
         Answers at once when there are some; otherwise waits up to `wait`
-        seconds and answers with the first, or empty when the wait ends.
+        seconds and answers with the first, or empty when the wait ends. With
+        `changes_after`, a change counts too: the answer then also holds
+        `changes` and `last_change_id` (410 `changes_expired`: older than the
+        changes kept; reload the history).
         """
         raise NotImplementedError("served by poll_messages")
 

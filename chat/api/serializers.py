@@ -9,11 +9,20 @@ from chat.selectors import MAX_ID
 # is accepted, so that generated clients and fuzzers stay within it).
 MESSAGE_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+CHANGE_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 
 
 class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    users = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The ids of who reacted."
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -27,12 +36,75 @@ class MessageSerializer(serializers.Serializer):
     body = serializers.CharField()
     client_id = serializers.CharField()
     created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was last edited (null: never)."
+    )
+    deleted = serializers.BooleanField(
+        help_text="A tombstone: its body is empty and it has no reactions."
+    )
+    reactions = ReactionSerializer(many=True)
+    reply_to = serializers.IntegerField(
+        allow_null=True, help_text="The message of the conversation it answers."
+    )
+    mentions = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The ids of the users mentioned."
+    )
 
 
 class MessagePageSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
     more = serializers.BooleanField()
     last_id = serializers.IntegerField()
+
+
+class ChangeSerializer(serializers.Serializer):
+    """A change as its live frame shows it: message.edited, message.deleted or
+    message.reactions (docs/protocol.md)."""
+
+    type = serializers.CharField(
+        help_text="`message.edited`, `message.deleted` or `message.reactions`."
+    )
+    id = serializers.IntegerField(help_text="The message's id.")
+    room = serializers.CharField(allow_null=True)
+    recipient = UserSerializer(allow_null=True)
+    change_id = serializers.IntegerField()
+    body = serializers.CharField(required=False, help_text="message.edited")
+    edited_at = serializers.DateTimeField(required=False, help_text="message.edited")
+    reactions = ReactionSerializer(
+        many=True, required=False, help_text="message.reactions: the whole state."
+    )
+
+
+class ChangePageSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    last_change_id = serializers.IntegerField(
+        help_text="The next request's `after`: nothing up to it is left out."
+    )
+    more = serializers.BooleanField(help_text="Whether more changes wait beyond.")
+
+
+class PollPageSerializer(MessagePageSerializer):
+    """The long poll's answer; `changes` and `last_change_id` with `changes_after`."""
+
+    more = serializers.BooleanField(
+        help_text="Whether more messages (or changes) wait beyond: poll again."
+    )
+    changes = ChangeSerializer(many=True, required=False)
+    last_change_id = serializers.IntegerField(required=False)
+
+
+class EditMessageSerializer(serializers.Serializer):
+    """Documents an edit; the body is checked by the service, as on the WebSocket."""
+
+    body = serializers.CharField(
+        min_length=1,
+        max_length=4000,
+        help_text="The new text, with the rules of a post (400 `empty`, `too_long`).",
+    )
+
+
+class ReactionsSerializer(serializers.Serializer):
+    reactions = ReactionSerializer(many=True, help_text="The message's reactions now.")
 
 
 class PostMessageSerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.api import TicketView, TokenView
 
-from . import views
+from . import changes, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
@@ -57,6 +57,19 @@ urlpatterns = [
         name="api-dm-messages",
     ),
     path("messages/", LongPollView.as_view(), name="api-messages"),
+    path(
+        "messages/<int:message_id>/",
+        changes.MessageView.as_view(),
+        name="api-message",
+    ),
+    # The resolver matches the decoded path: `emoji` is the emoji itself, every
+    # code point of it (ZWJ sequences, skin tones, variation selectors).
+    path(
+        "messages/<int:message_id>/reactions/<str:emoji>/",
+        changes.ReactionView.as_view(),
+        name="api-message-reaction",
+    ),
+    path("changes/", changes.ChangesView.as_view(), name="api-changes"),
     path("users/", PeopleView.as_view(), name="api-users"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     # Last: anything else under /api/ is a JSON 404, not the site's HTML page.

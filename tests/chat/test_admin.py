@@ -4,6 +4,8 @@ Members are added and removed through chat.services.rooms, so the users' live
 connections hear of it; messages are read-only there.
 """
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +14,7 @@ from django.urls import reverse
 from chat import events
 from chat.models import Conversation, Message
 from chat.selectors import room_owner
+from chat.services.changes import delete_message, edit_message
 from chat.services.messages import store_message
 from tests.chat.test_commands import layer_listener  # noqa: F401 (a fixture)
 
@@ -281,3 +284,89 @@ def test_message_changelist_queries_do_not_grow_with_rows(
         store_message(sender=alice, room="lobby", body=f"more {n}")
         store_message(sender=bob, to="alice", body=f"direct {n}")
     assert queries() == before
+
+
+# --- messages that change ---------------------------------------------------------
+
+
+def test_a_messages_page_shows_its_edits_and_its_deletion(
+    admin_client, conversation_messages
+):
+    """Each body a message had before an edit, oldest first; once deleted, who
+    deleted it and when, and no earlier body (a deletion takes the content)."""
+    alice, bob = conversation_messages
+    message = Message.objects.get(body="hello lobby")
+    edit_message(user=alice, message_id=message.pk, body="hello, lobby")
+    edit_message(user=alice, message_id=message.pk, body="hello, lobby!")
+    url = reverse("admin:chat_message_change", args=[message.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    revisions = page.context["inline_admin_formsets"][0]
+    assert revisions.opts.verbose_name_plural == "edits (the bodies it had before)"
+    assert [form.original.body for form in revisions] == [
+        "hello lobby",
+        "hello, lobby",
+    ]
+    assert 'name="_save"' not in page.content.decode()
+    delete_message(user=alice, message_id=message.pk)
+    page = admin_client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Deleted at:" in html or "Deleted at" in html
+    assert "Deleted by" in html
+    assert [
+        form.original.body for form in page.context["inline_admin_formsets"][0]
+    ] == []
+    assert "hello, lobby" not in html
+
+
+def test_the_changelist_shows_and_filters_edited_and_deleted(
+    admin_client, conversation_messages
+):
+    """The list says which messages were edited or deleted, and filters on it."""
+    alice, bob = conversation_messages
+    edited = Message.objects.get(body="hello lobby")
+    edit_message(user=alice, message_id=edited.pk, body="hello all")
+    gone = Message.objects.get(body="bob says hi")
+    delete_message(user=alice, message_id=gone.pk)
+    html = admin_client.get(MESSAGES_URL).content.decode()
+    assert "edited" in html
+    assert "deleted by alice" in html
+    assert listed(admin_client, state="edited") == ["hello all"]
+    assert [
+        m.pk
+        for m in admin_client.get(MESSAGES_URL, {"state": "deleted"})
+        .context["cl"]
+        .result_list
+    ] == [gone.pk]
+
+
+def test_delete_for_everyone_goes_through_the_service(
+    admin_client,
+    conversation_messages,
+    layer_listener,  # noqa: F811 (the imported fixture)
+    django_capture_on_commit_callbacks,
+):
+    """The admin action leaves tombstones and tells the room live (message.deleted)."""
+    alice, _ = conversation_messages
+    message = Message.objects.get(body="hello lobby")
+    layer_listener.listen(events.room_group(message.conversation_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            MESSAGES_URL,
+            {"action": "delete_for_everyone", "_selected_action": [message.pk]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "Deleted 1 message for everyone." in response.content.decode()
+    message.refresh_from_db()
+    assert (message.body, message.deleted_at is not None) == ("", True)
+    event = layer_listener.receive()
+    assert json.loads(event["text"]) == {
+        "type": "message.deleted",
+        "id": message.pk,
+        "room": "lobby",
+        "recipient": None,
+        "change_id": event["change_id"],
+    }
+    layer_listener.assert_silent()

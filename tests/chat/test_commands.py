@@ -1,4 +1,4 @@
-"""manage.py createroom, postmessage and purgemessages."""
+"""manage.py createroom, postmessage, purgemessages and purgechanges."""
 
 import asyncio
 import subprocess
@@ -10,12 +10,22 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from chat import events
 from chat.errors import InvalidInput
-from chat.models import Conversation, Membership, Message
+from chat.models import (
+    ChangeHorizon,
+    Conversation,
+    Membership,
+    Message,
+    MessageChange,
+    MessageRevision,
+    Reaction,
+)
 from chat.selectors import room_owner, with_message_relations
+from chat.services.changes import edit_message, react
 from chat.services.messages import purge_messages
 from tests.live import ROOT
 
@@ -330,3 +340,63 @@ def test_commands_name_the_range_of_a_text_argument(args, error):
     """A name longer than any stored one is refused with the range, before a lookup."""
     with pytest.raises(CommandError, match=error):
         run(*args)
+
+
+# --- messages that change: purging them, and pruning the change log ----------------
+
+
+@pytest.fixture
+def changed_messages(make_user, make_room):
+    """A 40-day-old message that was edited and reacted to, and a new one edited."""
+    alice = make_user("alice")
+    room = make_room("lobby", owner=alice)
+    old = Message.objects.create(
+        conversation=room,
+        sender=alice,
+        body="old",
+        client_id="old",
+        created_at=timezone.now() - timedelta(days=40),
+    )
+    new = Message.objects.create(
+        conversation=room, sender=alice, body="new", client_id="new"
+    )
+    with override_settings(CHAT_EDIT_WINDOW_SECONDS=0):
+        edit_message(user=alice, message_id=old.pk, body="old, edited")
+    react(user=alice, message_id=old.pk, emoji="👍", add=True)
+    edit_message(user=alice, message_id=new.pk, body="new, edited")
+    return old, new
+
+
+def test_purgemessages_takes_a_messages_changes_with_it(changed_messages):
+    """A purged message leaves nothing behind: its reactions, earlier bodies and
+    change log entries go too; another message's stay."""
+    old, new = changed_messages
+    assert run("purgemessages", "--older-than", "30") == (
+        "Deleted 1 message older than 30 days.\n"
+    )
+    assert list(Message.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not MessageChange.objects.filter(message_id=old.pk).exists()
+    assert not Reaction.objects.filter(message_id=old.pk).exists()
+    assert not MessageRevision.objects.filter(message_id=old.pk).exists()
+    assert list(MessageChange.objects.values_list("message_id", flat=True)) == [new.pk]
+
+
+def test_purgemessages_dry_run_keeps_the_changes(changed_messages):
+    """--dry-run deletes no change either."""
+    count = MessageChange.objects.count()
+    run("purgemessages", "--older-than", "30", "--dry-run")
+    assert MessageChange.objects.count() == count
+
+
+def test_purgechanges_drops_changes_older_than_the_retention(changed_messages):
+    """Changes past CHAT_CHANGE_RETENTION_DAYS go; clients behind them must reset."""
+    old, _ = changed_messages
+    first = MessageChange.objects.order_by("id").first()
+    MessageChange.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+    assert run("purgechanges") == "Deleted 1 change older than 30 days.\n"
+    assert not MessageChange.objects.filter(pk=first.pk).exists()
+    assert MessageChange.objects.count() == 2
+    assert ChangeHorizon.objects.get().pruned_through >= first.pk
+    assert run("purgechanges") == "Deleted 0 changes older than 30 days.\n"

@@ -8,6 +8,7 @@ closed afterwards.
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -15,10 +16,13 @@ from channels.layers import get_channel_layer
 from django.db import connections, transaction
 from django.test import AsyncClient
 from django.urls import resolve
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tokens import create_token, revoke_token
 from chat import events
+from chat.models import MessageChange
+from chat.services.changes import delete_message, edit_message, prune_changes, react
 from chat.services.messages import send_message, store_message
 from chat.services.rooms import add_member, leave_room
 
@@ -425,3 +429,179 @@ async def test_waiting_polls_do_not_queue_behind_each_other(people, lobby):
     took = time.monotonic() - started_at
     assert [body["messages"] for _, body, _ in answers] == [[]] * 5
     assert took < 2
+
+
+# --- changes (`changes_after`) --------------------------------------------------
+
+
+def last_change_id() -> int:
+    from chat.change_feed import last_change_id as read
+
+    return read()
+
+
+def change_kinds(body: dict) -> list[tuple[str, int]]:
+    return [(change["type"], change["id"]) for change in body["changes"]]
+
+
+@pytest.fixture
+def cursor(lobby):
+    """The newest change id once the lobby's messages are in (0 if none yet)."""
+    return last_change_id()
+
+
+async def test_without_changes_after_the_answer_is_as_before(people, lobby, cursor):
+    """A poll that does not ask for changes gets v1's answer, changes or not."""
+    bob = people["bob"][0]
+    await in_thread(edit_message, user=bob, message_id=lobby[0], body="edited")
+    _, body, _ = await poll(people["alice"][1], after=lobby[-1])
+    assert body == {"messages": [], "more": False, "last_id": lobby[-1]}
+
+
+async def test_a_change_does_not_end_a_v1_wait(people, lobby, cursor):
+    """Without `changes_after` an edit wakes the poll only to look: it waits on."""
+    bob = people["bob"][0]
+    task = await started(poll(people["alice"][1], after=lobby[-1], wait=1.2))
+    await in_thread(edit_message, user=bob, message_id=lobby[0], body="edited")
+    _, body, _ = await asyncio.wait_for(task, timeout=5)
+    assert body == {"messages": [], "more": False, "last_id": lobby[-1]}
+
+
+async def test_pending_changes_are_answered_at_once(people, lobby, cursor):
+    """Changes after `changes_after`: answered at once, beside the (no) messages."""
+    bob = people["bob"][0]
+    stored = await in_thread(edit_message, user=bob, message_id=lobby[1], body="edited")
+    _, body, _ = await poll(
+        people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20
+    )
+    assert set(body) == {"messages", "more", "last_id", "changes", "last_change_id"}
+    assert (body["messages"], body["last_id"], body["more"]) == ([], lobby[-1], False)
+    [change] = body["changes"]
+    assert change["type"] == "message.edited"
+    assert (change["id"], change["body"], change["room"]) == (
+        lobby[1],
+        "edited",
+        "lobby",
+    )
+    assert change["change_id"] == stored.change.id
+    assert body["last_change_id"] == stored.change.id
+
+
+async def test_a_change_wakes_a_waiting_poll(people, lobby, cursor):
+    """An edit stored while the poll waits is answered at once, as its frame."""
+    bob = people["bob"][0]
+    task = await started(
+        poll(people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20)
+    )
+    stored = await in_thread(edit_message, user=bob, message_id=lobby[0], body="woken")
+    response, body, _ = await asyncio.wait_for(task, timeout=5)
+    assert response.status_code == 200
+    assert change_kinds(body) == [("message.edited", lobby[0])]
+    assert body["changes"][0]["body"] == "woken"
+    assert body["last_change_id"] == stored.change.id
+    assert body["messages"] == []
+
+
+async def test_a_reaction_over_http_wakes_the_other_side_of_a_dm(people):
+    """bob reacts over HTTP to alice's direct message: alice's poll hears it."""
+    alice, bob = people["alice"][0], people["bob"][0]
+    message, _ = await in_thread(send_message, sender=alice, to="bob", body="hi")
+    start = await sync_to_async(last_change_id)()
+    task = await started(
+        poll(people["alice"][1], after=message.id, changes_after=start, wait=20)
+    )
+
+    def put_reaction():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {people['bob'][1]}")
+        return client.put(f"/api/messages/{message.id}/reactions/%F0%9F%91%8D/")
+
+    response = await in_thread(put_reaction)
+    assert response.status_code == 200, response.content
+    _, body, _ = await asyncio.wait_for(task, timeout=5)
+    [change] = body["changes"]
+    assert change["type"] == "message.reactions"
+    assert change["room"] is None
+    assert change["reactions"] == [{"emoji": "👍", "count": 1, "users": [bob.pk]}]
+
+
+async def test_a_deletion_wakes_the_poll(people, lobby, cursor):
+    """The room's owner deletes a message: the poll gets message.deleted."""
+    bob = people["bob"][0]
+    task = await started(
+        poll(people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20)
+    )
+    await in_thread(delete_message, user=bob, message_id=lobby[2])
+    _, body, _ = await asyncio.wait_for(task, timeout=5)
+    assert change_kinds(body) == [("message.deleted", lobby[2])]
+
+
+async def test_new_messages_come_in_their_current_state_once(people, lobby, cursor):
+    """A message newer than `after` comes whole, edited; its edit is not repeated."""
+    bob = people["bob"][0]
+    await in_thread(edit_message, user=bob, message_id=lobby[2], body="fixed")
+    await in_thread(edit_message, user=bob, message_id=lobby[0], body="old one")
+    _, body, _ = await poll(people["alice"][1], after=lobby[1], changes_after=cursor)
+    assert ids(body) == [lobby[2]]
+    assert body["messages"][0]["body"] == "fixed"
+    assert body["messages"][0]["edited_at"] is not None
+    assert change_kinds(body) == [("message.edited", lobby[0])]
+
+
+async def test_more_says_that_changes_wait_beyond_the_limit(people, lobby, cursor):
+    """Two changes, `limit=1`: one, `more`, and the cursor to go on from."""
+    bob = people["bob"][0]
+    first = await in_thread(edit_message, user=bob, message_id=lobby[0], body="a")
+    await in_thread(edit_message, user=bob, message_id=lobby[1], body="b")
+    token = people["alice"][1]
+    _, body, _ = await poll(token, after=lobby[-1], changes_after=cursor, limit=1)
+    assert change_kinds(body) == [("message.edited", lobby[0])]
+    assert (body["more"], body["last_change_id"]) == (True, first.change.id)
+    _, body, _ = await poll(
+        token, after=lobby[-1], changes_after=body["last_change_id"], limit=1
+    )
+    assert change_kinds(body) == [("message.edited", lobby[1])]
+    assert body["more"] is False
+
+
+async def test_changes_i_cannot_see_do_not_wake_me(people, rooms, lobby, cursor):
+    """A reaction in a private room I am not in leaves my poll waiting, then empty."""
+    bob = people["bob"][0]
+    secret, _ = await in_thread(send_message, sender=bob, room="secret", body="s")
+    start = await sync_to_async(last_change_id)()
+    task = await started(
+        poll(people["alice"][1], after=secret.id, changes_after=start, wait=1.2)
+    )
+    await in_thread(react, user=bob, message_id=secret.id, emoji="👍", add=True)
+    _, body, _ = await asyncio.wait_for(task, timeout=5)
+    assert (body["messages"], body["changes"]) == ([], [])
+    assert body["last_change_id"] >= start
+
+
+async def test_expired_changes_after_is_410(people, lobby, cursor):
+    """A `changes_after` older than what is kept: 410 changes_expired, at once."""
+    bob = people["bob"][0]
+
+    def prune_the_first_of_two():
+        old = react(user=bob, message_id=lobby[0], emoji="👍", add=True)
+        MessageChange.objects.filter(pk=old.change.id).update(
+            created_at=timezone.now() - timedelta(days=400)
+        )
+        react(user=bob, message_id=lobby[0], emoji="😀", add=True)
+        prune_changes()
+
+    await in_thread(prune_the_first_of_two)
+    response, body, _ = await poll(
+        people["alice"][1], after=lobby[-1], changes_after=cursor, wait=20
+    )
+    assert response.status_code == 410
+    assert body["code"] == "changes_expired"
+    assert set(body) == {"code", "detail"}
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "9" * 30, "1.0"])
+async def test_a_bad_changes_after_is_400(people, value):
+    """`changes_after` is a change id: a whole number from 0."""
+    response, body, _ = await poll(people["alice"][1], changes_after=value)
+    assert response.status_code == 400
+    assert body["code"] == "invalid"

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -194,3 +195,108 @@ async def test_waiting_long_polls_hold_no_thread_each(start_daphne, alice, bob, 
     assert {tuple(m["id"] for m in body["messages"]) for _, body in answers} == {
         (ack["id"],)
     }
+
+
+# --- changes ---------------------------------------------------------------------
+
+FAMILY = "👩\u200d👩\u200d👧"  # one emoji of five code points
+
+
+@pytest.fixture
+def posted(alice, lobby) -> int:
+    """A message of alice's in the lobby; its id."""
+    from chat.services.messages import store_message
+
+    return store_message(sender=alice.user, room=lobby, body="typo hree")[0].id
+
+
+async def current_change_id(server, token: str) -> int:
+    status, _, page = await asyncio.to_thread(
+        http_json, "GET", f"{server.http_url}/api/changes/?after=0", token=token
+    )
+    assert status == 200, page
+    while page["more"]:
+        status, _, page = await asyncio.to_thread(
+            http_json,
+            "GET",
+            f"{server.http_url}/api/changes/?after={page['last_change_id']}",
+            token=token,
+        )
+    return page["last_change_id"]
+
+
+async def test_long_poll_with_changes_after_is_woken_by_an_edit_over_http(
+    daphne_server, alice, bob, posted
+):
+    """bob waits with `changes_after`; alice fixes her typo with PATCH: bob's poll
+    answers with the message.edited frame, and the PATCH with the message."""
+    url = daphne_server.http_url
+    start = await current_change_id(daphne_server, bob.token)
+    waiting = asyncio.ensure_future(
+        poll(daphne_server, bob.token, f"after={posted}&changes_after={start}&wait=10")
+    )
+    await asyncio.sleep(0.5)
+    assert not waiting.done(), waiting.result()
+    status, _, edited = await asyncio.to_thread(
+        http_json,
+        "PATCH",
+        f"{url}/api/messages/{posted}/",
+        token=alice.token,
+        body={"body": "typo here"},
+    )
+    assert status == 200, edited
+    assert (edited["id"], edited["body"], edited["deleted"]) == (
+        posted,
+        "typo here",
+        False,
+    )
+    status, _, answer = await asyncio.wait_for(waiting, timeout=5)
+    assert status == 200, answer
+    assert (answer["messages"], answer["last_id"]) == ([], posted)
+    [change] = answer["changes"]
+    assert change == {
+        "type": "message.edited",
+        "id": posted,
+        "room": "lobby",
+        "recipient": None,
+        "body": "typo here",
+        "edited_at": edited["edited_at"],
+        "change_id": answer["last_change_id"],
+    }
+    assert change["change_id"] > start
+
+
+async def test_a_reaction_of_several_code_points_crosses_daphne_whole(
+    daphne_server, alice, bob, posted
+):
+    """A ZWJ emoji, percent-encoded in the path, arrives as itself: in the PUT's
+    answer, in the waiting poll of another member, and in GET /api/changes/."""
+    url = daphne_server.http_url
+    start = await current_change_id(daphne_server, alice.token)
+    waiting = asyncio.ensure_future(
+        poll(
+            daphne_server, alice.token, f"after={posted}&changes_after={start}&wait=10"
+        )
+    )
+    await asyncio.sleep(0.5)
+    path = f"/api/messages/{posted}/reactions/{quote(FAMILY, safe='')}/"
+    status, _, answer = await asyncio.to_thread(
+        http_json, "PUT", f"{url}{path}", token=bob.token
+    )
+    assert status == 200, answer
+    state = [{"emoji": FAMILY, "count": 1, "users": [bob.id]}]
+    assert answer == {"reactions": state}
+    status, _, polled = await asyncio.wait_for(waiting, timeout=5)
+    assert status == 200, polled
+    assert [(c["type"], c["reactions"]) for c in polled["changes"]] == [
+        ("message.reactions", state)
+    ]
+    status, _, removed = await asyncio.to_thread(
+        http_json, "DELETE", f"{url}{path}", token=bob.token
+    )
+    assert (status, removed) == (200, {"reactions": []})
+    status, _, page = await asyncio.to_thread(
+        http_json, "GET", f"{url}/api/changes/?after={start}", token=alice.token
+    )
+    assert status == 200, page
+    assert page["changes"][-1]["reactions"] == []

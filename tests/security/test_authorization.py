@@ -255,3 +255,64 @@ def test_stranger_cannot_write_by_a_command_run_as_them(world, target):
         assert done.returncode != 0
     assert guarded_count() == before
     assert "Posted" not in done.stdout
+
+
+# --- messages that change -------------------------------------------------------------
+
+
+def guarded_state() -> list[tuple]:
+    """What dave's attempts must leave as it was: every guarded message's state."""
+    return sorted(
+        Message.objects.filter(
+            body__contains="secret", deleted_at__isnull=True
+        ).values_list("id", "body", "edited_at", "reactions")
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+async def test_stranger_cannot_change_by_http(daphne_server, world, target):
+    """dave's edits, deletions and reactions on guarded messages: 404 not_found,
+    as for a message that does not exist (never which), and nothing changes."""
+    token = world.dave.token
+    before = await asyncio.to_thread(guarded_state)
+    for message_id in sorted(world.ids[target]):
+        for method, path, body in (
+            ("PATCH", f"/api/messages/{message_id}/", {"body": "mine now"}),
+            ("DELETE", f"/api/messages/{message_id}/", None),
+            ("PUT", f"/api/messages/{message_id}/reactions/%F0%9F%91%8E/", None),
+            ("DELETE", f"/api/messages/{message_id}/reactions/%F0%9F%91%8E/", None),
+        ):
+            status, _, answer = await api(
+                daphne_server, method, path, token=token, body=body
+            )
+            assert (status, answer["code"]) == (404, "not_found"), (method, path)
+    assert await asyncio.to_thread(guarded_state) == before
+
+
+@pytest.mark.parametrize("target", TARGETS)
+async def test_stranger_cannot_read_changes(daphne_server, world, target):
+    """alice edits a guarded message: the change feed and the long poll tell
+    bob, and dave nothing."""
+    message_id = min(world.ids[target])
+    status, _, edited = await api(
+        daphne_server,
+        "PATCH",
+        f"/api/messages/{message_id}/",
+        token=world.alice.token if target == "private_room" else world.bob.token,
+        body={"body": "secret, edited"},
+    )
+    assert status == 200, edited
+    for person, expected in ((world.bob, [message_id]), (world.dave, [])):
+        status, _, page = await api(
+            daphne_server, "GET", "/api/changes/?after=0", token=person.token
+        )
+        assert status == 200, page
+        assert [change["id"] for change in page["changes"]] == expected
+        status, _, polled = await api(
+            daphne_server,
+            "GET",
+            "/api/messages/?after=999999&changes_after=0",
+            token=person.token,
+        )
+        assert status == 200, polled
+        assert [change["id"] for change in polled["changes"]] == expected

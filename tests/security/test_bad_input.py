@@ -45,7 +45,12 @@ def body_operations() -> list[tuple[str, str, bool]]:
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
             if method != "get":
-                url = path.replace("{slug}", "fuzzroom").replace("{username}", "bob")
+                url = (
+                    path.replace("{slug}", "fuzzroom")
+                    .replace("{username}", "bob")
+                    .replace("{message_id}", "1")
+                    .replace("{emoji}", "%F0%9F%91%8D")
+                )
                 found.append((method.upper(), url, "requestBody" in operation))
     return found
 
@@ -90,11 +95,12 @@ class LogWatch:
 
 
 def test_every_operation_with_a_body_is_covered():
-    """The run reaches all 15 operations but GET; 9 of them read a JSON body."""
+    """The run reaches all 19 operations but GET; 10 of them read a JSON body."""
     operations = body_operations()
     assert ("POST", "/api/auth/token/", True) in operations
-    assert len(operations) == 15, operations
-    assert sum(reads for _, _, reads in operations) == 9, operations
+    assert ("PATCH", "/api/messages/1/", True) in operations
+    assert len(operations) == 19, operations
+    assert sum(reads for _, _, reads in operations) == 10, operations
 
 
 @pytest.mark.parametrize("body", list(BAD_JSON), ids=str)
@@ -124,13 +130,19 @@ def test_nesting_and_huge_numbers_are_400_parse_error_on_every_json_endpoint(
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/auth/token/", "/api/rooms/", "/api/rooms/fuzzroom/messages/"]
+    ("method", "path"),
+    [
+        ("POST", "/api/auth/token/"),
+        ("POST", "/api/rooms/"),
+        ("POST", "/api/rooms/fuzzroom/messages/"),
+        ("PATCH", "/api/messages/1/"),
+    ],
 )
-def test_a_body_over_the_limit_is_the_json_413(server, world, path):
+def test_a_body_over_the_limit_is_the_json_413(server, world, method, path):
     """Over 64 KiB under /api/: 413 too_long in JSON, DEBUG on as off."""
     watch = LogWatch(server)
     status, headers, answer = http_json(
-        "POST",
+        method,
         f"{server.http_url}{path}",
         token=world.token,
         raw=json.dumps({"body": "x" * LIMIT}).encode(),

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from accounts.tokens import create_token
+from chat.models import Message
+from chat.services.messages import store_message
 from tests.live import DaphneServer, http_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -65,10 +67,12 @@ def api_schema(api_server):
 
 @pytest.fixture
 def fuzz_world(make_user, make_room):
-    """A user, a room it is in and a peer: half the cases aim at them."""
+    """A user, a room it is in with a message of its own, and a peer: half the
+    cases aim at them."""
     user = make_user("fuzzer")
     make_user("fuzzpeer")
     make_room("fuzzroom", members=[user])
+    store_message(sender=user, room="fuzzroom", body="fuzz me")
     return user
 
 
@@ -80,7 +84,12 @@ def test_api_answers_every_generated_request_within_its_schema(
     """No 5xx, and every answer is one the schema describes."""
     method, path = label.split(" ", 1)
     operation = api_schema[path][method]
-    aimed = {"slug": "fuzzroom", "username": "fuzzpeer"}
+    aimed = {
+        "slug": "fuzzroom",
+        "username": "fuzzpeer",
+        "message_id": Message.objects.filter(sender=fuzz_world).first().pk,
+        "emoji": "👍",
+    }
     drawn = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -112,7 +121,7 @@ def test_api_answers_every_generated_request_within_its_schema(
 
 
 def test_schema_lists_every_api_operation():
-    """The fuzzer reaches the whole API: the schema holds all 22 operations."""
+    """The fuzzer reaches the whole API: the schema holds all 28 operations."""
     labels = _operation_labels()
     assert "POST /api/auth/ticket/" in labels
     assert "POST /api/rooms/{slug}/read/" in labels
@@ -124,14 +133,27 @@ def test_schema_lists_every_api_operation():
     ):
         assert label in labels
     assert "GET /api/users/" in labels
-    assert len(labels) == 23, json.dumps(labels)
+    for label in (
+        "PATCH /api/messages/{message_id}/",
+        "DELETE /api/messages/{message_id}/",
+        "PUT /api/messages/{message_id}/reactions/{emoji}/",
+        "DELETE /api/messages/{message_id}/reactions/{emoji}/",
+        "GET /api/changes/",
+    ):
+        assert label in labels
+    assert len(labels) == 28, json.dumps(labels)
 
 
 # --- Beside the schema: shapes, methods and paths it does not describe --------------
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "PROPFIND", "FOO"]
 FIELDS = ["body", "username", "password", "slug", "title", "id", "client_id", "name"]
-FILLED = {"{slug}": "fuzzroom", "{username}": "fuzzpeer"}
+FILLED = {
+    "{slug}": "fuzzroom",
+    "{username}": "fuzzpeer",
+    "{message_id}": "1",
+    "{emoji}": "%F0%9F%91%8D",
+}
 
 
 def _routes() -> dict[str, set[str]]:
