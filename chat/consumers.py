@@ -171,7 +171,8 @@ class ChatConsumer(AnswersInOrder, HeldEvents, RuntimeMember, AsyncConsumer):
         The ack (or the error) comes once the batch has committed.
         """
         self.one_pending()
-        request = {key: frame.get(key) for key in ("room", "to", "body", "client_id")}
+        keys = ("room", "to", "body", "client_id", "reply_to")
+        request = {key: frame.get(key) for key in keys}
         submit_message(
             self.runtime.writer,
             self.runtime.publisher,

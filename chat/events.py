@@ -317,7 +317,9 @@ async def publish_typing(
     return await _installed().publish([group], event)
 
 
-def read_frame(*, room: str | None, other, read_id: int, unread: int) -> str:
+def read_frame(
+    *, room: str | None, other, read_id: int, unread: int, mentions: int = 0
+) -> str:
     return dumps(
         {
             "type": "read",
@@ -325,15 +327,25 @@ def read_frame(*, room: str | None, other, read_id: int, unread: int) -> str:
             "with": user_payload(other) if other is not None else None,
             "id": read_id,
             "unread": unread,
+            "mentions": mentions,
         }
     )
 
 
 async def publish_read(
-    *, user_id: int, room: str | None, other, read_id: int, unread: int
+    *,
+    user_id: int,
+    room: str | None,
+    other,
+    read_id: int,
+    unread: int,
+    mentions: int = 0,
 ) -> bool:
-    """Tell every connection of the reader how far it has read a conversation."""
-    text = read_frame(room=room, other=other, read_id=read_id, unread=unread)
+    """Tell every connection of the reader how far it has read a conversation
+    (`mentions`: the unread messages that mention the reader)."""
+    text = read_frame(
+        room=room, other=other, read_id=read_id, unread=unread, mentions=mentions
+    )
     event = {"type": FRAME, "text": text}
     return await _installed().publish([user_group(user_id)], event)
 

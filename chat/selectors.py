@@ -418,20 +418,26 @@ def with_activity(conversations: QuerySet, user: User) -> QuerySet:
     """Conversations with their newest message and `user`'s unread count.
 
     Annotates `last_id` (0 if none), `last_message_at`, `read_id` (`user`'s read
-    position, 0 if not a member) and `unread`: the messages of others after it.
+    position, 0 if not a member), `unread`: the messages of others after it, and
+    `mentions`: those of them that mention `user` (Membership.unread_mentions).
     Each is a subquery over the (conversation, id) index; where `user` is no
     member the position is NULL, so the count reads no rows at all.
     """
     newest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
-    position = Membership.objects.filter(user=user, conversation=OuterRef("pk")).values(
-        "last_read_id"
-    )[:1]
+    membership = Membership.objects.filter(user=user, conversation=OuterRef("pk"))
+    position = membership.values("last_read_id")[:1]
     annotated = conversations.annotate(
         last_id=Coalesce(
             Subquery(newest.values("id")[:1], output_field=IntegerField()), Value(0)
         ),
         last_message_at=Subquery(newest.values("created_at")[:1]),
         membership_read_id=Subquery(position, output_field=IntegerField()),
+        mentions=Coalesce(
+            Subquery(
+                membership.values("unread_mentions")[:1], output_field=IntegerField()
+            ),
+            Value(0),
+        ),
     )
     unread = (
         Message.objects.filter(

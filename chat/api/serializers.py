@@ -122,6 +122,13 @@ class PostMessageSerializer(serializers.Serializer):
         help_text="Unique per sender, at most 64 characters: a retry with the "
         "same client_id returns the stored message (200) and stores nothing.",
     )
+    reply_to = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="The id of the message this one answers, of the same "
+        "conversation (else 400 with code `invalid`).",
+    )
 
 
 class RoomSerializer(serializers.Serializer):
@@ -137,6 +144,9 @@ class RoomSerializer(serializers.Serializer):
     unread = serializers.IntegerField(
         help_text="Messages of others after my read position (0 if not a member)."
     )
+    mentions = serializers.IntegerField(
+        help_text="Those of them that mention me (0 if not a member)."
+    )
 
 
 class DirectConversationSerializer(serializers.Serializer):
@@ -147,6 +157,7 @@ class DirectConversationSerializer(serializers.Serializer):
     unread = serializers.IntegerField(
         help_text="Messages of the other user after my read position."
     )
+    mentions = serializers.IntegerField(help_text="Those of them that mention me.")
 
 
 class ReadSerializer(serializers.Serializer):
@@ -166,6 +177,9 @@ ReadPositionSerializer = type(
         ),
         "id": serializers.IntegerField(help_text="My read position now."),
         "unread": serializers.IntegerField(),
+        "mentions": serializers.IntegerField(
+            help_text="Unread messages that mention me."
+        ),
         "changed": serializers.BooleanField(help_text="Whether the position moved."),
     },
 )

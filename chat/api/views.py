@@ -94,6 +94,7 @@ def activity(conversation: Conversation, *, member: bool = True) -> dict:
         "last_message_at": events.isoformat(last_at) if last_at else None,
         "read_id": getattr(conversation, "read_id", 0) if member else 0,
         "unread": getattr(conversation, "unread", 0) if member else 0,
+        "mentions": getattr(conversation, "mentions", 0) if member else 0,
     }
 
 
@@ -133,6 +134,7 @@ def post_and_respond(request: Request, **target) -> Response:
         sender=request.user,
         body=request.data.get("body"),
         client_id=request.data.get("client_id"),
+        reply_to=request.data.get("reply_to"),
         **target,
     )
     return Response(
@@ -388,6 +390,7 @@ def read_and_respond(request: Request, **target) -> Response:
             "with": events.user_payload(position.other) if position.other else None,
             "id": position.read_id,
             "unread": position.unread,
+            "mentions": position.mentions,
             "changed": position.changed,
         }
     )

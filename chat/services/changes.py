@@ -38,7 +38,7 @@ from chat.models import (
 )
 from chat.selectors import is_owner, with_message_relations
 
-from . import publish_after_commit
+from . import mentions, publish_after_commit
 from .validation import clean_body
 
 # The longest emoji we store (a family of four with skin tones is about 30
@@ -140,8 +140,9 @@ def store_edit(*, user: User, message_id, body) -> StoredChange:
         MessageRevision.objects.create(
             message=message, body=message.body, replaced_at=now
         )
+        mentions.edit_mentions(message, editor=user, body=body)
         message.body, message.edited_at = body, now
-        message.save(update_fields=["body", "edited_at"])
+        message.save(update_fields=["body", "edited_at", "mentions"])
         frame = {
             **_frame_head(MessageChange.Kind.EDITED, message),
             "body": body,
@@ -179,6 +180,7 @@ def store_deletion(*, user: User, message_id) -> StoredChange:
             raise Forbidden(
                 "Only its sender, the room's owners or staff can delete a message."
             )
+        mentions.forget_mentions(message)
         message.body, message.reactions, message.mentions = "", [], []
         message.deleted_at, message.deleted_by = timezone.now(), user
         message.save(

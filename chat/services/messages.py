@@ -20,13 +20,14 @@ from chat import events, ordering
 from chat.errors import ChatError, InvalidInput, Unavailable
 from chat.models import Conversation, Message, MessageChange
 from chat.selectors import (
+    parse_cursor,
     room_membership,
     room_memberships,
     user_by_username,
     with_message_relations,
 )
 
-from . import one_trip, publish_after_commit
+from . import mentions, one_trip, publish_after_commit
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 
@@ -34,14 +35,21 @@ logger = logging.getLogger(__name__)
 
 
 def store_message(
-    *, sender: User, room=None, to=None, body, client_id=None
+    *, sender: User, room=None, to=None, body, client_id=None, reply_to=None
 ) -> tuple[Message, bool]:
     """Store a message unless this sender already sent this client_id.
 
     Returns the message (new or the earlier one) and whether it is new.
-    `room` is a room's slug, `to` a username; exactly one is given.
+    `room` is a room's slug, `to` a username; exactly one is given. `reply_to`
+    is the id of a message of the same conversation, or None.
     """
-    request = {"sender": sender, "room": room, "to": to, "body": body}
+    request = {
+        "sender": sender,
+        "room": room,
+        "to": to,
+        "body": body,
+        "reply_to": reply_to,
+    }
     (result,) = store_messages([{**request, "client_id": client_id}])
     if isinstance(result, Exception):
         raise result
@@ -63,9 +71,15 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     On PostgreSQL outside a caller's transaction (the writer's thread) the lock
     and the insert are one round trip (chat.services.one_trip), which checks the
     memberships itself: rooms a sender is known to post to are not looked up.
+    A batch that holds a reply or a mention takes the ORM's way (its Mention
+    rows and counts commit with it); a body without an "@" costs no more.
     """
     results: list[StoreResult | None] = [None] * len(requests)
-    fast = one_trip.available() and not connection.in_atomic_block
+    fast = (
+        one_trip.available()
+        and not connection.in_atomic_block
+        and not any(map(_is_rich, requests))
+    )
     try:
         ready = []
         known = known_rooms if fast else None
@@ -123,6 +137,14 @@ def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     }
 
 
+def _is_rich(request: dict) -> bool:
+    """Whether a request may reply or mention: more to check and to store
+    than one_trip's insert does (no query to tell)."""
+    return request.get("reply_to") is not None or mentions.may_mention(
+        request.get("body")
+    )
+
+
 def _unavailable(cause: DatabaseError) -> Unavailable:
     error = Unavailable()
     error.__cause__ = cause
@@ -165,6 +187,7 @@ def _prepare(
     to=None,
     body,
     client_id=None,
+    reply_to=None,
     seen: dict,
     known: KnownRooms | None = None,
 ) -> dict:
@@ -194,12 +217,36 @@ def _prepare(
                 seen[key] = conversation
         if known is not None and known_key is not None:
             known.remember(known_key, conversation)
-    return {
+    fields = {
         "sender": sender,
         "conversation": conversation,
         "body": body,
         "client_id": client_id,
     }
+    if reply_to is not None:
+        fields["reply_to_id"] = _reply_to(reply_to, conversation=conversation)
+    if mentions.may_mention(body):
+        fields["mentions"] = mentions.mentioned_ids(
+            conversation=conversation, sender=sender, body=body
+        )
+    return fields
+
+
+def _reply_to(value, *, conversation: Conversation) -> int:
+    """The id of the message replied to: one of `conversation`'s, else invalid.
+
+    A message that does not exist, or one of another conversation, gets the
+    same answer: it says nothing of what lies elsewhere.
+    """
+    message_id = parse_cursor(value, name="reply_to")
+    if (
+        message_id is None
+        or not Message.objects.filter(pk=message_id, conversation=conversation).exists()
+    ):
+        raise InvalidInput(
+            "invalid", "'reply_to' must be the id of a message of this conversation."
+        )
+    return message_id
 
 
 def _prepare_again(
@@ -254,6 +301,7 @@ def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
     Message.objects.bulk_create(list(new.values()))
     if any(message.pk is None for message in new.values()):
         raise DatabaseError("the database did not return the new ids")
+    mentions.record_new([message for message in new.values() if message.mentions])
     for index, key in repeats:
         results[index] = (new[key], False)
 
@@ -322,14 +370,16 @@ def _insert_each(ready: list[tuple[int, dict]], results: list) -> None:
 
 
 def _insert_once(
-    *, sender: User, conversation: Conversation, body: str, client_id
+    *, sender: User, conversation: Conversation, client_id, **fields
 ) -> tuple[Message, bool]:
     """Insert, or find what this sender already sent with this client_id."""
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                conversation=conversation, sender=sender, body=body, client_id=client_id
+                conversation=conversation, sender=sender, client_id=client_id, **fields
             )
+            if message.mentions:
+                mentions.record_new([message])
     except IntegrityError:
         earlier = with_message_relations(
             Message.objects.filter(sender=sender, client_id=client_id)
@@ -351,7 +401,7 @@ def _conversation_for(*, sender: User, room, to) -> Conversation:
 
 
 def send_message(
-    *, sender: User, room=None, to=None, body, client_id=None
+    *, sender: User, room=None, to=None, body, client_id=None, reply_to=None
 ) -> tuple[Message, bool]:
     """store_message for HTTP views, the admin and commands.
 
@@ -359,7 +409,12 @@ def send_message(
     the same publisher as the WebSocket's (events.publish_message).
     """
     message, created = store_message(
-        sender=sender, room=room, to=to, body=body, client_id=client_id
+        sender=sender,
+        room=room,
+        to=to,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
     )
     if created:
         publish_after_commit(events.publish_message, message=message)

@@ -9,6 +9,7 @@ connections (their other tabs clear their unread counts).
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
+from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import User
@@ -23,7 +24,7 @@ from chat.selectors import (
     user_by_username,
 )
 
-from . import publish_after_commit
+from . import mentions, publish_after_commit
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class ReadPosition:
     read_id: int
     unread: int
     changed: bool
+    # Messages after the read position that mention the user (chat.services.mentions).
+    mentions: int = 0
 
     def news(self) -> dict:
         """The arguments of events.publish_read."""
@@ -46,6 +49,7 @@ class ReadPosition:
             "other": self.other,
             "read_id": self.read_id,
             "unread": self.unread,
+            "mentions": self.mentions,
         }
 
 
@@ -68,7 +72,8 @@ def store_read(*, user: User, room=None, to=None, message_id) -> ReadPosition:
 
     `room` is a room's slug, `to` the other user of a direct conversation. An id
     beyond the newest message is taken as the newest; an older id than the
-    stored position changes nothing.
+    stored position changes nothing. A position that moves recounts the
+    unread mentions after it, in the same transaction (mentions.recount).
     """
     wanted = parse_cursor(message_id, name="id")
     if wanted is None:
@@ -79,14 +84,17 @@ def store_read(*, user: User, room=None, to=None, message_id) -> ReadPosition:
     conversation = membership.conversation
     newest = conversation.messages.aggregate(newest=Max("id"))["newest"] or 0
     target = min(wanted, newest)
-    changed = bool(
-        Membership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(
-            last_read_id=target
+    with transaction.atomic():
+        changed = bool(
+            Membership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(
+                last_read_id=target
+            )
         )
-    )
-    read_id = Membership.objects.values_list("last_read_id", flat=True).get(
-        pk=membership.pk
-    )
+        read_id, unread_mentions = Membership.objects.values_list(
+            "last_read_id", "unread_mentions"
+        ).get(pk=membership.pk)
+        if changed:
+            unread_mentions = mentions.recount(membership=membership, read_id=read_id)
     return ReadPosition(
         user=user,
         conversation=conversation,
@@ -95,6 +103,7 @@ def store_read(*, user: User, room=None, to=None, message_id) -> ReadPosition:
         read_id=read_id,
         unread=unread_count(user=user, conversation=conversation, after=read_id),
         changed=changed,
+        mentions=unread_mentions,
     )
 
 

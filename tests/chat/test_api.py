@@ -81,6 +81,7 @@ def test_room_list_shows_public_rooms_and_my_private_ones(api, make_user, make_r
         "last_message_at": None,
         "read_id": 0,
         "unread": 0,
+        "mentions": 0,
     }
     assert secret["member"] is True
     assert secret["private"] is True
@@ -126,6 +127,7 @@ def test_create_room_makes_me_its_owner(api):
         "last_message_at": None,
         "read_id": 0,
         "unread": 0,
+        "mentions": 0,
     }
     membership = Membership.objects.get(conversation__slug="team")
     assert (membership.user, membership.role) == (alice.user, "owner")
@@ -701,6 +703,7 @@ def test_room_detail_shows_a_public_room_to_anyone(api, make_user, make_room):
         "last_message_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "read_id": 0,
         "unread": 0,
+        "mentions": 0,
     }
 
 

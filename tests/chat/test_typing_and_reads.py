@@ -129,6 +129,7 @@ async def test_read_frame_stores_and_reaches_every_tab_of_the_reader(
         "with": None,
         "id": first.id,
         "unread": 1,
+        "mentions": 0,
     }
     assert await bob_1.recv() == expected
     assert await bob_2.recv() == expected
@@ -156,6 +157,7 @@ async def test_direct_read_names_the_other_user(connect, alice, bob):
         "with": alice.public,
         "id": message.id,  # never past the newest message
         "unread": 0,
+        "mentions": 0,
     }
 
 
@@ -211,6 +213,7 @@ def test_unread_counts_follow_read_positions(alice, bob, lobby):
         "with": None,
         "id": room["last_id"],
         "unread": 0,
+        "mentions": 0,
         "changed": True,
     }
     response = bob_api.post("/api/dm/alice/read/", {"id": dm.id}, format="json")
@@ -219,6 +222,7 @@ def test_unread_counts_follow_read_positions(alice, bob, lobby):
         "with": alice.public,
         "id": dm.id,
         "unread": 0,
+        "mentions": 0,
         "changed": True,
     }
     assert bob_api.get("/api/rooms/").json()[0]["unread"] == 0
