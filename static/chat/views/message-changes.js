@@ -121,10 +121,10 @@ export class MessageChanges {
       if (this.editor.isEditing(frame.id)) this.editor.cancel();
       if (this.view.replyBar?.replyTo === frame.id) this.view.replyBar.clear();
     }
-    for (const reaction of next.reactions) {
-      for (const id of reaction.users || []) if (!this.people.has(id)) this.view.loadMembers?.();
-    }
     this.redraw(frame.id);
+    const strangers = next.reactions.some((r) => (r.users || []).some((id) => !this.people.has(id)));
+    // Someone the page has not met yet (joined since it loaded): ask who.
+    if (strangers && this.view.room) this.view.loadMembers().then(() => this.redraw(frame.id));
   }
 
   redraw(id) {
