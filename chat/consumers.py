@@ -21,10 +21,10 @@ from . import events
 from .errors import ChatError, Unavailable
 from .realtime import incoming, process
 from .realtime.answers import AnswersInOrder, HeldEvents
+from .realtime.change_frames import ChangeFrames
 from .realtime.member import RuntimeMember
 from .realtime.runtime import Runtime, current
 from .realtime.writer import submit_message
-from .selectors import last_visible_ids, parse_cursor, parse_limit
 from .services import admission
 from .services.reads import amark_read
 from .services.rooms import ajoin_room, aleave_room
@@ -37,7 +37,9 @@ logger = logging.getLogger(__name__)
 _connection_numbers = itertools.count(1)
 
 
-class ChatConsumer(AnswersInOrder, HeldEvents, RuntimeMember, AsyncConsumer):
+class ChatConsumer(
+    AnswersInOrder, HeldEvents, RuntimeMember, ChangeFrames, AsyncConsumer
+):
     """Authenticated by accounts.middleware (scope["user"]). The runtime's hub
     hands it its groups' events; what only some connections need (typing,
     held events) is made on first use."""
@@ -97,15 +99,16 @@ class ChatConsumer(AnswersInOrder, HeldEvents, RuntimeMember, AsyncConsumer):
         try:
             await asyncio.gather(*(self.join_group(g) for g in admitted.groups))
             # Read after joining the groups: nothing falls between hello and live.
-            last_id = await run_batched(last_visible_ids, user)
+            last_id, last_change = await run_batched(admission.last_ids, user)
         except DatabaseError:
             logger.warning("database unavailable at connect", exc_info=True)
             return admission.CLOSE_TRY_AGAIN_LATER
-        self.user, self.seen_id = user, last_id
+        self.user, self.seen_id, self.seen_change_id = user, last_id, last_change
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
-        await self.send_text(
-            events.hello_frame(user=user, heartbeat=heartbeat, last_id=last_id)
+        hello = events.hello_frame(
+            user=user, heartbeat=heartbeat, last_id=last_id, last_change_id=last_change
         )
+        await self.send_text(hello)
         self.runtime.connections.add(self)  # renewed and pinged from now on
         if self.runtime.draining:
             await self.close_for_restart()
@@ -181,13 +184,6 @@ class ChatConsumer(AnswersInOrder, HeldEvents, RuntimeMember, AsyncConsumer):
             on_failed=functools.partial(self.refuse, incoming.client_id_of(frame)),
         )
 
-    async def on_sync(self, frame: dict) -> None:
-        async with self.holding_events():
-            after = parse_cursor(frame.get("after"), name="after", default=0)
-            limit = parse_limit(frame.get("limit"))
-            last_id, more = await self.send_page(after=after, limit=limit)
-            await self.send_text(events.sync_done_frame(last_id=last_id, more=more))
-
     async def on_room_join(self, frame: dict) -> None:
         room, _ = await ajoin_room(
             user=self.user, slug=frame.get("room"), origin=self.channel_name
@@ -220,7 +216,11 @@ class ChatConsumer(AnswersInOrder, HeldEvents, RuntimeMember, AsyncConsumer):
 
     frame_handlers = {
         "message.send": on_message_send,
-        "sync": on_sync,
+        "sync": RuntimeMember.on_sync,
+        "message.edit": ChangeFrames.on_message_edit,
+        "message.delete": ChangeFrames.on_message_delete,
+        "reaction.add": ChangeFrames.on_reaction_add,
+        "reaction.remove": ChangeFrames.on_reaction_remove,
         "room.join": on_room_join,
         "room.leave": on_room_leave,
         "typing": on_typing,

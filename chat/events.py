@@ -83,13 +83,14 @@ def message_frame(message: Message) -> str:
     return dumps(message_payload(message))
 
 
-def hello_frame(*, user, heartbeat: int, last_id: int) -> str:
+def hello_frame(*, user, heartbeat: int, last_id: int, last_change_id: int) -> str:
     return dumps(
         {
             "type": "hello",
             "user": user_payload(user),
             "heartbeat": heartbeat,
             "last_id": last_id,
+            "last_change_id": last_change_id,
         }
     )
 
@@ -111,8 +112,19 @@ def error_frame(
     return dumps(payload)
 
 
-def sync_done_frame(*, last_id: int, more: bool) -> str:
-    return dumps({"type": "sync.done", "last_id": last_id, "more": more})
+def sync_done_frame(
+    *, last_id: int, more: bool, last_change_id: int | None = None
+) -> str:
+    """Without `last_change_id` (a sync without changes_after): as in v1."""
+    payload: dict = {"type": "sync.done", "last_id": last_id, "more": more}
+    if last_change_id is not None:
+        payload["last_change_id"] = last_change_id
+    return dumps(payload)
+
+
+def sync_reset_frame(*, reason: str) -> str:
+    """A sync that cannot be answered without a gap: reload the history."""
+    return dumps({"type": "sync.reset", "reason": reason})
 
 
 def room_payload(conversation: Conversation) -> dict:

@@ -13,7 +13,8 @@ every connection of the process:
   them all, so every `CHAT_GROUP_REFRESH_SECONDS` (a quarter of the expiry) and
   at once when the layer works again after an outage, each connection adds itself
   to its groups again. After an outage each connection is also sent the messages
-  it may have missed (`ChatConsumer.catch_up`), as a `sync` would.
+  it may have missed, messages and changes (`ChatConsumer.catch_up`), as a
+  `sync` with `changes_after` would.
 """
 
 import asyncio
@@ -26,6 +27,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chat.models import MessageChange
 from chat.selectors import last_id_created_before
 
 from .clock import Clock, LoopClock
@@ -45,10 +47,13 @@ HEARTBEAT_SLACK_SECONDS = 0.05
 
 class Connection(Protocol):
     seen_id: int
+    seen_change_id: int
 
     async def renew_groups(self) -> None: ...
 
-    async def catch_up(self, *, after: int) -> None: ...
+    async def catch_up(self, *, after: int, after_change: int | None = None) -> None:
+        """Send the messages after `after`, then the changes after
+        `after_change` to the messages it had."""
 
     async def close_for_restart(self) -> None: ...
 
@@ -178,7 +183,10 @@ class LocalConnections:
         connections = list(self.open)
         # Where each catch-up starts: before live frames flow again, which
         # would move `seen_id` past messages that were never published.
-        caught_up_to = {connection: connection.seen_id for connection in connections}
+        caught_up_to = {
+            connection: (connection.seen_id, connection.seen_change_id)
+            for connection in connections
+        }
         renewed = True
         if after_outage:
             logger.warning(
@@ -208,25 +216,27 @@ class LocalConnections:
         # Live again for everyone first, then what each may have missed.
         floor = await _outage_floor(self.layer) if connections else None
         for connection in connections:
-            after = caught_up_to[connection]
+            after, after_change = caught_up_to[connection]
             if floor is not None:
-                after = min(after, floor)
+                after, after_change = min(after, floor[0]), min(after_change, floor[1])
             try:
-                await connection.catch_up(after=after)
+                await connection.catch_up(after=after, after_change=after_change)
             except Exception:
                 logger.warning("could not catch a connection up", exc_info=True)
         return True
 
 
-async def _outage_floor(layer: RealtimeLayer) -> int | None:
-    """No catch-up after an outage starts later than this id.
+async def _outage_floor(layer: RealtimeLayer) -> tuple[int, int] | None:
+    """No catch-up after an outage starts later than these ids (a message's,
+    a change's).
 
     A connection's `seen_id` also moves with the messages of its own process,
     delivered here while the layer was down: it may stand past messages other
     processes published into the outage. So every catch-up goes back at least
     to the last message created before Redis may have gone (the outage as
     noticed, less how long it may have gone unnoticed, less the publisher's
-    slack). Clients drop by id what they had already.
+    slack). Clients drop by id what they had already. The same holds for
+    `seen_change_id` and the changes.
     """
     noticed = layer.failing_since
     if noticed is None:
@@ -234,7 +244,18 @@ async def _outage_floor(layer: RealtimeLayer) -> int | None:
     gone = noticed - layer.unnoticed_seconds - OUTAGE_SLACK_SECONDS
     moment = datetime.fromtimestamp(gone, tz=UTC)
     try:
-        return await database_sync_to_async(last_id_created_before)(moment)
+        return await database_sync_to_async(_ids_created_before)(moment)
     except Exception:
         logger.warning("could not read where the outage began", exc_info=True)
         return None
+
+
+def _ids_created_before(moment: datetime) -> tuple[int, int]:
+    """The newest message id and change id created before `moment` (0: none)."""
+    change = (
+        MessageChange.objects.filter(created_at__lt=moment)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return last_id_created_before(moment), change or 0

@@ -8,13 +8,15 @@ A mixin of the consumer, which provides `runtime`, `user`, `scope`, `send`,
 
 import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import events
-from chat.selectors import messages_after
+from chat import change_feed, events
+from chat.change_feed import ChangesExpired, changes_after, parse_change_cursor
+from chat.selectors import messages_after, parse_cursor, parse_limit
 from chatsite import ratelimit
 
 from .guards import CLOSE_SERVICE_RESTART
@@ -40,6 +42,9 @@ class RuntimeMember:
     channel_name: str
     # The highest message id this socket was sent: where a catch-up starts.
     seen_id = 0
+    # The highest change_id it was sent (its hello's at first): where a
+    # catch-up on changes starts.
+    seen_change_id = 0
 
     if TYPE_CHECKING:  # the consumer's (stubs here would shadow them)
 
@@ -48,6 +53,8 @@ class RuntimeMember:
         async def send_text(self, text: str) -> None: ...
 
         def hold(self, event: dict) -> None: ...
+
+        def holding_events(self) -> AbstractAsyncContextManager[None]: ...
 
     # --- what the hub hands over ---------------------------------------------------
 
@@ -66,8 +73,13 @@ class RuntimeMember:
             return
         await self.base_send(out)
         message_id = event.get("message_id")
-        if isinstance(message_id, int) and message_id > self.seen_id:
-            self.seen_id = message_id
+        if isinstance(message_id, int):
+            if message_id > self.seen_id:
+                self.seen_id = message_id
+            return
+        change_id = event.get("change_id")
+        if isinstance(change_id, int) and change_id > self.seen_change_id:
+            self.seen_change_id = change_id
 
     async def handle_event(self, event: dict) -> None:
         kind = event.get("type")
@@ -143,16 +155,87 @@ class RuntimeMember:
         async with asyncio.timeout(settings.CHAT_LAYER_TIMEOUT_SECONDS):
             await self.runtime.hub.renew(self.groups)
 
-    async def catch_up(self, *, after: int) -> None:
-        """After a layer outage: send what a `sync` from `after` would.
+    async def catch_up(self, *, after: int, after_change: int | None = None) -> None:
+        """After a layer outage: send what a `sync` from `after` (and
+        `changes_after=after_change`) would, without its sync.done.
 
         Live frames may overlap it; clients de-duplicate by id (protocol.md).
+        The groups are live again before it starts, so a change committed
+        while it reads is told live if it is not in what it sends.
         """
-        more = True
+        message_upto, more = after, True
         while more and self.user is not None:
             after, more = await self.send_page(
                 after=after, limit=settings.CHAT_SYNC_MAX_LIMIT
             )
+        more = after_change is not None
+        try:
+            while more and self.user is not None and after_change is not None:
+                more, after_change = await self.send_changes(
+                    after=after_change,
+                    limit=settings.CHAT_SYNC_MAX_LIMIT,
+                    message_upto=message_upto,
+                )
+        except ChangesExpired:  # connected for longer than changes are kept
+            await self.send_text(events.sync_reset_frame(reason="changes_expired"))
+
+    async def on_sync(self, frame: dict) -> None:
+        """The `sync` frame: nothing of the groups comes between its frames."""
+        async with self.holding_events():
+            await self.answer_sync(frame)
+
+    async def answer_sync(self, frame: dict) -> None:
+        """A `sync` (docs/protocol.md): the messages after `after`; given
+        `changes_after`, then the changes since to the messages before them;
+        then sync.done (or sync.reset, with no sync.done, if those changes
+        are no longer kept)."""
+        after = parse_cursor(frame.get("after"), name="after", default=0) or 0
+        limit = parse_limit(frame.get("limit"))
+        since = parse_change_cursor(frame.get("changes_after"), name="changes_after")
+        if since is None:  # as in v1
+            last_id, more = await self.send_page(after=after, limit=limit)
+            await self.send_text(events.sync_done_frame(last_id=last_id, more=more))
+            return
+        try:
+            # Read before the messages: a change committed while they are read
+            # is in their current state or above this, never skipped.
+            upto = await database_sync_to_async(_changes_kept_since)(since)
+            last_id, more = await self.send_page(after=after, limit=limit)
+            last_change_id = since
+            if not more:  # the changes once the messages are all sent
+                more, last_change_id = await self.send_changes(
+                    after=since, limit=limit, message_upto=after, upto=upto
+                )
+        except ChangesExpired:
+            await self.send_text(events.sync_reset_frame(reason="changes_expired"))
+            return
+        await self.send_text(
+            events.sync_done_frame(
+                last_id=last_id, more=more, last_change_id=last_change_id
+            )
+        )
+
+    async def send_changes(
+        self, *, after: int, limit: int, message_upto: int, upto: int | None = None
+    ) -> tuple[bool, int]:
+        """Send one page of the changes after `after` (none above `upto`) to
+        messages up to `message_upto` that the user may see; returns whether
+        more follow, and the change_id to go on from (the last sent if more
+        do, else the newest read)."""
+        changes, more = await database_sync_to_async(changes_after)(
+            user=self.user, after=after, limit=limit, message_upto=message_upto
+        )
+        if upto is not None and changes and changes[-1].id > upto:
+            # Committed after the cursor was read: for the next sync.
+            changes, more = [change for change in changes if change.id <= upto], False
+        for change in changes:
+            await self.send_text(events.change_frame(change))
+        if changes:
+            self.seen_change_id = max(self.seen_change_id, changes[-1].id)
+        if more:
+            return True, changes[-1].id
+        newest = changes[-1].id if changes else after
+        return False, max(newest, upto or 0)
 
     async def send_page(self, *, after: int, limit: int) -> tuple[int, bool]:
         """Send one page of the messages after `after` that the user may see;
@@ -180,3 +263,11 @@ class RuntimeMember:
         """Still one of its user's connections (chat.ratelimit), at each heartbeat."""
         if self.user is not None and self.counted_as is not None:
             await ratelimit.aconnection_alive(self.counted_as, self.channel_name)
+
+
+def _changes_kept_since(after: int) -> int:
+    """The newest change_id now; ChangesExpired if changes above `after` were
+    pruned (a sync from it would have a gap)."""
+    if after < change_feed.pruned_through():
+        raise ChangesExpired()
+    return change_feed.last_change_id()

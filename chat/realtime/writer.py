@@ -152,21 +152,18 @@ class Publisher:
         hold up the acks); its queue empties a batch per round trip.
         """
         event = events.message_event(message)
-        self.queue.append(await self._deliver_here(message, event))
+        groups = events.message_groups(message)
+        self.queue.append(await self._deliver_here(groups, event))
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
     async def publish_change(self, change: MessageChange) -> None:
-        """A stored change, in the same queue as new messages (publish)."""
+        """A stored change, in the same queue as new messages (publish): a
+        connection hears a process's messages and changes in the order this
+        process stored them."""
         event = events.change_event(change)
-        sends = []
-        for group in events.change_groups(change):
-            tag = None
-            if self.hub is not None:
-                tag = await self.hub.deliver_here(group, event)
-            tagged = event if tag is None else {**event, events.DELIVERED_IN: tag}
-            sends.append((group, tagged))
-        self.queue.append(sends)
+        groups = events.change_groups(change)
+        self.queue.append(await self._deliver_here(groups, event))
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
@@ -180,14 +177,14 @@ class Publisher:
             self.task.cancel()
 
     async def _deliver_here(
-        self, message: Message, event: dict
+        self, groups: list[str], event: dict
     ) -> list[tuple[str, dict]]:
-        """Hand `event` to this process's members of the message's groups (the
+        """Hand `event` to this process's members of `groups` (the
         hub); what each group is to be sent on the layer: `event`, tagged where
         it was delivered here, so that the hub drops that copy when it comes
         back."""
         sends = []
-        for group in events.message_groups(message):
+        for group in groups:
             tag = None
             if self.hub is not None:
                 tag = await self.hub.deliver_here(group, event)

@@ -5,11 +5,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from accounts.middleware import AUTH_UNAVAILABLE
 from chat import events
-from chat.selectors import room_group_ids_of
+from chat.models import ChangeHorizon, MessageChange
+from chat.selectors import last_visible_ids, room_group_ids_of
 from chatsite import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -60,3 +61,25 @@ async def admit(user, channel_name: str, run_batched: RunBatched) -> Admission:
     groups = [events.user_group(user.pk)]
     groups += [events.room_group(room_id) for room_id in rooms]  # type: ignore[attr-defined]
     return Admission(None, counted=True, groups=groups)
+
+
+def last_ids(users: list) -> list[tuple[int, int]]:
+    """(last_visible_id, last_change_id) of each user: the hello's cursors for
+    the handshakes of a moment (realtime.db_thread's run_batched), read after
+    their groups were joined so that nothing falls between hello and live."""
+    newest_change = _last_change_id()
+    return [(last_id, newest_change) for last_id in last_visible_ids(users)]
+
+
+def _last_change_id() -> int:
+    """chat.change_feed.last_change_id in one query (the newest change, or the
+    pruned horizon if every change is gone): once per batch of handshakes."""
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT MAX({q('id')}) FROM {q(MessageChange._meta.db_table)} "  # noqa: S608
+        f"UNION ALL SELECT {q('pruned_through')} "
+        f"FROM {q(ChangeHorizon._meta.db_table)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return max((value or 0 for (value,) in cursor.fetchall()), default=0)

@@ -95,13 +95,15 @@ async def count_messages() -> int:
 
 
 async def test_hello_names_the_user_heartbeat_and_no_last_id(connect, alice):
-    """A new user's hello carries their id and name, the heartbeat and last_id 0."""
+    """A new user's hello carries their id and name, the heartbeat, last_id 0
+    and last_change_id 0."""
     socket = await connect(alice)
     assert socket.hello == {
         "type": "hello",
         "user": alice.public,
         "heartbeat": HEARTBEAT,
         "last_id": 0,
+        "last_change_id": 0,
     }
     await socket.assert_silent()
 
@@ -630,7 +632,7 @@ BAD_FRAMES = {
     "json_array": ("[1, 2]", "invalid"),
     "json_number": ("42", "invalid"),
     "binary_frame": (b"\x00\x01binary", "invalid_frame"),
-    "unknown_type": ({"type": "message.delete", "client_id": "bad"}, "unknown_type"),
+    "unknown_type": ({"type": "message.pin", "client_id": "bad"}, "unknown_type"),
     "missing_type": ({"room": "lobby", "body": "ok"}, "unknown_type"),
     "non_string_type": ({"type": 7}, "unknown_type"),
     "layer_event_type": ({"type": "chat.frame", "text": "forged"}, "unknown_type"),

@@ -15,15 +15,18 @@ class FakeConnection:
         self.name = name
         self.fail_renew = fail_renew
         self.seen_id = 7
+        self.seen_change_id = 3
 
     async def renew_groups(self) -> None:
         if self.fail_renew:
             raise ConnectionError("redis still away")
         self.steps.append(("renew", self.name))
         self.seen_id = 9  # a live frame arrived as soon as the groups were back
+        self.seen_change_id = 4
 
-    async def catch_up(self, *, after: int) -> None:
+    async def catch_up(self, *, after: int, after_change: int | None = None) -> None:
         self.steps.append(("catch_up", self.name, after))
+        self.changes_from = after_change
 
     async def close_for_restart(self) -> None:
         self.steps.append(("close", self.name))
@@ -38,6 +41,8 @@ async def test_after_an_outage_all_are_live_again_before_any_catches_up():
     assert await registry.renew_all(after_outage=True)
     assert sorted(steps[:2]) == [("renew", "a"), ("renew", "b")]
     assert sorted(steps[2:]) == [("catch_up", "a", 7), ("catch_up", "b", 7)]
+    # The changes likewise, from the change_id seen before the outage ended.
+    assert [c.changes_from for c in registry.open] == [3, 3]
 
 
 async def test_a_periodic_renewal_catches_nobody_up():
@@ -143,7 +148,7 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(make_user, make_r
     from asgiref.sync import sync_to_async
     from django.utils import timezone
 
-    from chat.models import Message
+    from chat.models import Message, MessageChange
 
     @sync_to_async
     def messages_around(noticed):
@@ -160,10 +165,20 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(make_user, make_r
                     created_at=noticed - timezone.timedelta(seconds=seconds_before),
                 ).pk
             )
+        for seconds_before, message_id in [(60, ids[0]), (1, ids[1])]:
+            ids.append(
+                MessageChange.objects.create(
+                    conversation=room,
+                    message_id=message_id,
+                    kind="message.edited",
+                    frame={},
+                    created_at=noticed - timezone.timedelta(seconds=seconds_before),
+                ).pk
+            )
         return ids
 
     noticed = timezone.now()
-    before, during = await messages_around(noticed)
+    before, during, change_before, change_during = await messages_around(noticed)
 
     class Layer:
         failing_since = noticed.timestamp()
@@ -172,7 +187,9 @@ async def test_a_catch_up_goes_back_to_before_the_outage_began(make_user, make_r
     steps: list = []
     connection = FakeConnection(steps, "a")
     connection.seen_id = during + 1  # its own message, delivered during the outage
+    connection.seen_change_id = change_during + 1  # and its own change
     registry = LocalConnections(Layer())
     registry.open = {connection}
     assert await registry.renew_all(after_outage=True)
     assert steps[-1] == ("catch_up", "a", before)
+    assert connection.changes_from == change_before
