@@ -5,10 +5,15 @@ own; each test checks what they see, live and after bob's browser was offline.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from chat.services.changes import prune_changes
+from tests.browser.conftest import off_loop
 from tests.browser.test_chat_pages import create_room, join_room
 
 pytestmark = pytest.mark.e2e
@@ -235,3 +240,26 @@ def test_changes_while_offline_show_after_reconnect(visitor):
         "This message was deleted"
     )
     expect(bob.page.locator("#messages")).not_to_contain_text("to be removed")
+
+
+def test_a_page_away_past_the_kept_changes_reloads_its_history(visitor):
+    """Changes pruned while bob was offline: sync.reset, and his page draws the
+    history again, edited as it is now, instead of keeping a silent gap."""
+    alice, bob = in_a_room(visitor)
+    alice.send("old words")
+    expect(body_of(bob, "old words")).to_be_visible()
+
+    bob.page.context.set_offline(True)
+    expect(bob.page.locator("#connection-state")).to_have_attribute("data-state", "offline")
+    act(alice, "old words", "Edit")
+    editor = alice.page.locator(".edit-box")
+    editor.fill("new words")
+    editor.press("Enter")
+    expect(body_of(alice, "new words")).to_have_text("new words (edited)")
+    later = timezone.now() + timedelta(days=settings.CHAT_CHANGE_RETENTION_DAYS + 1)
+    assert off_loop(prune_changes, now=later) >= 1
+
+    bob.page.context.set_offline(False)
+    bob.wait_connected()
+    expect(body_of(bob, "new words")).to_have_text("new words (edited)")
+    expect(bob.page.locator("#messages li.message[data-id]")).to_have_count(1)
