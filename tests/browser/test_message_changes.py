@@ -36,6 +36,14 @@ def message(person, text: str):
     )
 
 
+def go_offline(person) -> None:
+    """The browser loses the network: the page says so and its socket is gone."""
+    person.page.context.set_offline(True)
+    expect(person.page.locator("#connection-state")).to_have_attribute(
+        "data-state", "offline"
+    )
+
+
 def body_of(person, text: str):
     return message(person, text).locator(".body")
 
@@ -75,7 +83,8 @@ def test_an_edit_shows_live_with_edited_and_up_edits_my_last(visitor):
     item = message(bob, "hello bob")
     item.hover()
     expect(item.get_by_role("button", name="Edit", exact=True)).to_have_count(0)
-    assert not alice.errors and not bob.errors
+    assert alice.errors == []
+    assert bob.errors == []
 
 
 def test_a_deletion_asks_first_and_leaves_a_tombstone_for_everyone(visitor):
@@ -141,7 +150,9 @@ def test_reactions_count_show_who_and_toggle_mine(visitor):
     for person in (alice, bob):
         chip = message(person, "lunch at noon?").locator(".reaction")
         expect(chip).to_have_text("🎉2")
-        expect(chip).to_have_attribute("title", re.compile(r"^(bob, alice|alice, bob) reacted"))
+        expect(chip).to_have_attribute(
+            "title", re.compile(r"^(bob, alice|alice, bob) reacted")
+        )
     expect(message(alice, "lunch at noon?").locator(".reaction")).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -169,7 +180,9 @@ def test_a_reply_quotes_its_parent_and_the_quote_leads_to_it(visitor):
         expect(quote.locator(".quote-sender")).to_have_text("alice")
         expect(quote.locator(".quote-text")).to_have_text("who brings the cake?")
     message(alice, "I do").locator(".quote").click()
-    expect(message(alice, "who brings the cake?")).to_have_class(re.compile(r"\bhighlight\b"))
+    expect(message(alice, "who brings the cake?")).to_have_class(
+        re.compile(r"\bhighlight\b")
+    )
     expect(message(alice, "who brings the cake?")).to_be_in_viewport()
 
     # The parent's edit reaches its quote too.
@@ -177,7 +190,9 @@ def test_a_reply_quotes_its_parent_and_the_quote_leads_to_it(visitor):
     editor = alice.page.locator(".edit-box")
     editor.fill("who brings the pie?")
     editor.press("Enter")
-    expect(message(bob, "I do").locator(".quote-text")).to_have_text("who brings the pie?")
+    expect(message(bob, "I do").locator(".quote-text")).to_have_text(
+        "who brings the pie?"
+    )
 
 
 def test_mentions_complete_highlight_and_count_in_the_sidebar(visitor):
@@ -217,8 +232,7 @@ def test_changes_while_offline_show_after_reconnect(visitor):
     alice.send("react to me")
     expect(body_of(bob, "react to me")).to_be_visible()
 
-    bob.page.context.set_offline(True)
-    expect(bob.page.locator("#connection-state")).to_have_attribute("data-state", "offline")
+    go_offline(bob)
     act(alice, "first draft", "Edit")
     editor = alice.page.locator(".edit-box")
     editor.fill("final text")
@@ -249,8 +263,7 @@ def test_a_page_away_past_the_kept_changes_reloads_its_history(visitor):
     alice.send("old words")
     expect(body_of(bob, "old words")).to_be_visible()
 
-    bob.page.context.set_offline(True)
-    expect(bob.page.locator("#connection-state")).to_have_attribute("data-state", "offline")
+    go_offline(bob)
     act(alice, "old words", "Edit")
     editor = alice.page.locator(".edit-box")
     editor.fill("new words")

@@ -56,7 +56,7 @@ def seed(make_user, make_room) -> None:
 
 
 def seed_changes(people) -> None:
-    """Messages that changed: a reply that mentions alice, reactions, an edit, a deletion."""
+    """Changed messages: a reply that mentions alice, reactions, an edit, a deletion."""
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     parent = Message.objects.filter(sender=alice).order_by("id").first()
     reply, _ = off_loop(

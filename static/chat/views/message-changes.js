@@ -76,12 +76,17 @@ export class MessageChanges {
   }
 
   knows(name) {
+    if (name === this.view.to) return true;
     for (const known of this.people.values()) if (known === name) return true;
     return false;
   }
 
+  /** Who may be @-mentioned here: the members (a direct conversation's other person). */
   names() {
-    return [...this.people.values()].filter((name) => name !== this.me.username);
+    const names = new Set(this.people.values());
+    if (this.view.to) names.add(this.view.to);
+    names.delete(this.me.username);
+    return [...names];
   }
 
   // --- state
