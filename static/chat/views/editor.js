@@ -32,9 +32,7 @@ export class MessageEditor {
       { className: "editor" },
       box,
       el("p", { className: "helptext", text: gettext("Enter saves, Escape cancels.") }),
-      save,
-      " ",
-      cancel,
+      el("div", { className: "editor-buttons" }, save, " ", cancel),
     );
     const body = li.querySelector(".body");
     body.hidden = true;
