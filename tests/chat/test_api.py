@@ -664,9 +664,17 @@ def test_schema_is_served(api):
         "/api/rooms/{slug}/messages/",
         "/api/dm/{username}/messages/",
         "/api/messages/",
+        "/api/messages/{message_id}/",
+        "/api/messages/{message_id}/reactions/{emoji}/",
+        "/api/changes/",
     } <= set(paths)
     poll = paths["/api/messages/"]["get"]
-    assert {p["name"] for p in poll["parameters"]} == {"after", "wait", "limit"}
+    assert {p["name"] for p in poll["parameters"]} == {
+        "after",
+        "wait",
+        "limit",
+        "changes_after",
+    }
 
 
 def test_schema_generates_without_warnings(tmp_path):
