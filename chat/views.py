@@ -5,6 +5,7 @@ The pages render what a visitor may see and hand the rest to the browser client
 through the same services as the API.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -14,12 +15,14 @@ from django.utils.translation import gettext as _
 from chatsite.post_only import post_only
 
 from . import events
+from .change_feed import last_change_id
 from .errors import ChatError, NotFound
 from .forms import CreateRoomForm, DirectForm
 from .selectors import (
     direct_conversation,
     direct_conversations_of,
     is_member,
+    is_owner,
     last_visible_id,
     people_matching,
     public_rooms_to_join,
@@ -60,6 +63,12 @@ def page_data(request, **extra) -> dict:
     return {
         "me": events.user_payload(request.user),
         "cursor": last_visible_id(request.user),
+        # The newest change (edit, deletion, reaction) as the page was made:
+        # the first `sync` asks for the changes after it.
+        "last_change_id": last_change_id(),
+        # What the message actions may offer (the server decides again).
+        "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
+        "moderator": request.user.is_staff,
         **extra,
     }
 
@@ -152,6 +161,10 @@ def room(request, slug):
         to=None,
         title=found.title,
         read_id=read_position(request.user, found),
+    )
+    # A room's owners may delete anyone's message there, as staff may anywhere.
+    data["moderator"] = data["moderator"] or is_owner(
+        user=request.user, conversation=found
     )
     return render(
         request,

@@ -21,7 +21,17 @@ import { bindDetails, bindDrawer, bindMute, bindNotices } from "./views/shell.js
 import { bindSidebar } from "./views/sidebar.js";
 import { bindSwitcher } from "./views/switcher.js";
 
-const LIST_FRAMES = new Set(["message", "read", "room.joined", "room.left", "room.updated"]);
+// Frames after which the lists' counts may have moved (an edit or a deletion
+// may add or take away a mention of me).
+const LIST_FRAMES = new Set([
+  "message",
+  "message.edited",
+  "message.deleted",
+  "read",
+  "room.joined",
+  "room.left",
+  "room.updated",
+]);
 
 function announcer() {
   const node = document.getElementById("announcer");

@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from chat.models import Conversation, Message
+from chat.services.changes import delete_message, edit_message, react
 from chat.services.messages import send_message
 from tests.browser.conftest import off_loop
 
@@ -48,9 +49,28 @@ def seed(make_user, make_room) -> None:
             else timezone.now() - timedelta(minutes=10 - n)
         )
         Message.objects.filter(pk=message.pk).update(created_at=at)
+    seed_changes(people)
     for n in range(3):
         off_loop(send_message, sender=bob, room="plans", body=f"plan {n}")
     off_loop(send_message, sender=bob, to="alice", body="psst, lunch?")
+
+
+def seed_changes(people) -> None:
+    """Changed messages: a reply that mentions alice, reactions, an edit, a deletion."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    parent = Message.objects.filter(sender=alice).order_by("id").first()
+    reply, _ = off_loop(
+        send_message,
+        sender=carol,
+        room="lobby",
+        body="@alice I read both, looks good",
+        reply_to=parent.pk,
+    )
+    for user, emoji in ((bob, "👍"), (alice, "👍"), (bob, "🎉")):
+        off_loop(react, user=user, message_id=reply.pk, emoji=emoji, add=True)
+    off_loop(edit_message, user=carol, message_id=reply.pk, body=reply.body + "!")
+    gone, _ = off_loop(send_message, sender=bob, room="lobby", body="wrong room, sorry")
+    off_loop(delete_message, user=bob, message_id=gone.pk)
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
@@ -74,8 +94,19 @@ def test_a_screenshot_of_every_page(visitor, make_user, make_room, locale):
         shot("people")
         page.open("/rooms/lobby/")
         page.wait_connected()
-        expect(page.messages()).to_have_count(len(CHAT))
+        expect(page.messages()).to_have_count(len(CHAT) + 2)
         shot("room")
+        # A message's actions and the reaction picker, then editing in place.
+        mine = page.page.locator("#messages li.message.mine").last
+        mine.hover()
+        mine.locator("[data-action=react]").click()
+        expect(page.page.locator(".reaction-picker")).to_be_visible()
+        shot("reaction-picker")
+        page.page.keyboard.press("Escape")
+        page.page.locator("#message-body").press("ArrowUp")
+        expect(page.page.locator(".edit-box")).to_be_focused()
+        shot("editing")
+        page.page.keyboard.press("Escape")
         page.page.locator("#details-button").click()
         shot("room-details")
         page.page.locator("#details-close").click()

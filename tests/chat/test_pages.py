@@ -5,6 +5,7 @@ markup is ready for a strict Content-Security-Policy, and that a real daphne
 with DEBUG off serves the pages' static files.
 """
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -12,6 +13,7 @@ import pytest
 from django.urls import reverse
 
 from chat.models import Conversation
+from chat.services.changes import edit_message
 from chat.services.messages import send_message
 from tests.live import DaphneServer, http_json
 
@@ -128,6 +130,35 @@ def test_conversation_page_data_is_json_not_code(as_alice, alice, bob, make_room
     assert "</script><b>" not in data.group(1)
     assert '"room": "lobby"' in data.group(1)
     assert f'"cursor": {message.id}' in data.group(1)
+
+
+def page_data_of(html: str) -> dict:
+    found = re.search(
+        r'<script id="page-data" type="application/json">(.*?)</script>', html
+    )
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_conversation_page_data_says_what_the_message_actions_may_offer(
+    client, alice, bob, make_room, settings
+):
+    """A room's owner may delete anyone's message there, a member only their own;
+    the edit window and the change id the page was made at come along."""
+    settings.CHAT_EDIT_WINDOW_SECONDS = 600
+    make_room("lobby", owner=alice, members=[bob])
+    message, _ = send_message(sender=bob, room="lobby", body="to be edited")
+    stored = edit_message(user=bob, message_id=message.id, body="edited")
+    client.force_login(alice)
+    owner = page_data_of(client.get("/rooms/lobby/").content.decode())
+    assert owner["moderator"] is True
+    assert owner["edit_window"] == 600
+    assert owner["last_change_id"] == stored.change.id
+    client.force_login(bob)
+    member = page_data_of(client.get("/rooms/lobby/").content.decode())
+    assert member["moderator"] is False
+    direct = page_data_of(client.get("/dm/alice/").content.decode())
+    assert direct["moderator"] is False
 
 
 def test_create_room_errors_are_shown_next_to_the_field(as_alice, make_room, bob):

@@ -1,5 +1,5 @@
 // The store of my conversations: rooms and direct conversations with their
-// unread counts and last activity (from /api/rooms/ and /api/dm/, the source
+// unread counts, unread mentions of me and last activity (from /api/rooms/ and /api/dm/, the source
 // of truth), and which of them I muted. Views subscribe and redraw.
 //
 // Mutes are kept in this browser's localStorage, per user: a mute silences
@@ -64,6 +64,7 @@ export class ConversationStore {
           name: room.title || room.slug,
           private: room.private,
           unread: room.unread,
+          mentions: room.mentions || 0,
           lastAt: room.last_message_at,
           lastId: room.last_id,
           href: `/rooms/${encodeURIComponent(room.slug)}/`,
@@ -74,6 +75,7 @@ export class ConversationStore {
         user: direct.user,
         name: direct.user.username,
         unread: direct.unread,
+        mentions: direct.mentions || 0,
         lastAt: direct.last_message_at,
         lastId: direct.last_id,
         href: `/dm/${encodeURIComponent(direct.user.username)}/`,

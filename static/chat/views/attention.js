@@ -1,7 +1,8 @@
 // Being told: the tab title and favicon carry the unread count ("(3) Chat"),
 // and with the tab hidden a direct message raises a desktop notification
 // (asked for with a button, never on load); a click opens the conversation.
-// A muted conversation does neither. Mentions join `wantsNotification` later.
+// So does a room message that mentions me (@me, or @all). A muted
+// conversation does neither.
 
 import { directKey } from "../lib/store.js";
 
@@ -55,7 +56,8 @@ export function bindTitle(store) {
 }
 
 function wantsNotification(frame, me) {
-  return frame.type === "message" && frame.room === null && frame.sender.id !== me.id;
+  if (frame.type !== "message" || frame.sender.id === me.id || frame.deleted) return false;
+  return frame.room === null || (frame.mentions || []).includes(me.id);
 }
 
 export function bindNotifications({ me, store }) {

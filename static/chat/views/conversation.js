@@ -1,7 +1,8 @@
 // One open conversation: history, live messages, sending with pending /
 // failed / retry until the `ack`, `sync` after every hello from the newest id
-// seen and a resend of what was never acknowledged (same client_id), read
-// positions, members and typing.
+// seen (and the newest change id: edits, deletions, reactions) and a resend of
+// what was never acknowledged (same client_id), read positions, members and
+// typing. How messages change is views/message-changes.js's.
 
 import {
   el,
@@ -10,7 +11,11 @@ import {
   interpolate,
   newClientId,
 } from "../lib/util.js";
+import { ChangeCursor } from "../lib/changes.js";
+import { MentionCompleter } from "./mentions.js";
+import { MessageChanges } from "./message-changes.js";
 import { MessageList } from "./messages.js";
+import { ReplyBar } from "./reply.js";
 
 const TYPING_SEND_EVERY_MS = 2000; // the server relays one per ~2 s anyway
 const TYPING_SHOWN_MS = 6000;
@@ -37,12 +42,19 @@ export class ConversationView {
     this.store = store;
     this.announce = announce;
     this.log = document.getElementById("log");
+    this.changeCursor = new ChangeCursor(data.last_change_id);
+    this.changes = new MessageChanges(this, {
+      moderator: Boolean(data.moderator),
+      editWindow: Number(data.edit_window) || 0,
+    });
     this.messages = new MessageList({
       list: document.getElementById("messages"),
       log: this.log,
       jump: document.getElementById("jump-latest"),
       me: this.me,
+      parts: this.changes.parts(),
     });
+    this.replyBar = null; // views/reply.js, made with the composer
     this.byId = new Map(); // message id -> <li>
     this.pending = new Map(); // client_id -> {body, li, state, sentAt}
     this.oldestId = null;
@@ -60,6 +72,7 @@ export class ConversationView {
 
   start() {
     this.bindComposer();
+    this.changes.bind(this.messages.list);
     this.bindLog();
     this.restoreOutbox();
     this.loadHistory();
@@ -94,15 +107,31 @@ export class ConversationView {
     for (const entry of this.pending.values()) this.drawStatus(entry);
   }
 
-  onHello() {
+  onHello(hello) {
     // Everything after the newest id this page has seen, in every conversation:
-    // what came while it was away, and what it sent and never heard back about.
+    // what came while it was away, and what it sent and never heard back about;
+    // then every change after the newest change id it has seen.
+    this.helloChangeId = hello?.last_change_id;
+    this.changeCursor.noteHello(hello || {});
     this.sync(this.cursor);
   }
 
   sync(after) {
     this.syncing = true;
-    this.connection.send({ type: "sync", after, limit: 200 });
+    this.connection.send({ type: "sync", after, limit: 200, ...this.changeCursor.syncFields() });
+  }
+
+  /**
+   * The changes this page missed are kept no more (sync.reset): draw the
+   * history again from the server, and count changes from this session's hello.
+   */
+  reloadHistory() {
+    this.changeCursor = new ChangeCursor(this.helloChangeId);
+    for (const li of this.byId.values()) li.remove();
+    this.byId.clear();
+    this.changes.state.clear();
+    this.oldestId = null;
+    this.loadHistory();
   }
 
   onFrame(frame) {
@@ -116,6 +145,7 @@ export class ConversationView {
         break;
       case "sync.done":
         this.cursor = Math.max(this.cursor, frame.last_id);
+        this.changeCursor.note(frame.last_change_id);
         if (frame.more) {
           this.sync(frame.last_id);
         } else {
@@ -123,6 +153,15 @@ export class ConversationView {
           this.flushOutbox();
           this.markRead();
         }
+        break;
+      case "message.edited":
+      case "message.deleted":
+      case "message.reactions":
+        this.changeCursor.note(frame.change_id);
+        this.changes.apply(frame);
+        break;
+      case "sync.reset":
+        this.reloadHistory();
         break;
       case "typing":
         this.onTyping(frame);
@@ -174,8 +213,9 @@ export class ConversationView {
 
   addMessage(message, { live = false } = {}) {
     if (this.byId.has(message.id)) {
-      // Seen already (live and sync overlap): only the server's time is news.
+      // Seen already (live and sync overlap): its time and state may be news.
       if (message.created_at) this.messages.setTimeOf(this.byId.get(message.id), message.created_at);
+      this.changes.refresh(message);
       return;
     }
     if (message.sender.id === this.me.id && this.pending.has(message.client_id)) {
@@ -183,9 +223,13 @@ export class ConversationView {
       return;
     }
     const stick = this.messages.nearBottom();
-    const li = this.messages.drawMessage(message);
+    const stored = this.changes.remember(message);
+    const li = this.messages.drawMessage(stored);
     this.byId.set(message.id, li);
     this.messages.place(li, message.id);
+    if (this.messages.list.querySelector(`li.message[data-reply-to="${message.id}"]`)) {
+      this.changes.redraw(message.id); // replies drawn before it quote it now
+    }
     if (this.oldestId === null || message.id < this.oldestId) this.oldestId = message.id;
     if (!this.members.has(message.sender.username)) this.noteSender(message.sender.username);
     const fromOthers = message.sender.id !== this.me.id;
@@ -208,6 +252,23 @@ export class ConversationView {
       if (stick) this.messages.scrollToBottom();
       this.markRead();
     }
+  }
+
+  /** Scroll to a message and highlight it, loading older pages until it is there. */
+  async showMessage(id) {
+    while (!this.byId.has(id) && this.hasOlder && this.oldestId !== null && id < this.oldestId) {
+      const oldest = this.oldestId;
+      await this.loadOlder();
+      if (this.oldestId === oldest) break; // nothing more came
+    }
+    const li = this.byId.get(id);
+    if (!li) return;
+    li.scrollIntoView({ block: "center" });
+    li.classList.remove("highlight");
+    void li.offsetWidth; // start the highlight again if it is still on
+    li.classList.add("highlight");
+    setTimeout(() => li.classList.remove("highlight"), 2500);
+    this.messages.showJump();
   }
 
   // --- history
@@ -317,6 +378,7 @@ export class ConversationView {
     try {
       const members = await getJson(`${this.apiBase()}/members/`);
       this.members = new Set(members.map((m) => m.user.username));
+      for (const member of members) this.changes.notePerson(member.user);
       for (const listener of this.memberListeners) listener(members);
     } catch {
       // Not a member (any more), or offline: the list stays.
@@ -370,11 +432,26 @@ export class ConversationView {
   bindComposer() {
     const form = document.getElementById("composer");
     const box = document.getElementById("message-body");
+    this.replyBar = new ReplyBar(form);
+    this.completer = new MentionCompleter(box, {
+      names: () => this.changes.names(),
+      room: Boolean(this.room),
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit(box);
     });
     box.addEventListener("keydown", (event) => {
+      if (this.completer.handleKey(event)) return;
+      // Up on an empty composer edits my last message; Escape drops a reply.
+      if (event.key === "ArrowUp" && !box.value && !event.shiftKey && !event.isComposing) {
+        if (this.changes.editLast()) event.preventDefault();
+        return;
+      }
+      if (event.key === "Escape" && this.replyBar.replyTo !== null) {
+        this.replyBar.clear();
+        return;
+      }
       // Enter sends; Shift+Enter is a new line; Enter that ends an input
       // method's composition (Chinese, Japanese) only confirms the characters.
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
@@ -404,7 +481,9 @@ export class ConversationView {
     this.fitBox(box);
     document.getElementById("history-note").textContent = "";
     this.messages.clearDivider();
-    const entry = { clientId: newClientId(), body, state: "pending", sentAt: 0 };
+    const replyTo = this.replyBar.replyTo;
+    this.replyBar.clear();
+    const entry = { clientId: newClientId(), body, replyTo, state: "pending", sentAt: 0 };
     this.addPending(entry);
     this.saveOutbox();
     this.transmit(entry);
@@ -413,7 +492,12 @@ export class ConversationView {
 
   addPending(entry) {
     entry.li = this.messages.drawMessage(
-      { sender: this.me, body: entry.body, created_at: new Date().toISOString() },
+      {
+        sender: this.me,
+        body: entry.body,
+        reply_to: entry.replyTo ?? null,
+        created_at: new Date().toISOString(),
+      },
       { pending: true },
     );
     entry.li.dataset.pending = entry.clientId;
@@ -432,6 +516,7 @@ export class ConversationView {
         body: entry.body,
         client_id: entry.clientId,
       };
+      if (entry.replyTo) frame.reply_to = entry.replyTo;
       if (this.connection.send(frame)) {
         entry.sentAt = Date.now();
         clearTimeout(entry.timer);
@@ -496,8 +581,18 @@ export class ConversationView {
     entry.li.querySelector(".status")?.remove();
     entry.li.classList.remove("failed");
     if (message?.created_at) this.messages.setTimeOf(entry.li, message.created_at);
+    const stored = this.changes.remember(
+      message || {
+        id,
+        sender: this.me,
+        body: entry.body,
+        reply_to: entry.replyTo ?? null,
+        created_at: entry.li.dataset.at,
+      },
+    );
     this.byId.set(id, entry.li);
     this.messages.place(entry.li, id);
+    this.messages.fill(entry.li, stored);
     this.markRead();
   }
 
@@ -513,7 +608,11 @@ export class ConversationView {
   }
 
   saveOutbox() {
-    const entries = [...this.pending.values()].map((e) => ({ clientId: e.clientId, body: e.body }));
+    const entries = [...this.pending.values()].map((e) => ({
+      clientId: e.clientId,
+      body: e.body,
+      replyTo: e.replyTo ?? null,
+    }));
     try {
       if (entries.length) sessionStorage.setItem(this.outboxKey(), JSON.stringify(entries));
       else sessionStorage.removeItem(this.outboxKey());
@@ -529,9 +628,10 @@ export class ConversationView {
     } catch {
       saved = [];
     }
-    for (const { clientId, body } of saved) {
+    for (const { clientId, body, replyTo } of saved) {
       if (typeof clientId === "string" && typeof body === "string") {
-        this.addPending({ clientId, body, state: "pending", sentAt: 0 });
+        const parent = typeof replyTo === "number" ? replyTo : null;
+        this.addPending({ clientId, body, replyTo: parent, state: "pending", sentAt: 0 });
       }
     }
   }

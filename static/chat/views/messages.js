@@ -3,8 +3,10 @@
 // with day separators in the reader's zone, a "new messages" divider at the
 // first unread one, and a jump-to-latest button when scrolled up.
 //
-// Later issues add to a message here: `drawMessage` builds it, `update`
-// redraws a body (edits), and `.message .extras` is where reactions go.
+// A message that changes (edits, deletion, reactions) is drawn again in place
+// by `fill`: its body or tombstone, "(edited)", the quote of the message it
+// replies to, its reactions and the actions it offers. What those parts hold
+// comes from `parts` (views/conversation.js knows the people and the parents).
 
 import { renderMarkdown } from "../lib/markdown.js";
 import { avatar, dayKey, dayLabel, el, gettext, setTime, timeElement } from "../lib/util.js";
@@ -12,7 +14,8 @@ import { avatar, dayKey, dayLabel, el, gettext, setTime, timeElement } from "../
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 
 export class MessageList {
-  constructor({ list, log, jump, me }) {
+  constructor({ list, log, jump, me, parts = {} }) {
+    this.parts = parts; // {quote, reactions, actions, markBody}(message) -> node or null
     this.list = list;
     this.log = log;
     this.jump = jump;
@@ -54,12 +57,60 @@ export class MessageList {
       mine ? el("span", { className: "visually-hidden", text: gettext("(you)") }) : null,
       timeElement(at, { timeOnly: true }),
     );
-    const body = el("div", { className: "body" });
-    body.append(renderMarkdown(message.body));
-    const content = el("div", { className: "content" }, meta, body);
+    const content = el(
+      "div",
+      { className: "content" },
+      meta,
+      el("div", { className: "quote-slot" }),
+      el("div", { className: "body" }),
+      el("div", { className: "extras" }),
+    );
     if (pending) content.append(el("span", { className: "status", role: "status" }));
     li.append(avatar(message.sender), content);
+    this.fill(li, message, { pending });
     return li;
+  }
+
+  /** Draw again what may change in a message: after an edit, a deletion, a reaction. */
+  fill(li, message, { pending = false } = {}) {
+    const deleted = Boolean(message.deleted);
+    li.classList.toggle("deleted", deleted);
+    li.classList.toggle("mentions-me", !deleted && (message.mentions || []).includes(this.me.id));
+    if (message.reply_to) li.dataset.replyTo = String(message.reply_to);
+    else delete li.dataset.replyTo;
+    const body = li.querySelector(".body");
+    if (deleted) {
+      body.replaceChildren(
+        el("p", { className: "tombstone", text: gettext("This message was deleted") }),
+      );
+    } else {
+      const fragment = renderMarkdown(message.body);
+      body.replaceChildren(this.parts.markBody ? this.parts.markBody(fragment, message) : fragment);
+      if (message.edited_at) {
+        const last = body.lastElementChild;
+        const holder = last?.tagName === "P" ? last : body;
+        holder.append(" ", this.editedMark(message.edited_at));
+      }
+    }
+    const slot = li.querySelector(".quote-slot");
+    slot.replaceChildren();
+    const quote = !deleted && message.reply_to && this.parts.quote?.(message);
+    if (quote) slot.append(quote);
+    const extras = li.querySelector(".extras");
+    extras.replaceChildren();
+    const reactions = !deleted && this.parts.reactions?.(message);
+    if (reactions) extras.append(reactions);
+    li.querySelector(".actions")?.remove();
+    const actions = !deleted && !pending && this.parts.actions?.(message);
+    if (actions) li.querySelector(".content").before(actions);
+  }
+
+  /** "(edited)" after the body, inside its last paragraph when it ends with one. */
+  editedMark(iso) {
+    const mark = el("span", { className: "edited", text: gettext("(edited)") });
+    const date = new Date(iso);
+    if (!Number.isNaN(date.getTime())) mark.title = date.toLocaleString();
+    return mark;
   }
 
   /** Put a stored message in its place by id (pending ones stay last). */

@@ -16,6 +16,20 @@ function badge(count, muted) {
   );
 }
 
+/** "@2" beside the unread count: messages not read yet that mention me. */
+function mentionBadge(count) {
+  if (!count) return null;
+  return el(
+    "span",
+    { className: "badge mention", "data-mentions": count },
+    `@${count}`,
+    el("span", {
+      className: "visually-hidden",
+      text: ` ${ngettext("mention", "mentions", count)}`,
+    }),
+  );
+}
+
 function item(conversation, { current, muted }) {
   const link = el("a", { href: conversation.href, "aria-current": current ? "page" : null });
   if (conversation.kind === "direct") link.append(avatar(conversation.user, "small"));
@@ -31,6 +45,8 @@ function item(conversation, { current, muted }) {
     sub.append(when);
   }
   link.append(sub);
+  const mentions = mentionBadge(conversation.mentions);
+  if (mentions) link.append(" ", mentions);
   const count = badge(conversation.unread, muted);
   if (count) link.append(" ", count);
   return el("li", { "data-key": conversation.key, className: muted ? "muted" : null }, link);
