@@ -108,8 +108,10 @@ def fill_history(*, total: int, big: str, quiet: str, quiet_count: int) -> dict:
         now = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
     insert = (
         f"INSERT INTO {table} "  # noqa: S608 - our own table and numbers
-        "(conversation_id, sender_id, body, client_id, created_at) "
-        f"SELECT %s, %s, 'history message number ' || n, 'h-' || n, {now} "
+        "(conversation_id, sender_id, body, client_id, created_at, "
+        "mentions, reactions) "
+        f"SELECT %s, %s, 'history message number ' || n, 'h-' || n, {now}, "
+        "'[]', '[]' "
         f"FROM ({series}) AS numbers"
     )
     start = Message.objects.count()

@@ -342,3 +342,23 @@ def test_writers_with_changes_store_edits_and_reactions(tmp_path):
         assert run["stored_changes"] > 0
         assert run["errors"] == 0
         assert run["unanswered"] == 0
+
+
+@pytest.mark.django_db
+def test_the_history_fixture_stores_rows_the_server_reads(make_user):
+    """bench.fixtures' SQL insert writes every column a message needs (the
+    JSON state fields have no database default): the rows read back whole."""
+    from bench.fixtures import fill_history
+    from chat import events
+    from chat.models import Message
+    from chat.selectors import with_message_relations
+
+    for name in ("bench0", "bench1", "bench2"):
+        make_user(name)
+    result = fill_history(
+        total=30, big="history", quiet="history-quiet", quiet_count=10
+    )
+    assert result["total"] == Message.objects.count() == 30
+    newest = with_message_relations(Message.objects.order_by("-id")).first()
+    payload = events.message_payload(newest)
+    assert (payload["reactions"], payload["mentions"]) == ([], [])
