@@ -11,7 +11,10 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest
 
+from chat import upload_handlers
 from chat.api.errors import body_too_large
+
+UPLOADS_PATH = "/api/uploads/"
 
 
 class BodyLimitMiddleware:
@@ -40,6 +43,8 @@ class BodyLimitMiddleware:
 def too_large(request: HttpRequest) -> bool:
     """Whether the body the client announces is over the limit (any content type)."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if request.path == UPLOADS_PATH:
+        limit = upload_handlers.body_limit()  # a file: its own, larger limit
     length = request.META.get("CONTENT_LENGTH") or "0"
     if limit is None:
         return False
