@@ -20,7 +20,7 @@ from .engines import ENGINES, Engine
 from .fanout import FanoutPlan, run_fanout
 from .profile import Profiler
 from .progress import Progress
-from .scenarios import run_idle, run_longpoll, run_pages
+from .scenarios import run_idle, run_longpoll, run_pages, run_search
 from .servers import ROOT, Cores, Server
 from .writers import WritersPlan, run_writers
 
@@ -32,6 +32,7 @@ SCENARIOS = (
     "room500",
     "idle",
     "history",
+    "search",
     "longpoll",
     "writers",
     "writers-changes",
@@ -58,6 +59,7 @@ class Sizes:
     big_duration: float = 15.0
     idle: int = 2000
     history: tuple[int, ...] = (10_000, 1_000_000)
+    search: tuple[int, ...] = (10_000, 1_000_000)
     repeats: int = 30
     longpolls: int = 1000
     longpoll_wait: float = 30.0
@@ -76,6 +78,7 @@ class Sizes:
             big_duration=3.0,
             idle=200,
             history=(1_000, 10_000),
+            search=(1_000, 10_000),
             repeats=5,
             longpolls=100,
             longpoll_wait=10.0,
@@ -146,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--idle", type=int, help="idle connections (2000)")
     sizes.add_argument(
         "--history", type=_csv(int), help="stored messages (10000,1000000)"
+    )
+    sizes.add_argument(
+        "--search", type=_csv(int), help="stored messages searched (10000,1000000)"
     )
     sizes.add_argument("--repeats", type=int, help="timings per page (30)")
     sizes.add_argument("--longpolls", type=int, help="waiting long polls (1000)")
@@ -219,6 +225,7 @@ def sizes_from(args) -> Sizes:
         "big_duration",
         "idle",
         "history",
+        "search",
         "repeats",
         "longpolls",
         "writers",
@@ -251,6 +258,7 @@ class Bench:
         per_target += "room500" in chosen
         per_target += "idle" in chosen
         ours_only = ("history" in chosen) * len(self.sizes.history)
+        ours_only += ("search" in chosen) * len(self.sizes.search)
         ours_only += "longpoll" in chosen
         ours_only += len(self.sizes.writers) if "writers" in chosen else 0
         ours_only += len(self.sizes.writers) if "writers-changes" in chosen else 0
@@ -329,6 +337,8 @@ class Bench:
             await self.run_writers(engine, users, every=self.args.change_every)
         if "ours" in self.args.targets and "history" in chosen:
             await self.run_history(engine)
+        if "ours" in self.args.targets and "search" in chosen:
+            await self.run_search(engine)
 
     async def run_target(self, engine: Engine, target: str, users: list) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
@@ -547,6 +557,51 @@ class Bench:
                 slowest = max(pages.values(), key=lambda p: p["median_ms"])
                 self.progress.end(
                     f"{filled['total']:,} stored, slowest page median "
+                    f"{slowest['median_ms']} ms"
+                )
+        finally:
+            if server is not None:
+                server.stop()
+
+    async def run_search(self, engine: Engine) -> None:
+        """The search scenario: the same needles searched at each size (a
+        database of its own, filled like the history scenario's)."""
+        people = engine.fixtures("population", "--users", "3", slot="search")
+        tokens = {u["username"]: u["token"] for u in people["users"]}
+        server = None
+        try:
+            for size in self.sizes.search:
+                self.progress.begin(
+                    f"{engine.name}/ours search at {size:,}", self.sizes.repeats
+                )
+                started = time.perf_counter()
+                filled = engine.fixtures(
+                    "history", "--total", str(size), slot="search", timeout=3600
+                )
+                planted = engine.fixtures("needles", slot="search", timeout=600)
+                fill_seconds = time.perf_counter() - started
+                if server is None:
+                    server = self.start(engine, "ours", "search")
+                where = Target("ours", server.port, stores=True)
+                searches = await run_search(
+                    where,
+                    token=tokens[filled["big_reader"]],
+                    repeats=self.sizes.repeats,
+                )
+                self.record(
+                    engine.name,
+                    "ours",
+                    "search",
+                    {
+                        "stored": filled["total"],
+                        "needles": planted["needles"],
+                        "fill_seconds": round(fill_seconds, 1),
+                        "searches": searches,
+                    },
+                )
+                slowest = max(searches.values(), key=lambda p: p["median_ms"])
+                self.progress.end(
+                    f"{filled['total']:,} stored, slowest search median "
                     f"{slowest['median_ms']} ms"
                 )
         finally:

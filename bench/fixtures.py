@@ -109,9 +109,9 @@ def fill_history(*, total: int, big: str, quiet: str, quiet_count: int) -> dict:
     insert = (
         f"INSERT INTO {table} "  # noqa: S608 - our own table and numbers
         "(conversation_id, sender_id, body, client_id, created_at, "
-        "mentions, reactions) "
+        "mentions, reactions, attachments) "
         f"SELECT %s, %s, 'history message number ' || n, 'h-' || n, {now}, "
-        "'[]', '[]' "
+        "'[]', '[]', '[]' "
         f"FROM ({series}) AS numbers"
     )
     start = Message.objects.count()
@@ -141,6 +141,42 @@ def fill_history(*, total: int, big: str, quiet: str, quiet_count: int) -> dict:
     }
 
 
+# The search scenario's needles: this many messages of the big room, spread
+# evenly over its ids, are rewritten to hold Chinese and an English phrase.
+NEEDLES = 100
+NEEDLE_BODY = "Quarterly report: 我家在上海东边, number "
+
+
+def plant_needles(*, room: str, count: int = NEEDLES) -> dict:
+    """Rewrite `count` evenly spread messages of `room` as search needles.
+
+    The same number of needles at every size: a search whose time grows with
+    the table reads the table, one that stays flat reads its index. Runs again
+    after a larger fill: the needles of the smaller one are put back first.
+    """
+    from django.db import connection, transaction
+
+    from chat.models import Conversation, Message
+
+    room_id = Conversation.objects.get(slug=room).pk
+    messages = Message.objects.filter(conversation_id=room_id)
+    with transaction.atomic():
+        old = messages.filter(body__startswith=NEEDLE_BODY)
+        for message in old:
+            message.body = f"history message number {message.client_id[2:]}"
+            message.save(update_fields=["body"])
+        ids = list(messages.order_by("id").values_list("id", flat=True))
+        step = max(1, len(ids) // count)
+        chosen = ids[step - 1 :: step][:count]
+        for pk in chosen:
+            messages.filter(pk=pk).update(body=f"{NEEDLE_BODY}{pk}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ANALYZE" if connection.vendor == "sqlite" else "ANALYZE chat_message"
+        )
+    return {"needles": len(chosen), "first": chosen[0] if chosen else 0}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fixtures")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--big", default="history")
     history.add_argument("--quiet", default="history-quiet")
     history.add_argument("--quiet-count", type=int, default=100)
+    needles = commands.add_parser("needles")
+    needles.add_argument("--room", default="history")
+    needles.add_argument("--count", type=int, default=NEEDLES)
     args = parser.parse_args(argv)
     _setup_django()
     if args.command == "population":
@@ -169,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             prefix, _, count = args.own_rooms.partition(":")
             own = (prefix, int(count))
         result = make_population(users=args.users, rooms=rooms, own_rooms=own)
+    elif args.command == "needles":
+        result = plant_needles(room=args.room, count=args.count)
     else:
         result = fill_history(
             total=args.total,

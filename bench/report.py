@@ -167,6 +167,25 @@ def targets(runs: list[dict]) -> list[dict]:
                 "<= 2x",
                 _le(worst[0], 2),
             )
+        searched = [
+            r for r in runs if r["engine"] == engine and r["scenario"] == "search"
+        ]
+        if len(searched) >= 2:
+            small, large = searched[0], searched[-1]
+            worst = max(
+                (
+                    _ratio(large["searches"][k]["median_ms"], v["median_ms"]) or 0,
+                    k,
+                )
+                for k, v in small["searches"].items()
+            )
+            add(
+                f"search p50 at {large['stored']:,} / at {small['stored']:,} "
+                f"(worst: {worst[1]})",
+                worst[0],
+                "<= 3x",
+                _le(worst[0], 3),
+            )
         poll = _find(runs, engine, "ours", "longpoll")
         if poll:
             add(
@@ -373,6 +392,23 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                     ]
                 )
         out.append(("History and sync pages (ours)", headers, rows))
+    searched = [r for r in runs if r["scenario"] == "search"]
+    if searched:
+        headers = ["engine", "stored", "search", "median ms", "p90 ms", "results"]
+        rows = []
+        for r in searched:
+            for name, timing in r["searches"].items():
+                rows.append(
+                    [
+                        r["engine"],
+                        _fmt(r["stored"]),
+                        name,
+                        _fmt(timing["median_ms"]),
+                        _fmt(timing["p90_ms"]),
+                        _fmt(timing["rows"]),
+                    ]
+                )
+        out.append(("Search (ours)", headers, rows))
     polls = [r for r in runs if r["scenario"] == "longpoll"]
     if polls:
         headers = [

@@ -4,6 +4,7 @@ import asyncio
 import json
 import statistics
 import time
+from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed
 
@@ -173,6 +174,43 @@ async def run_pages(
             results[name] = _summary(samples, rows)
     finally:
         await close_all([big_socket, quiet_socket])
+    return results
+
+
+# --- search (our server only) -----------------------------------------------------
+
+
+async def _search_once(port: int, query: str, token: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    path = "/api/search/?" + urlencode({"q": query, "limit": 20})
+    status, body = await http_request(port, "GET", path, token=token)
+    if status != 200:
+        raise RuntimeError(f"GET {path}: HTTP {status} {body[:200]!r}")
+    return time.perf_counter() - started, len(json.loads(body)["results"])
+
+
+# What the search scenario asks: the needles (bench.fixtures.plant_needles) by a
+# Chinese pair, a phrase of pairs and English words with a prefix; a word in
+# every message; a word in none.
+SEARCHES = {
+    "search 上海 (needles)": "上海",
+    "search 上海东边 (needles, phrase of pairs)": "上海东边",
+    "search 'quarterly rep' (needles, prefix)": "quarterly rep",
+    "search 'history' (every message)": "history",
+    "search 'nowhere' (no message)": "nowhere",
+}
+
+
+async def run_search(target: Target, *, token: str, repeats: int) -> dict:
+    """Time each search `repeats` times as the big room's reader: median and p90."""
+    results = {}
+    for name, query in SEARCHES.items():
+        await _search_once(target.port, query, token)  # warm
+        samples, rows = [], 0
+        for _ in range(repeats):
+            seconds, rows = await _search_once(target.port, query, token)
+            samples.append(seconds)
+        results[name] = _summary(samples, rows)
     return results
 
 

@@ -12,9 +12,17 @@ class ChatConfig(AppConfig):
 
         # accounts does not import chat: chat listens for what must close.
         access_lost.connect(close_lost_access, dispatch_uid="chat.close_lost_access")
+        # SQLite's search index calls a function of ours (chat.search.sqlite).
+        from django.db.backends.signals import connection_created
+
+        from .search.sqlite import register_functions
+
+        connection_created.connect(register_functions, dispatch_uid="chat.search")
         # The domain publishes through a port (chat.events.Fanout); the
         # runtime provides it, so that chat.events never imports the runtime.
         from chat import events
         from chat.realtime.runtime import ProcessFanout
+
+        from .search import checks  # noqa: F401 - registers the system check
 
         events.use_fanout(ProcessFanout())

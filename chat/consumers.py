@@ -174,7 +174,7 @@ class ChatConsumer(
         The ack (or the error) comes once the batch has committed.
         """
         self.one_pending()
-        keys = ("room", "to", "body", "client_id", "reply_to")
+        keys = ("room", "to", "body", "client_id", "reply_to", "attachments")
         request = {key: frame.get(key) for key in keys}
         submit_message(
             self.runtime.writer,

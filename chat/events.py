@@ -76,6 +76,23 @@ def message_payload(message: Message) -> dict:
         "reactions": message.reactions,
         "reply_to": message.reply_to_id,
         "mentions": message.mentions,
+        # A copy kept on the row (chat.services.uploads): no query per message.
+        "attachments": message.attachments,
+    }
+
+
+def upload_payload(upload) -> dict:
+    """An upload as POST /api/uploads/ answers it and a message frame lists it."""
+    base = f"/api/uploads/{upload.pk}/{upload.key}/"
+    return {
+        "id": upload.pk,
+        "name": upload.name,
+        "size": upload.size,
+        "content_type": upload.content_type,
+        "url": base,
+        "thumbnail_url": f"{base}thumbnail/" if upload.thumbnail else None,
+        "width": upload.width,
+        "height": upload.height,
     }
 
 

@@ -4,6 +4,8 @@ Rooms and direct conversations share one table so that "every message visible to
 me after id N" is one indexed query over my memberships, whatever the kind.
 """
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -151,6 +153,9 @@ class Message(models.Model):
     # The whole reaction state as frames show it ([{"emoji", "count", "users"}]),
     # kept beside the Reaction rows so that reading a message needs no join.
     reactions = models.JSONField(default=list, blank=True)
+    # The attached files as frames show them (events.upload_payload), copied
+    # beside the Upload rows so that history and sync read them without a join.
+    attachments = models.JSONField(default=list, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     # A deleted message stays as a tombstone: its body is emptied, its
     # reactions removed, its id kept (replies and cursors still point at it).
@@ -289,6 +294,51 @@ class ChangeHorizon(models.Model):
 
     def __str__(self) -> str:
         return f"changes pruned through {self.pruned_through}"
+
+
+def _upload_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Upload(models.Model):
+    """A file a user uploaded, attached to at most one message.
+
+    Reachable by its uploader until attached, then by whoever can see the
+    message; `purge_after` is set when it becomes unreachable (its message
+    deleted), and a job removes the stored files after it (chat.services.uploads).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    # In the URL beside the id: a URL is not guessable even by its id.
+    key = models.CharField(max_length=40, unique=True, default=_upload_key)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100)
+    file = models.FileField(upload_to="uploads/%Y/%m/", max_length=255)
+    thumbnail = models.FileField(
+        upload_to="uploads/%Y/%m/", max_length=255, blank=True, default=""
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="uploads",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attached_at = models.DateTimeField(null=True, blank=True)
+    # Set once the file is unreachable: removed from storage after this.
+    purge_after = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes)"
 
 
 class OutboxEvent(models.Model):

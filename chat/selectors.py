@@ -174,6 +174,24 @@ def conversation_history(
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
+def conversation_history_around(
+    *, conversation: Conversation, around: int, limit: int
+) -> tuple[list[Message], bool, bool]:
+    """A page of one conversation centred on the message `around`, oldest first:
+    up to half of `limit` older than it, then it and newer ones.
+
+    Returns the page and whether older and newer messages lie beyond it.
+    """
+    messages = with_message_relations(Message.objects.filter(conversation=conversation))
+    older = list(messages.filter(id__lt=around).order_by("-id")[: limit + 1])
+    newer = list(messages.filter(id__gte=around).order_by("id")[: limit + 1])
+    # Half before it; more when the newer side runs out, less when the older does.
+    keep_older = min(len(older), max(limit // 2, limit - len(newer)))
+    keep_newer = min(len(newer), limit - keep_older)
+    page = list(reversed(older[:keep_older])) + newer[:keep_newer]
+    return page, len(older) > keep_older, len(newer) > keep_newer
+
+
 def _require_name(value, field: str, what: str) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInput("invalid", f"'{field}' must be {what}.")

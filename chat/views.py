@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from chatsite.post_only import post_only
@@ -18,6 +20,7 @@ from . import events
 from .change_feed import last_change_id
 from .errors import ChatError, NotFound
 from .forms import CreateRoomForm, DirectForm
+from .search.query import search_messages
 from .selectors import (
     direct_conversation,
     direct_conversations_of,
@@ -92,6 +95,75 @@ def people(request):
             "page_data": page_data(request, page="home"),
         },
     )
+
+
+SEARCH_FILTERS = ("room", "with", "from")
+
+
+@login_required
+def search(request):
+    """Search my messages: a box with filters, results that open in place."""
+    query = request.GET.get("q", "")[:200]
+    filters = {name: request.GET.get(name, "")[:150] for name in SEARCH_FILTERS}
+    results, more, error = [], False, None
+    if query.strip():
+        try:
+            found, more = search_messages(
+                user=request.user,
+                query=query,
+                room=filters["room"] or None,
+                with_user=filters["with"] or None,
+                sender=filters["from"] or None,
+                before=request.GET.get("before") or None,
+            )
+        except NotFound:
+            error = _("No room or person by that name.")
+        except ChatError as refused:
+            error = (
+                _("You are not a member of that room.")
+                if refused.code == "forbidden"
+                else _("This search cannot be run: check the filters.")
+            )
+        else:
+            results = [search_result(f, me=request.user) for f in found]
+    older = None
+    if more and results:
+        kept = {k: v for k, v in filters.items() if v}
+        older = "?" + urlencode({"q": query, **kept, "before": results[-1]["id"]})
+    return render(
+        request,
+        "chat/search.html",
+        {
+            **shell_context(request),
+            "query": query,
+            "filters": filters,
+            "results": results,
+            "error": error,
+            "older": older,
+            "page_data": page_data(request, page="search"),
+        },
+    )
+
+
+def search_result(found, *, me) -> dict:
+    """One result as the page shows it: where, who, when, the highlight, a link."""
+    message = found.message
+    conversation = message.conversation
+    if conversation.is_room:
+        place, url = f"#{conversation.slug}", reverse("room", args=[conversation.slug])
+    else:
+        low, high = conversation.direct_low, conversation.direct_high
+        other = high if low.pk == me.pk else low
+        place, url = f"@{other.username}", reverse("direct", args=[other.username])
+    return {
+        "id": message.id,
+        "place": place,
+        "url": f"{url}?{urlencode({'around': message.id})}",
+        "sender": message.sender.username,
+        "created_at": message.created_at,
+        # chat.search.text.highlight: escaped HTML with only <mark> added.
+        "highlight": mark_safe(found.highlight),  # noqa: S308
+    }
 
 
 @post_only("home")

@@ -22,6 +22,7 @@ from chat.realtime.guards import install as install_server_guards  # noqa: E402
 from chat.realtime.health import HealthCheck  # noqa: E402
 from chat.realtime.poll_threads import PollThreads  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.search.checks import log_search_warnings  # noqa: E402
 
 if settings.DEBUG:
     # Development only: daphne serves static files (the admin's styles) itself.
@@ -35,6 +36,9 @@ runtime = realtime.Runtime()
 realtime.install(runtime)
 reactor = shutdown.reactor_if_serving()
 if reactor is not None:
+    # The database's encoding or locale can make search wrong: say so at
+    # start, from a thread of the reactor's (a query, off the event loop).
+    reactor.callWhenRunning(reactor.callInThread, log_search_warnings)
     # callWhenRunning fires just before the reactor's asyncio loop (which
     # daphne made the current one) starts running: start in its first turn.
     reactor.callWhenRunning(lambda: asyncio.get_event_loop().call_soon(runtime.start))

@@ -31,7 +31,9 @@ ERROR_DESCRIPTIONS = {
     "without an owner (`last_owner`): name a new owner first.",
     410: "The changes after this `change_id` are no longer kept "
     "(`changes_expired`): reload the history.",
-    413: "The request body is too large (`too_long`).",
+    413: "The request body is too large (`too_long`), or a file would pass "
+    "your storage quota (`quota`).",
+    415: "A file of a type not allowed (`unsupported_type`).",
     429: "Too many requests (`rate_limited`): wait `Retry-After` seconds.",
 }
 

@@ -6,6 +6,7 @@ PostgreSQL and REDIS_URL selects channels-redis, so that several daphne processe
 sharing them behave as one server. docs/configuration.md lists every variable.
 """
 
+import json
 import logging
 import os
 import warnings
@@ -328,6 +329,68 @@ CHAT_TICKET_SECONDS = 30
 # HTTP request bodies (the API's JSON, the pages' forms): a message is 4,000
 # characters, so 64 KiB is plenty.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 65536
+
+# Attachments (docs/configuration.md, "Files"). The files are stored through
+# Django's storage API: the filesystem under MEDIA_ROOT unless
+# CHAT_STORAGE_BACKEND names another (django-storages' S3, say), never served
+# as static files: only chat.api.uploads answers for them, after its checks.
+CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+if CHAT_UPLOAD_MAX_BYTES < 1:
+    fail("CHAT_UPLOAD_MAX_BYTES must be 1 or more.")
+CHAT_UPLOAD_QUOTA_BYTES = env_int("CHAT_UPLOAD_QUOTA_BYTES", 1024 * 1024 * 1024)
+CHAT_UPLOAD_PURGE_HOURS = env_int("CHAT_UPLOAD_PURGE_HOURS", 24)
+if CHAT_UPLOAD_PURGE_HOURS < 0:
+    fail("CHAT_UPLOAD_PURGE_HOURS must be 0 or more.")
+CHAT_UPLOAD_TYPES = env_list(
+    "CHAT_UPLOAD_TYPES",
+    [
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-tar",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    ],
+)
+CHAT_UPLOAD_MAX_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    "chat.upload_handlers.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Images larger than this many pixels are refused (decompression bombs).
+CHAT_UPLOAD_MAX_PIXELS = env_int("CHAT_UPLOAD_MAX_PIXELS", 40_000_000)
+CHAT_UPLOAD_THUMBNAIL_SIZE = 400
+# Behind nginx: the prefix of an `internal` location that serves MEDIA_ROOT
+# (docs/deploy.md); the download is then an X-Accel-Redirect there.
+CHAT_UPLOAD_ACCEL_REDIRECT = env_str("CHAT_UPLOAD_ACCEL_REDIRECT", "")
+MEDIA_ROOT = env_str("CHAT_MEDIA_ROOT", str(BASE_DIR / "media"))
+# Not served: MEDIA_URL is never routed (the downloads go through the API).
+MEDIA_URL = "/media-not-served/"
+STORAGES = {
+    "default": {
+        "BACKEND": env_str(
+            "CHAT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(env_str("CHAT_STORAGE_OPTIONS", "{}") or "{}"),
+    },
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
 
 # --- Several processes, failures (docs/deploy.md) ---------------------------------
 # Each connection re-adds itself to its groups this often, so that the layer's

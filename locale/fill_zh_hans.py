@@ -180,6 +180,25 @@ ZH_HANS = {
     "an earlier message": "一条更早的消息",
     "In reply to %(name)s: %(text)s": "回复 %(name)s：%(text)s",
     "In reply to %(text)s": "回复：%(text)s",
+    # Search (issue 17)
+    "Search messages": "搜索消息",
+    "Words, or any two characters of Chinese, Japanese or Korean": "词语，或任意两个以上的中文、日文、韩文字符",  # noqa: E501
+    "Direct conversation with": "私聊对象",
+    "Anyone": "任何人",
+    "Sent by (username)": "发送者（用户名）",
+    "Results": "结果",
+    "No message matches.": "没有匹配的消息。",
+    "Older results": "更早的结果",
+    "No room or person by that name.": "没有这个名字的房间或用户。",
+    "You are not a member of that room.": "你不是那个房间的成员。",
+    "This search cannot be run: check the filters.": "无法执行这次搜索：请检查筛选条件。",  # noqa: E501
+    "Newer messages are not shown: open the latest": "较新的消息未显示：打开最新消息",
+    # Attachments (views/attachments.js)
+    "Attach files": "添加附件",
+    "Uploading %(name)s": "正在上传 %(name)s",
+    "The file could not be uploaded.": "文件未能上传。",
+    "Download %(name)s": "下载 %(name)s",
+    "View %(name)s": "查看 %(name)s",
 }
 
 

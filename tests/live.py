@@ -369,4 +369,5 @@ def message_frame(
         "reactions": [],
         "reply_to": reply_to,
         "mentions": mentions or [],
+        "attachments": [],
     }

@@ -54,6 +54,9 @@ class MessageSerializer(serializers.Serializer):
 class MessagePageSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
     more = serializers.BooleanField()
+    more_after = serializers.BooleanField(
+        required=False, help_text="With `around` only: newer messages remain."
+    )
     last_id = serializers.IntegerField()
 
 
@@ -128,6 +131,13 @@ class PostMessageSerializer(serializers.Serializer):
         min_value=1,
         help_text="The id of the message this one answers, of the same "
         "conversation (else 400 with code `invalid`).",
+    )
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        max_length=10,
+        help_text="Ids of my uploads not attached yet (POST /api/uploads/), at "
+        "most 10; with them the body may be empty.",
     )
 
 

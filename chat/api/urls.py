@@ -8,6 +8,8 @@ from . import changes, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
+from .search import SearchView
+from .uploads import DownloadView, UploadView
 
 
 class SchemaView(SpectacularAPIView):
@@ -71,7 +73,20 @@ urlpatterns = [
     ),
     path("changes/", changes.ChangesView.as_view(), name="api-changes"),
     path("users/", PeopleView.as_view(), name="api-users"),
+    path("search/", SearchView.as_view(), name="api-search"),
+    path("uploads/", UploadView.as_view(), name="api-uploads"),
+    path(
+        "uploads/<int:upload_id>/<str:key>/",
+        DownloadView.as_view(),
+        name="api-upload-file",
+    ),
+    path(
+        "uploads/<int:upload_id>/<str:key>/thumbnail/",
+        DownloadView.as_view(thumbnail=True),
+        name="api-upload-thumbnail",
+    ),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
-    re_path(r"^(?P<path>.*)$", not_found),
+    # [\s\S]: a path with a newline in it is an API 404 too.
+    re_path(r"^(?P<path>[\s\S]*)$", not_found),
 ]

@@ -13,6 +13,7 @@ from chat.errors import Forbidden, InvalidInput
 from chat.models import Conversation
 from chat.selectors import (
     conversation_history,
+    conversation_history_around,
     direct_conversation,
     direct_conversations_of,
     is_member,
@@ -67,6 +68,12 @@ PAGE_PARAMETERS = [
         "before", MESSAGE_ID, description="Only messages with a smaller id."
     ),
     OpenApiParameter("limit", LIMIT, description="At most this many (above 500: 500)."),
+    OpenApiParameter(
+        "around",
+        MESSAGE_ID,
+        description="A page centred on this message (with neither after nor "
+        "before); `more_after` then says whether newer ones remain.",
+    ),
 ]
 
 
@@ -99,17 +106,41 @@ def activity(conversation: Conversation, *, member: bool = True) -> dict:
 
 
 def page_parameters(request: Request) -> dict:
-    """`after`, `before` and `limit` from the query string, checked."""
+    """`after`, `before`, `around` and `limit` from the query string, checked."""
     params = request.query_params
-    return {
+    checked = {
         "after": parse_cursor(params.get("after"), name="after"),
         "before": parse_cursor(params.get("before"), name="before"),
+        "around": parse_cursor(params.get("around"), name="around"),
         "limit": parse_limit(params.get("limit")),
     }
+    if checked["around"] is not None and (
+        checked["after"] is not None or checked["before"] is not None
+    ):
+        raise InvalidInput("invalid", "Give 'around' alone, without after or before.")
+    return checked
 
 
-def message_page(conversation: Conversation | None, *, after, before, limit) -> dict:
-    """A page of history; None is a conversation that has no messages yet."""
+def message_page(
+    conversation: Conversation | None, *, after, before, limit, around=None
+) -> dict:
+    """A page of history; None is a conversation that has no messages yet.
+
+    With `around`: centred on that message (a search result opened in place),
+    `more` for older messages beyond the page and `more_after` for newer ones.
+    """
+    if around is not None:
+        messages, more, more_after = [], False, False
+        if conversation is not None:
+            messages, more, more_after = conversation_history_around(
+                conversation=conversation, around=around, limit=limit
+            )
+        return {
+            "messages": [events.message_payload(m) for m in messages],
+            "more": more,
+            "more_after": more_after,
+            "last_id": messages[-1].id if messages else 0,
+        }
     messages, more = [], False
     if conversation is not None:
         messages, more = conversation_history(
@@ -135,6 +166,7 @@ def post_and_respond(request: Request, **target) -> Response:
         body=request.data.get("body"),
         client_id=request.data.get("client_id"),
         reply_to=request.data.get("reply_to"),
+        attachments=request.data.get("attachments"),
         **target,
     )
     return Response(

@@ -39,6 +39,15 @@ frame with nothing queued before it is now sent to the socket at once; what the
 kernel does not take (or an error) goes through `transport.write` as before, so
 frames stay in order and Twisted still notices a closed connection.
 
+6. Request bodies. Twisted parses a multipart body into memory itself (its
+`request.args`, which daphne never reads) and answers one it cannot parse with
+an empty 400 before Django sees it: that parsing is turned off, Django's parser
+(bounded by chat.upload_handlers) reads the body. And Twisted keeps the whole
+body, however long, before daphne hands it on: a body longer than its path
+takes (chat.body_limit: POST /api/uploads/ its own limit, else
+DATA_UPLOAD_MAX_MEMORY_SIZE) is answered 413 as soon as it passes the limit and
+the connection closed, so no more than the limit is ever held.
+
 Each change is one named function below, taking the class (or module) it
 changes; `install` applies them all, from chatsite.asgi when the process runs
 under daphne. They read daphne's, autobahn's and Twisted's internals, so
@@ -49,6 +58,7 @@ patches") lists them with why each exists.
 """
 
 import importlib.metadata
+import json
 import logging
 import re
 import sys
@@ -168,6 +178,7 @@ def install() -> bool:
     check_versions(allow_untested=settings.CHAT_ALLOW_UNTESTED_SERVER)
     from autobahn.websocket import protocol as autobahn_protocol
     from daphne.access import AccessLogGenerator
+    from daphne.http_protocol import WebRequest
     from daphne.ws_protocol import WebSocketProtocol
 
     if getattr(WebSocketProtocol, "chat_guards_installed", False):
@@ -178,6 +189,7 @@ def install() -> bool:
     redact_access_log(AccessLogGenerator)
     write_frames_without_debug_formatting(WebSocketProtocol)
     format_connection_settings_lazily(autobahn_protocol)
+    limit_request_bodies(WebRequest)
     WebSocketProtocol.chat_guards_installed = True
     return True
 
@@ -332,3 +344,59 @@ def redact_access_log(generator_class) -> None:
         return original(self, protocol, action, details)
 
     generator_class.__call__ = log
+
+
+def body_limit_of(path: bytes) -> int:
+    """The longest body a request to `path` may send (chat.body_limit's rule)."""
+    from chat import body_limit, upload_handlers
+
+    if path.split(b"?", 1)[0] == body_limit.UPLOADS_PATH.encode():
+        return upload_handlers.body_limit()
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def limit_request_bodies(request_class) -> None:
+    """No multipart parsing by Twisted; a body over its path's limit refused
+    with 413 while it arrives."""
+    original_init = request_class.__init__
+    original_chunk = request_class.handleContentChunk
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._parsePOSTFormSubmission = False
+        self.chat_body_received = 0
+        self.chat_body_refused = False
+
+    def handleContentChunk(self, data):
+        if self.chat_body_refused:
+            return
+        self.chat_body_received += len(data)
+        path = getattr(self.channel, "_path", b"") or b""
+        limit = body_limit_of(path)
+        if self.chat_body_received > limit:
+            self.chat_body_refused = True
+            refuse_body(self.channel.transport, path=path, limit=limit)
+            return
+        original_chunk(self, data)
+
+    request_class.__init__ = __init__
+    request_class.handleContentChunk = handleContentChunk
+
+
+def refuse_body(transport, *, path: bytes, limit: int) -> None:
+    """chat.api.errors.body_too_large's answer, then the connection closed."""
+    detail = f"A request body is at most {limit} bytes."
+    if path.startswith(b"/api/"):
+        content_type = b"application/json"
+        body = json.dumps({"code": "too_long", "detail": detail}).encode()
+    else:
+        content_type, body = b"text/plain", detail.encode()
+    transport.write(
+        b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: "
+        + content_type
+        + b"\r\nConnection: close\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    transport.loseConnection()

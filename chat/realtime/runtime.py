@@ -22,7 +22,7 @@ from .hub import Hub
 from .layer import RealtimeLayer, realtime_layer
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
-from .retention import prune_changes_periodically
+from .retention import prune_changes_periodically, purge_uploads_periodically
 from .writer import MessageWriter, Publisher
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class Runtime:
         if self.relay is not None:
             self.tasks.append(loop.create_task(self.relay.run()))
         self.tasks.append(loop.create_task(prune_changes_periodically()))
+        self.tasks.append(loop.create_task(purge_uploads_periodically()))
 
     async def stop(self) -> None:
         """Stop every job and close the threads' database connections."""

@@ -40,7 +40,7 @@ from chat.models import (
 )
 from chat.selectors import is_owner, with_message_relations
 
-from . import mentions, publish_after_commit
+from . import mentions, publish_after_commit, uploads
 from .validation import clean_body
 
 # The longest emoji we store (a family of four with skin tones is about 30
@@ -184,10 +184,15 @@ def store_deletion(*, user: User, message_id) -> StoredChange:
             )
         mentions.forget_mentions(message)
         message.body, message.reactions, message.mentions = "", [], []
+        message.attachments = []
         message.deleted_at, message.deleted_by = timezone.now(), user
         message.save(
-            update_fields=["body", "reactions", "mentions", "deleted_at", "deleted_by"]
+            update_fields=[
+                *("body", "reactions", "mentions", "attachments"),
+                *("deleted_at", "deleted_by"),
+            ]
         )
+        uploads.release_for_deleted(message.pk)
         Reaction.objects.filter(message=message).delete()
         MessageRevision.objects.filter(message=message).delete()
         frame = _frame_head(MessageChange.Kind.DELETED, message)

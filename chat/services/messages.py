@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat import events, ordering
 from chat.errors import ChatError, InvalidInput, Unavailable
-from chat.models import Conversation, Message, MessageChange
+from chat.models import Conversation, Message, MessageChange, Upload
 from chat.selectors import (
     parse_cursor,
     room_membership,
@@ -27,7 +27,7 @@ from chat.selectors import (
     with_message_relations,
 )
 
-from . import mentions, one_trip, publish_after_commit
+from . import mentions, one_trip, publish_after_commit, uploads
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 
@@ -35,7 +35,14 @@ logger = logging.getLogger(__name__)
 
 
 def store_message(
-    *, sender: User, room=None, to=None, body, client_id=None, reply_to=None
+    *,
+    sender: User,
+    room=None,
+    to=None,
+    body,
+    client_id=None,
+    reply_to=None,
+    attachments=None,
 ) -> tuple[Message, bool]:
     """Store a message unless this sender already sent this client_id.
 
@@ -50,6 +57,7 @@ def store_message(
         "body": body,
         "reply_to": reply_to,
     }
+    request["attachments"] = attachments
     (result,) = store_messages([{**request, "client_id": client_id}])
     if isinstance(result, Exception):
         raise result
@@ -79,6 +87,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
         one_trip.available()
         and not connection.in_atomic_block
         and not any(map(_is_rich, requests))
+        and not any(request.get("attachments") for request in requests)
     )
     try:
         ready = []
@@ -188,6 +197,7 @@ def _prepare(
     body,
     client_id=None,
     reply_to=None,
+    attachments=None,
     seen: dict,
     known: KnownRooms | None = None,
 ) -> dict:
@@ -198,7 +208,11 @@ def _prepare(
     to the same conversation again in one batch is not looked up again. `known`
     (rooms only) keeps them across batches, for an insert that checks membership.
     """
-    body = clean_body(body)
+    upload_ids = uploads.clean_attachment_ids(attachments)
+    if upload_ids and (body is None or (isinstance(body, str) and not body.strip())):
+        body = ""  # the files are the message
+    else:
+        body = clean_body(body)
     client_id = clean_client_id(client_id)
     if (room is None) == (to is None):
         raise InvalidInput("invalid", "Give exactly one of 'room' and 'to'.")
@@ -222,6 +236,8 @@ def _prepare(
         "conversation": conversation,
         "body": body,
         "client_id": client_id,
+        # Upload ids here; their payloads once claimed (_claim_uploads).
+        "attachments": upload_ids,
     }
     if reply_to is not None:
         fields["reply_to_id"] = _reply_to(reply_to, conversation=conversation)
@@ -271,7 +287,44 @@ def _in_id_order(insert, ready: list[tuple[int, dict]], results: list) -> None:
     caller's), under the lock that makes ids commit in order (chat.ordering)."""
     with transaction.atomic():
         ordering.commit_in_id_order(ordering.MESSAGES)
+        ready = _claim_uploads(ready, results)
         insert(ready, results)
+        for index, fields in ready:
+            message, created = results[index]
+            if created and fields["attachments"]:
+                ids = [item["id"] for item in fields["attachments"]]
+                uploads.attach(message=message, ids=ids)
+
+
+def _claim_uploads(ready: list[tuple[int, dict]], results: list) -> list:
+    """`ready` with each message's upload ids replaced by the uploads' payloads,
+    under the ordering lock: an upload is attached once, by its owner. A repeat
+    (a client_id sent before) keeps none: the insert answers the earlier one."""
+    wanting = [(index, fields) for index, fields in ready if fields["attachments"]]
+    if not wanting:
+        return ready
+    earlier = _sent_before(
+        (fields["sender"].pk, fields["client_id"]) for _, fields in wanting
+    )
+    claims = {
+        index: fields["attachments"]
+        for index, fields in wanting
+        if (fields["sender"].pk, fields["client_id"]) not in earlier
+    }
+    owners = {index: fields["sender"].pk for index, fields in wanting}
+    granted = uploads.claim(claims, owners=owners)
+    found = uploads.uploads_by_id([pk for index in granted for pk in claims[index]])
+    claimed = []
+    for index, fields in ready:
+        if index in claims and index not in granted:
+            results[index] = InvalidInput(
+                "invalid", "An attachment must be your own upload, not attached yet."
+            )
+            continue
+        ids = claims.get(index, [])
+        payloads = uploads.attachment_payloads([found[pk] for pk in ids])
+        claimed.append((index, {**fields, "attachments": payloads}))
+    return claimed
 
 
 def _insert_all(ready: list[tuple[int, dict]], results: list) -> None:
@@ -401,7 +454,14 @@ def _conversation_for(*, sender: User, room, to) -> Conversation:
 
 
 def send_message(
-    *, sender: User, room=None, to=None, body, client_id=None, reply_to=None
+    *,
+    sender: User,
+    room=None,
+    to=None,
+    body,
+    client_id=None,
+    reply_to=None,
+    attachments=None,
 ) -> tuple[Message, bool]:
     """store_message for HTTP views, the admin and commands.
 
@@ -415,6 +475,7 @@ def send_message(
         body=body,
         client_id=client_id,
         reply_to=reply_to,
+        attachments=attachments,
     )
     if created:
         publish_after_commit(events.publish_message, message=message)
@@ -446,7 +507,9 @@ def purge_messages(*, older_than_days: int, dry_run: bool = False) -> int:
     old = Message.objects.filter(created_at__lt=cutoff)
     if dry_run:
         return old.count()
+    files = list(Upload.objects.filter(message__in=old))
     with transaction.atomic():
         MessageChange.objects.filter(message_id__in=old.values("id")).delete()
         _, per_model = old.delete()
+    uploads.remove_uploads(files)  # their files go with them
     return per_model.get(Message._meta.label, 0)

@@ -90,9 +90,9 @@ def _insert_sql(count: int) -> str:
         return q(model._meta.get_field(name).column)
 
     names = ["conversation", "sender", "body", "client_id", "created_at"]
-    # A new message mentions no one (a body that may is stored the ORM's way)
-    # and has no reactions yet.
-    names += ["mentions", "reactions"]
+    # A new message mentions no one (a body that may is stored the ORM's way),
+    # has no reactions yet, and no files (a message with files is, too).
+    names += ["mentions", "reactions", "attachments"]
     columns = ", ".join(column(Message, name) for name in names)
     row = "(%s::bigint, %s::bigint, %s::text, %s::text, %s::timestamptz, %s::int)"
     values = ", ".join([row] * count)
@@ -108,7 +108,7 @@ def _insert_sql(count: int) -> str:
     insert = (
         f"INSERT INTO {q(Message._meta.db_table)} ({columns}) "  # noqa: S608
         "SELECT v.conversation, v.sender, v.body, v.client_id, v.created_at, "
-        "'[]'::jsonb, '[]'::jsonb "
+        "'[]'::jsonb, '[]'::jsonb, '[]'::jsonb "
         f"FROM (VALUES {values}) "
         "AS v (conversation, sender, body, client_id, created_at, number) "
         f"WHERE EXISTS ({member}) ORDER BY v.number"

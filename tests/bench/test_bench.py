@@ -153,6 +153,53 @@ def test_help_lists_the_scenarios():
     )
     for name in SCENARIOS:
         assert name in done.stdout
+    assert "longpoll" in done.stdout
+
+
+@embedded_only
+def test_quick_search_finds_the_same_needles_at_each_size(tmp_path):
+    """The search scenario at two small sizes: 100 needles at each, a page of
+    20 for the needles and the word in every message, none for a word in none."""
+    out = tmp_path / "out"
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--engines",
+            "embedded",
+            "--targets",
+            "ours",
+            "--scenarios",
+            "search",
+            "--search",
+            "400,800",
+            "--repeats",
+            "2",
+            "--no-pin",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    runs = json.loads((folder / "results.json").read_text())["runs"]
+    assert [(r["stored"], r["needles"]) for r in runs] == [(400, 100), (800, 100)]
+    for run in runs:
+        rows = {name: timing["rows"] for name, timing in run["searches"].items()}
+        assert rows == {
+            "search 上海 (needles)": 20,
+            "search 上海东边 (needles, phrase of pairs)": 20,
+            "search 'quarterly rep' (needles, prefix)": 20,
+            "search 'history' (every message)": 20,
+            "search 'nowhere' (no message)": 0,
+        }
+    assert "Search (ours)" in (folder / "report.md").read_text()
 
 
 def _fanout(engine, target, scenario, deliveries, **extra):

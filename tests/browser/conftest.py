@@ -103,7 +103,11 @@ def live(transactional_db, tmp_path):
     The product's own Content-Security-Policy applies (chatsite.security): the
     pages must work with no inline script or style.
     """
-    server = DaphneServer(tmp_path / "daphne.log", CHAT_HEARTBEAT_SECONDS="2")
+    server = DaphneServer(
+        tmp_path / "daphne.log",
+        CHAT_HEARTBEAT_SECONDS="2",
+        CHAT_MEDIA_ROOT=str(tmp_path / "media"),
+    )
     server.start()
     yield server
     server.stop()

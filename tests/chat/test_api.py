@@ -277,6 +277,7 @@ def test_post_to_a_room_stores_and_returns_the_message(api, make_room):
         "reactions": [],
         "reply_to": None,
         "mentions": [],
+        "attachments": [],
     }
 
 
@@ -435,6 +436,7 @@ def test_history_items_are_message_frames(history):
         "reactions",
         "reply_to",
         "mentions",
+        "attachments",
         "created_at",
     }
     assert (first["type"], first["body"], first["room"]) == ("message", "m0", "lobby")

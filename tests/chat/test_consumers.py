@@ -62,6 +62,7 @@ UNCHANGED = {
     "reactions": [],
     "reply_to": None,
     "mentions": [],
+    "attachments": [],
 }
 
 

@@ -53,13 +53,14 @@ def test_import_contracts_are_kept():
 
 
 def test_typed_modules_are_clean_under_mypy():
-    """The services, the selectors and the tokens type-check with django-stubs."""
+    """Services, selectors, search and tokens type-check with django-stubs."""
     makefile = (ROOT / "Makefile").read_text()
     paths = re.search(r"^MYPY_PATHS := (.+)$", makefile, re.MULTILINE)[1].split()
     assert paths == [
         "chat/realtime",
         "chat/services",
         "chat/selectors.py",
+        "chat/search",
         "accounts/tokens.py",
     ]
     result = run(sys.executable, "-m", "mypy", *paths)
@@ -99,7 +100,8 @@ def test_make_test_and_lint_install_both():
     lint = dry_run("lint")
     assert "lint-imports" in lint
     assert (
-        "mypy chat/realtime chat/services chat/selectors.py accounts/tokens.py" in lint
+        "mypy chat/realtime chat/services chat/selectors.py chat/search "
+        "accounts/tokens.py" in lint
     )
 
 

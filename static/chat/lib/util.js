@@ -135,7 +135,7 @@ export async function getJson(url) {
   return response.json();
 }
 
-function csrfToken() {
+export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   if (match) return decodeURIComponent(match[1]);
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";

@@ -14,6 +14,7 @@ import {
 import { ChangeCursor } from "../lib/changes.js";
 import { MentionCompleter } from "./mentions.js";
 import { MessageChanges } from "./message-changes.js";
+import { AttachmentTray } from "./attachments.js";
 import { MessageList } from "./messages.js";
 import { ReplyBar } from "./reply.js";
 
@@ -21,6 +22,12 @@ const TYPING_SEND_EVERY_MS = 2000; // the server relays one per ~2 s anyway
 const TYPING_SHOWN_MS = 6000;
 const ACK_TIMEOUT_MS = 15000;
 const PAGE_SIZE = 50;
+
+/** The message a search result opened the page at (?around=<id>), or null. */
+function aroundId() {
+  const value = new URLSearchParams(window.location.search).get("around");
+  return value && /^\d{1,19}$/.test(value) ? value : null;
+}
 
 const ERROR_TEXT = {
   empty: () => gettext("Write something first."),
@@ -275,19 +282,38 @@ export class ConversationView {
 
   async loadHistory() {
     const note = document.getElementById("history-note");
+    const around = aroundId();
+    const query = around ? `around=${around}&limit=${PAGE_SIZE}` : `limit=${PAGE_SIZE}`;
     try {
-      const page = await getJson(`${this.apiBase()}/messages/?limit=${PAGE_SIZE}`);
+      const page = await getJson(`${this.apiBase()}/messages/?${query}`);
       for (const message of page.messages) this.addMessage(message);
       this.hasOlder = page.more;
       this.showOlderButton();
       this.messages.layout();
-      this.scrollToFirstUnread();
+      if (around) this.showFound(around, page.more_after);
+      else this.scrollToFirstUnread();
       this.markRead();
       if (!page.messages.length && !this.pending.size) {
         note.textContent = gettext("No messages yet. Say hello!");
       }
     } catch {
       note.textContent = gettext("Could not load the history. It will come with the connection.");
+    }
+  }
+
+  /** Scroll to the message a search result named and highlight it; say so if
+   * newer messages are left out (the page is centred on it). */
+  showFound(id, newerLeftOut) {
+    const item = this.messages.list.querySelector(`li[data-id="${id}"]`);
+    if (item) {
+      item.classList.add("found");
+      item.setAttribute("aria-current", "true");
+      item.scrollIntoView({ block: "center" });
+    }
+    if (newerLeftOut) {
+      const latest = el("a", { href: window.location.pathname, id: "open-latest" });
+      latest.textContent = gettext("Newer messages are not shown: open the latest");
+      document.getElementById("history-note").append(latest);
     }
   }
 
@@ -437,6 +463,7 @@ export class ConversationView {
       names: () => this.changes.names(),
       room: Boolean(this.room),
     });
+    this.attachments = new AttachmentTray({ form, box, dropZone: form.closest("main") || form });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit(box);
@@ -476,14 +503,15 @@ export class ConversationView {
 
   submit(box) {
     const body = box.value;
-    if (!body.trim()) return;
+    if (!body.trim() && !this.attachments.hasFiles()) return;
+    const attachments = this.attachments.take();
     box.value = "";
     this.fitBox(box);
     document.getElementById("history-note").textContent = "";
     this.messages.clearDivider();
     const replyTo = this.replyBar.replyTo;
     this.replyBar.clear();
-    const entry = { clientId: newClientId(), body, replyTo, state: "pending", sentAt: 0 };
+    const entry = { clientId: newClientId(), body, replyTo, attachments, state: "pending", sentAt: 0 };
     this.addPending(entry);
     this.saveOutbox();
     this.transmit(entry);
@@ -496,6 +524,7 @@ export class ConversationView {
         sender: this.me,
         body: entry.body,
         reply_to: entry.replyTo ?? null,
+        attachments: entry.attachments,
         created_at: new Date().toISOString(),
       },
       { pending: true },
@@ -517,6 +546,7 @@ export class ConversationView {
         client_id: entry.clientId,
       };
       if (entry.replyTo) frame.reply_to = entry.replyTo;
+      if (entry.attachments?.length) frame.attachments = entry.attachments.map((file) => file.id);
       if (this.connection.send(frame)) {
         entry.sentAt = Date.now();
         clearTimeout(entry.timer);
@@ -612,6 +642,7 @@ export class ConversationView {
       clientId: e.clientId,
       body: e.body,
       replyTo: e.replyTo ?? null,
+      attachments: e.attachments || [],
     }));
     try {
       if (entries.length) sessionStorage.setItem(this.outboxKey(), JSON.stringify(entries));
@@ -628,10 +659,11 @@ export class ConversationView {
     } catch {
       saved = [];
     }
-    for (const { clientId, body, replyTo } of saved) {
+    for (const { clientId, body, replyTo, attachments } of saved) {
       if (typeof clientId === "string" && typeof body === "string") {
         const parent = typeof replyTo === "number" ? replyTo : null;
-        this.addPending({ clientId, body, replyTo: parent, state: "pending", sentAt: 0 });
+        const files = Array.isArray(attachments) ? attachments : [];
+        this.addPending({ clientId, body, replyTo: parent, attachments: files, state: "pending", sentAt: 0 });
       }
     }
   }

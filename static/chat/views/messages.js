@@ -9,6 +9,7 @@
 // comes from `parts` (views/conversation.js knows the people and the parents).
 
 import { renderMarkdown } from "../lib/markdown.js";
+import { renderAttachments } from "./attachments.js";
 import { avatar, dayKey, dayLabel, el, gettext, setTime, timeElement } from "../lib/util.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -65,6 +66,8 @@ export class MessageList {
       el("div", { className: "body" }),
       el("div", { className: "extras" }),
     );
+    const files = renderAttachments(message.attachments);
+    if (files) content.insertBefore(files, content.querySelector(".extras"));
     if (pending) content.append(el("span", { className: "status", role: "status" }));
     li.append(avatar(message.sender), content);
     this.fill(li, message, { pending });

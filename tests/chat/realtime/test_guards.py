@@ -1,5 +1,6 @@
 """What chat.realtime.guards changes in daphne's WebSocket protocol, on a stand-in."""
 
+import json
 import logging
 import sys
 import types
@@ -267,6 +268,12 @@ def test_the_internals_the_patches_read_are_there():
     ):
         assert hasattr(WebSocketProtocol, name), name
     assert callable(AccessLogGenerator.__call__)
+    from daphne.http_protocol import WebRequest
+
+    assert callable(WebRequest.handleContentChunk)
+    assert "_parsePOSTFormSubmission" in WebRequest.__init__.__code__.co_names or (
+        "parsePOSTFormSubmission" in WebRequest.__mro__[1].__init__.__code__.co_varnames
+    )
     assert callable(autobahn_protocol.pformat)
     assert hasattr(autobahn_protocol.Timings, "_timings") or hasattr(
         autobahn_protocol.Timings(), "_timings"
@@ -348,3 +355,81 @@ def test_install_does_nothing_outside_daphne(monkeypatch):
     monkeypatch.delitem(sys.modules, "daphne.server", raising=False)
     monkeypatch.setattr(server_guards, "installed_versions", lambda: {})
     assert server_guards.install() is False
+
+
+class _Transport:
+    def __init__(self):
+        self.written = b""
+        self.lost = False
+
+    def write(self, data):
+        self.written += data
+
+    def loseConnection(self):
+        self.lost = True
+
+
+class _Request:
+    """The two methods limit_request_bodies wraps, as Twisted's Request has them."""
+
+    def __init__(self, path: bytes):
+        self._parsePOSTFormSubmission = True
+        self.channel = SimpleNamespace(_path=path, transport=_Transport())
+        self.kept = b""
+
+    def handleContentChunk(self, data):
+        self.kept += data
+
+
+@pytest.fixture
+def limited_request():
+    class Request(_Request):
+        pass
+
+    server_guards.limit_request_bodies(Request)
+    return Request
+
+
+def test_twisted_does_not_parse_multipart(limited_request):
+    """Django's parser (bounded) reads a multipart body, not Twisted's (memory)."""
+    assert limited_request(b"/api/uploads/")._parsePOSTFormSubmission is False
+
+
+def test_a_body_past_its_paths_limit_is_refused_as_it_arrives(
+    limited_request, settings
+):
+    """Over the limit: a JSON 413 under /api/, the connection closed, nothing kept."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    request = limited_request(b"/api/rooms/?x=1")
+    request.handleContentChunk(b"a" * 100)
+    assert request.kept == b"a" * 100
+    request.handleContentChunk(b"b")
+    request.handleContentChunk(b"c" * 1000)
+    assert request.kept == b"a" * 100
+    transport = request.channel.transport
+    assert transport.lost
+    head, body = transport.written.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body) == {
+        "code": "too_long",
+        "detail": "A request body is at most 100 bytes.",
+    }
+
+
+def test_uploads_have_their_own_larger_limit(limited_request, settings):
+    """POST /api/uploads/ takes CHAT_UPLOAD_MAX_BYTES and its framing."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    settings.CHAT_UPLOAD_MAX_BYTES = 1000
+    request = limited_request(b"/api/uploads/")
+    request.handleContentChunk(b"a" * (1000 + 65536))
+    assert not request.channel.transport.lost
+    request.handleContentChunk(b"a")
+    assert request.channel.transport.lost
+
+
+def test_a_page_gets_the_plain_text_413(limited_request, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    request = limited_request(b"/accounts/login/")
+    request.handleContentChunk(b"a" * 11)
+    assert b"Content-Type: text/plain" in request.channel.transport.written
