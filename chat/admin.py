@@ -5,7 +5,9 @@ the consumer, the API and the commands: a room is made by create_room, changed
 by update_room and deleted by delete_room, a member is added or removed by
 add_member/remove_member (so their open connections join or leave the room's
 group at once), and messages are read-only here (they are posted through
-send_message by clients and `manage.py postmessage`). A message's page shows
+send_message by clients and `manage.py postmessage`). Uploads are read-only
+too: they enter through POST /api/uploads/ and leave with their message
+(chat.services.uploads purges them). A message's page shows
 its edits (the bodies it had before) and its deletion (when, by whom; a deletion
 takes the earlier bodies too); the one change made here, "delete for everyone",
 goes through delete_message like a client's delete.
@@ -19,7 +21,7 @@ from django.utils.text import Truncator
 from accounts.models import User
 
 from .errors import ChatError
-from .models import Conversation, Membership, Message, MessageRevision, Room
+from .models import Conversation, Membership, Message, MessageRevision, Room, Upload
 from .selectors import room_owners, with_owners
 from .services.changes import delete_message
 from .services.rooms import (
@@ -309,3 +311,53 @@ class MessageAdmin(admin.ModelAdmin):
             deleted += 1
         noun = "message" if deleted == 1 else "messages"
         self.message_user(request, f"Deleted {deleted} {noun} for everyone.")
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    """Uploads, read-only: who stored what, where it is attached, when it goes.
+
+    No delete either: a file leaves with its message (or unattached, after
+    CHAT_UPLOAD_PURGE_HOURS), through chat.services.uploads, which removes the
+    stored files as well as the row.
+    """
+
+    list_display = (
+        "id",
+        "name",
+        "owner",
+        "size",
+        "content_type",
+        "message",
+        "created_at",
+        "purge_after",
+    )
+    list_filter = ("content_type", ("owner", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("owner",)
+    search_fields = ("name", "owner__username")
+    readonly_fields = (
+        "owner",
+        "name",
+        "size",
+        "content_type",
+        "file",
+        "thumbnail",
+        "width",
+        "height",
+        "message",
+        "created_at",
+        "attached_at",
+        "purge_after",
+    )
+    exclude = ("key",)
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -309,3 +309,25 @@ def test_purgemessages_removes_their_files(api, make_room):
     assert not Message.objects.exists()
     assert not Upload.objects.exists()
     assert not default_storage.exists(name)
+
+
+def test_the_admin_lists_uploads_and_changes_none(api, admin_client):
+    """Listed with their uploader; no add, change or delete (files leave with
+    their message, through the service)."""
+    alice = api("alice")
+    upload_id = alice.upload(b"minutes of the meeting\n", name="minutes.txt").json()[
+        "id"
+    ]
+    listing = admin_client.get("/admin/chat/upload/")
+    assert listing.status_code == 200
+    assert "minutes.txt" in listing.content.decode()
+    assert "alice" in listing.content.decode()
+    page = admin_client.get(f"/admin/chat/upload/{upload_id}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.get("/admin/chat/upload/add/").status_code == 403
+    delete = admin_client.post(
+        f"/admin/chat/upload/{upload_id}/delete/", {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    assert Upload.objects.filter(pk=upload_id).exists()
