@@ -274,8 +274,9 @@ def test_postgres_reads_the_search_index_not_the_table(alice, make_room):
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO chat_message (conversation_id, sender_id, body, client_id, "
-            "created_at) SELECT %s, %s, 'filler message ' || g, 'f' || g, now() "
-            "FROM generate_series(1, 5000) g",
+            "created_at, mentions, reactions, attachments) "
+            "SELECT %s, %s, 'filler message ' || g, 'f' || g, now(), "
+            "'[]', '[]', '[]' FROM generate_series(1, 5000) g",
             [room.pk, alice.pk],
         )
         post(alice, "我家在上海东边", room="lobby")
