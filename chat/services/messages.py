@@ -130,10 +130,11 @@ def _retries_of_the_muted(requests: list[dict], results: list) -> None:
     """A muted sender's retry of a message stored before the mute is answered
     with that message, as a retry is (the one-trip insert finds it so too):
     it was stored, whatever came since."""
-    muted = {
-        index: (requests[index]["sender"].pk, requests[index].get("client_id"))
+    muted: dict[int, tuple[int, str]] = {
+        index: (requests[index]["sender"].pk, requests[index]["client_id"])
         for index, result in enumerate(results)
         if isinstance(result, Muted)
+        and isinstance(requests[index].get("client_id"), str)
     }
     if not muted:
         return
@@ -163,7 +164,7 @@ def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     return {
         (user_id, slug, None): membership.conversation
         for (user_id, slug), membership in room_memberships(pairs).items()
-        if not membership.muted
+        if not getattr(membership, "muted", False)
     }
 
 
