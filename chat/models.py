@@ -96,6 +96,7 @@ class Membership(models.Model):
 
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
+        MODERATOR = "moderator", "Moderator"
         MEMBER = "member", "Member"
 
     conversation = models.ForeignKey(
@@ -339,6 +340,130 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.size} bytes)"
+
+
+class Restriction(models.Model):
+    """What a ban and a mute share: one user, one room, until a time (or for good).
+
+    A restriction whose `expires_at` has passed no longer holds: every check reads
+    the time (chat.services.moderation), so that no job has to run first. Lifting
+    one deletes its row; the audit log keeps the story.
+    """
+
+    room = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # None: until lifted.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def holds(self, now=None) -> bool:
+        """Whether it is in force at `now` (the current time if not given)."""
+        return self.expires_at is None or self.expires_at > (now or timezone.now())
+
+    @staticmethod
+    def in_force(now=None) -> models.Q:
+        """A filter of the restrictions in force at `now` (default: the time)."""
+        return models.Q(expires_at__isnull=True) | models.Q(
+            expires_at__gt=now or timezone.now()
+        )
+
+
+class Ban(Restriction):
+    """A user put out of a room, who may not come back while it holds."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="ban_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.room}"
+
+
+class Mute(Restriction):
+    """A user who still reads a room but may not write in it while it holds."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="mute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} muted in {self.room}"
+
+
+class AuditEntry(models.Model):
+    """One moderation action, as it happened: written once, never changed.
+
+    Names are copied beside the foreign keys so that an entry still reads the
+    same once its room or users are gone.
+    """
+
+    class Action(models.TextChoices):
+        ROLE_CHANGED = "role_changed", "Role changed"
+        KICKED = "kicked", "Kicked"
+        BANNED = "banned", "Banned"
+        UNBANNED = "unbanned", "Unbanned"
+        MUTED = "muted", "Muted"
+        UNMUTED = "unmuted", "Unmuted"
+        INVITE_CREATED = "invite_created", "Invite created"
+        INVITE_REVOKED = "invite_revoked", "Invite revoked"
+        MESSAGE_DELETED = "message_deleted", "Message deleted"
+        REPORT_RESOLVED = "report_resolved", "Report resolved"
+
+    id = models.BigAutoField(primary_key=True)
+    # None: the system (a manage.py command or the admin without a user).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    target_name = models.CharField(max_length=150, blank=True)
+    room = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    room_slug = models.CharField(max_length=50, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["room", "id"], name="audit_room_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} in {self.room_slug}"
 
 
 class OutboxEvent(models.Model):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import events, ordering
-from chat.errors import ChatError, InvalidInput, Unavailable
+from chat.errors import ChatError, InvalidInput, Muted, Unavailable
 from chat.models import Conversation, Message, MessageChange, Upload
 from chat.selectors import (
     parse_cursor,
@@ -28,6 +28,7 @@ from chat.selectors import (
 )
 
 from . import mentions, one_trip, publish_after_commit, uploads
+from .restrictions import require_not_muted
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 
@@ -100,6 +101,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
                 results[index] = exc
                 continue
             ready.append((index, fields))
+        _retries_of_the_muted(requests, results)
         if ready and fast:
             # An IntegrityError (a conversation deleted meanwhile?) leaves the
             # lot to the ORM's way, which sorts it out message by message.
@@ -124,6 +126,24 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     return cast("list[StoreResult]", results)  # every index is filled by now
 
 
+def _retries_of_the_muted(requests: list[dict], results: list) -> None:
+    """A muted sender's retry of a message stored before the mute is answered
+    with that message, as a retry is (the one-trip insert finds it so too):
+    it was stored, whatever came since."""
+    muted: dict[int, tuple[int, str]] = {
+        index: (requests[index]["sender"].pk, requests[index]["client_id"])
+        for index, result in enumerate(results)
+        if isinstance(result, Muted)
+        and isinstance(requests[index].get("client_id"), str)
+    }
+    if not muted:
+        return
+    earlier = _sent_before(muted.values())
+    for index, key in muted.items():
+        if key in earlier:
+            results[index] = (earlier[key], False)
+
+
 def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     """The rooms the batch's senders write to as members, found in one query:
     `_prepare`'s `seen`, keyed as it keys them. What it leaves out is looked
@@ -140,9 +160,11 @@ def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     ]
     if not pairs:
         return {}
+    # A muted sender is left out too: looked up alone, and refused with until when.
     return {
         (user_id, slug, None): membership.conversation
         for (user_id, slug), membership in room_memberships(pairs).items()
+        if not getattr(membership, "muted", False)
     }
 
 
@@ -446,7 +468,9 @@ def _insert_once(
 
 def _conversation_for(*, sender: User, room, to) -> Conversation:
     if room is not None:
-        return room_membership(user=sender, slug=room).conversation
+        conversation = room_membership(user=sender, slug=room).conversation
+        require_not_muted(room=conversation, user=sender)
+        return conversation
     other = user_by_username(to)
     if other.pk == sender.pk:
         raise InvalidInput("invalid", "A direct message needs another user.")
