@@ -235,6 +235,8 @@ ZH_HANS = {
     "If you did not ask for this, ignore this email: nothing will be sent to this address.": "如果这不是你的请求，请忽略这封邮件：不会有邮件发送到这个地址。",  # noqa: E501
     "While you were away:": "你不在时：",
     "%(sender)s in %(place)s": "%(sender)s 在 %(place)s",
+    "%(sender)s, in a direct message": "%(sender)s，私信",
+    "direct message": "私信",
     "Turn these emails off:": "关闭这些邮件：",
     "Your settings:": "你的设置：",
     "Open the conversation": "打开对话",

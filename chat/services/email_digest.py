@@ -31,7 +31,8 @@ class MissedItem:
     body: str
     sent_at: datetime
     url: str
-    mention: bool
+    # A direct message (else a mention in the room `place` names).
+    direct: bool
 
 
 def place_and_path(message: Message, *, reader_id: int) -> tuple[str, str]:
@@ -54,7 +55,7 @@ def missed_item(message: Message, *, reader_id: int) -> MissedItem:
         body=message.body,
         sent_at=message.created_at,
         url=site_url(f"{path}?{urlencode({'around': message.id})}"),
-        mention=message.conversation.is_room,
+        direct=not message.conversation.is_room,
     )
 
 

@@ -115,7 +115,7 @@ async def test_a_missed_direct_message_is_emailed_through_smtp(
     everything = "".join(texts())
     assert everything.count("lunch at noon?") == 1
     assert everything.count("or at one") == 1
-    assert "alice in @alice" in everything
+    assert "alice, in a direct message" in everything
     assert "https://chat.example.com/dm/alice/?around=" in everything
     assert all(rcpt == ["bob@example.com"] for rcpt, _m in inbox.messages)
     subjects = {m["Subject"] for _r, m in inbox.messages}

@@ -51,7 +51,7 @@ def test_a_direct_message_unread_after_the_delay_is_emailed_once(people):
     assert email.to == ["bob@example.com"]
     assert email.subject == "1 message you missed"
     assert "are you there?" in email.body
-    assert "alice in @alice" in email.body
+    assert "alice, in a direct message" in email.body
     assert f"http://localhost:8000/dm/alice/?around={message.id}" in email.body
     assert "are you there?" in email.alternatives[0][0]
     assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
