@@ -91,6 +91,8 @@ def run_round(*, now: datetime | None = None) -> RoundResult:
     now = now or timezone.now()
     result = RoundResult()
     _ensure_cursor(now)
+    if _nothing_to_do(now):
+        return result
     with transaction.atomic():
         cursor = (
             NotificationCursor.objects.select_for_update(skip_locked=True)
@@ -121,6 +123,20 @@ def _ensure_cursor(now: datetime) -> None:
             NotificationCursor.objects.create(pk=1, last_message_id=start)
     except IntegrityError:  # another process made it first
         pass
+
+
+def _nothing_to_do(now: datetime) -> bool:
+    """No new message, no email due, no notification up: the round need not
+    take the lock (an idle server's round is three reads, no write)."""
+    cursor = NotificationCursor.objects.filter(pk=1).values_list(
+        "last_message_id", flat=True
+    )
+    if Message.objects.filter(id__gt=cursor[:1]).exists():
+        return False
+    return not MissedMessage.objects.filter(
+        Q(email_due_at__lte=now, emailed_at__isnull=True)
+        | Q(pushed_at__isnull=False, cleared_at__isnull=True)
+    ).exists()
 
 
 def _wanting(user_ids: set[int]) -> tuple[set[int], set[int]]:

@@ -383,3 +383,18 @@ def test_vapidkeys_prints_a_pair_pywebpush_can_sign_with(capsys):
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
     assert b64url(raw) == public
+
+
+def test_an_idle_round_takes_no_lock_and_writes_nothing(people):
+    """Nothing new, nothing due: a few reads, so idle servers cost nothing."""
+    from django.test.utils import CaptureQueriesContext
+
+    alice, bob = people
+    run_round()
+    with CaptureQueriesContext(connection) as queries:
+        result = run_round()
+    assert result.looked_at == 0
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert set(statements) == {"SELECT"}, statements
+    assert len(statements) <= 3, statements
+    assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
