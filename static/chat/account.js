@@ -23,7 +23,14 @@ async function bindPush() {
     status.textContent = gettext("This browser cannot show notifications from the server.");
     return;
   }
-  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  let registration;
+  try {
+    registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  } catch {
+    // Not a secure context (plain HTTP on another host than localhost), say.
+    status.textContent = gettext("This browser cannot show notifications from the server.");
+    return;
+  }
   const show = (subscription) => {
     on.hidden = Boolean(subscription);
     off.hidden = !subscription;
