@@ -53,6 +53,7 @@ def test_the_service_worker_shows_replaces_and_clears_a_conversations_push(
     person.log_in("/")
     person.open("/accounts/settings/")
     expect(person.page.locator("#push-subscribe")).to_be_visible()
+    person.shot("account-settings")
     expect(person.page.locator("#push-status")).to_have_text(
         "Browser notifications are off in this browser."
     )
