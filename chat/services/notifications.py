@@ -22,7 +22,7 @@ chat.ordering, so a cursor skips nothing). A round:
    after its commit, outside any transaction: one process sends each email
    and push, and a slow mail server holds no lock.
 2. Sends the pushes and the emails. An email the backend refused goes back to
-   pending for the next round.
+   pending, due again EMAIL_RETRY later (given up after EMAIL_GIVE_UP).
 3. Deletes the rows with nothing left to do.
 """
 
@@ -56,6 +56,10 @@ SCAN_LIMIT = 1000
 EMAIL_USERS_LIMIT = 100
 # A pushed message never read is forgotten after this long.
 PUSH_KEEP = timedelta(days=7)
+# A batch the mail server refused is tried again this much later, for as long
+# as its messages are younger than EMAIL_GIVE_UP.
+EMAIL_RETRY = timedelta(minutes=5)
+EMAIL_GIVE_UP = timedelta(days=2)
 # A cursor made afresh starts this far back (not at the whole history).
 FIRST_LOOK_BACK = timedelta(hours=1)
 PUSH_BODY_LENGTH = 200
@@ -296,14 +300,15 @@ def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
     if not due_users:
         return
     email_users, _push_users = _wanting(set(due_users))
-    # A deleted message is as good as read: nothing to tell.
+    # A deleted message is as good as read: nothing to tell; so is one that
+    # could not be emailed for EMAIL_GIVE_UP.
     rows = [
-        (pk, user, read or gone is not None)
-        for pk, user, read, gone in MissedMessage.objects.filter(
+        (pk, user, read or gone is not None or sent < now - EMAIL_GIVE_UP)
+        for pk, user, read, gone, sent in MissedMessage.objects.filter(
             pending, user_id__in=due_users
         )
         .annotate(read=_is_read())
-        .values_list("pk", "user_id", "read", "message__deleted_at")
+        .values_list("pk", "user_id", "read", "message__deleted_at", "sent_at")
         .order_by("message_id")
     ]
     cancelled = [pk for pk, user, read in rows if read or user not in email_users]
@@ -335,7 +340,9 @@ def _send_batches(batches: dict[int, list[int]], now: datetime, result: RoundRes
             logger.warning(
                 "email to user %s failed; kept for later", user_id, exc_info=True
             )
-            MissedMessage.objects.filter(pk__in=pks).update(emailed_at=None)
+            MissedMessage.objects.filter(pk__in=pks).update(
+                emailed_at=None, email_due_at=now + EMAIL_RETRY
+            )
             result.failed_emails += 1
         else:
             result.emails += 1

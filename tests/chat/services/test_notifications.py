@@ -137,7 +137,8 @@ def test_the_sender_and_a_mention_in_a_direct_message_count_once(people):
 
 
 def test_a_refused_email_is_tried_again_next_round(people, settings):
-    """The mail server refuses: nothing is lost, the next round sends it."""
+    """The mail server refuses: nothing is lost, a round five minutes later
+    sends it (not every round: a server down is not hammered)."""
     alice, bob = people
     message = dm(alice, bob, "retry me")
     settings.EMAIL_BACKEND = "tests.chat.services.failing_mail.Backend"
@@ -145,8 +146,22 @@ def test_a_refused_email_is_tried_again_next_round(people, settings):
     assert result.failed_emails == 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     run_round(now=message.created_at + LATER)
+    assert mail.outbox == []  # not at once: five minutes later
+    run_round(now=message.created_at + LATER + timedelta(minutes=5))
     assert len(mail.outbox) == 1
     assert "retry me" in mail.outbox[0].body
+
+
+def test_a_batch_refused_for_two_days_is_given_up(people, settings):
+    alice, bob = people
+    message = dm(alice, bob, "never delivered")
+    settings.EMAIL_BACKEND = "tests.chat.services.failing_mail.Backend"
+    run_round(now=message.created_at + LATER)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    result = run_round(now=message.created_at + timedelta(days=3))
+    assert (result.emails, result.cancelled) == (0, 1)
+    assert mail.outbox == []
+    assert MissedMessage.objects.count() == 0
 
 
 def test_the_unsubscribe_link_turns_email_off_in_one_click(people):
