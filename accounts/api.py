@@ -1,6 +1,8 @@
 """`/api/auth/token/`: trade a username and password for a token, or revoke one.
 
 `/api/auth/ticket/`: a single-use WebSocket ticket valid for 30 seconds.
+
+`/api/push/subscriptions/`: a browser's Web Push subscription.
 """
 
 from django.conf import settings
@@ -15,8 +17,9 @@ from rest_framework.views import APIView
 from chatsite.errors import error_body, errors
 from chatsite.throttles import AddressRateThrottle
 
+from .email import delete_push_subscription, save_push_subscription
 from .limits import AccountRateThrottle
-from .models import ApiToken
+from .models import ApiToken, PushSubscription
 from .tickets import create_ticket
 from .tokens import create_token, revoke_token
 
@@ -127,3 +130,82 @@ class TicketView(APIView):
             {"ticket": ticket, "expires_in": settings.CHAT_TICKET_SECONDS},
             status=status.HTTP_201_CREATED,
         )
+
+
+class PushKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(min_length=16, max_length=200)
+    auth = serializers.CharField(min_length=8, max_length=100)
+
+
+class PushSubscriptionSerializer(serializers.Serializer):
+    """A browser's PushSubscription.toJSON()."""
+
+    endpoint = serializers.URLField(max_length=1000)
+    keys = PushKeysSerializer()
+    expirationTime = serializers.IntegerField(  # noqa: N815 - the browser's name
+        required=False, allow_null=True
+    )
+
+    def validate_endpoint(self, value: str) -> str:
+        if not value.startswith("https://") and not settings.CHAT_PUSH_HTTP_ENDPOINTS:
+            raise serializers.ValidationError("A push endpoint is an https:// URL.")
+        return value
+
+
+class PushUnsubscribeSerializer(serializers.Serializer):
+    endpoint = serializers.URLField(max_length=1000)
+
+
+class PushSubscriptionsView(APIView):
+    """`/api/push/subscriptions/`: this browser's Web Push subscription."""
+
+    @extend_schema(responses={200: None, **errors(401)})
+    def get(self, request: Request) -> Response:
+        """The server's VAPID public key (null: push is off) and my subscriptions."""
+        public_key = settings.CHAT_VAPID_PUBLIC_KEY or None
+        if not settings.CHAT_VAPID_PRIVATE_KEY:
+            public_key = None
+        return Response(
+            {
+                "public_key": public_key,
+                "subscriptions": [
+                    {"id": s.pk, "endpoint": s.endpoint, "created_at": s.created_at}
+                    for s in PushSubscription.objects.filter(user=request.user)
+                ],
+            }
+        )
+
+    @extend_schema(
+        request=PushSubscriptionSerializer, responses={201: None, **errors(400, 401)}
+    )
+    def post(self, request: Request) -> Response:
+        """Store a subscription (the same endpoint again replaces it)."""
+        data = PushSubscriptionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = save_push_subscription(
+            user=request.user,
+            endpoint=data.validated_data["endpoint"],
+            p256dh=data.validated_data["keys"]["p256dh"],
+            auth=data.validated_data["keys"]["auth"],
+        )
+        return Response(
+            {"id": subscription.pk, "endpoint": subscription.endpoint},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=PushUnsubscribeSerializer,
+        responses={204: None, **errors(400, 401, 404)},
+    )
+    def delete(self, request: Request) -> Response:
+        """Forget a subscription of mine."""
+        data = PushUnsubscribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not delete_push_subscription(
+            user=request.user, endpoint=data.validated_data["endpoint"]
+        ):
+            return Response(
+                error_body("not_found", "No subscription of yours has that endpoint."),
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)

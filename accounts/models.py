@@ -11,8 +11,20 @@ from django.utils import timezone
 class User(AbstractUser):
     """The project's own user model, so that fields can be added later."""
 
+    # The address `email` held when its owner opened the signed link sent to it
+    # (accounts.email): `email` is verified while the two are the same, so that
+    # changing it needs a new verification. Unverified addresses get nothing.
+    verified_email = models.EmailField(blank=True, default="")
+    # Email for the direct messages and mentions missed (chat.services.email_digest);
+    # turned off on the account page or by the signed unsubscribe link.
+    email_notifications = models.BooleanField(default=True)
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.email) and self.email == self.verified_email
 
 
 def usable_at(now: datetime) -> models.Q:
@@ -82,3 +94,28 @@ class WebSocketTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket of {self.user_id} until {self.expires_at:%H:%M:%S}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (its endpoint and keys, as the
+    browser's PushSubscription.toJSON() gives them)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="push_subscriptions",
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of {self.user_id}"
+
+    def info(self) -> dict:
+        """What pywebpush takes as subscription_info."""
+        return {
+            "endpoint": self.endpoint,
+            "keys": {"p256dh": self.p256dh, "auth": self.auth},
+        }

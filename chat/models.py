@@ -481,3 +481,52 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.event.get('type')} to {', '.join(self.groups)}"
+
+
+class MissedMessage(models.Model):
+    """A direct message or a mention to a user who may not have seen it: what
+    the notifications job emails and pushes (chat.services.notifications).
+
+    Made by the job from what was stored, never on the message path. `email_due_at`
+    is set if the user was not online when it was sent (null: no email); the row
+    is emailed with the rest of the user's batch then, unless read first.
+    `pushed_at` is set once it was pushed; `cleared_at` once the silent "read"
+    push went. A row with nothing left to do is deleted.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+    email_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "message"], name="missed_message_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} missed by {self.user_id}"
+
+
+class NotificationCursor(models.Model):
+    """One row: the newest message id the notifications job has looked at.
+
+    Its row lock (SELECT ... FOR UPDATE SKIP LOCKED) is what makes one process
+    at a time run a round of the job.
+    """
+
+    last_message_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"notifications looked through #{self.last_message_id}"

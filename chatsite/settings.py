@@ -303,6 +303,55 @@ CHAT_MENTION_ALL_MAX_MEMBERS = 15
 # A connection relays `typing` to one conversation at most this often.
 CHAT_TYPING_INTERVAL_SECONDS = env_float("CHAT_TYPING_INTERVAL_SECONDS", 2.0)
 
+# --- Email and browser push for what was missed (issue 16) -----------------------
+# A direct message or mention still unread this long after it was sent, to a
+# user who was not online then, is emailed (chat.services.email_digest); 0: at
+# the job's next round.
+CHAT_EMAIL_DELAY_MINUTES = env_int("CHAT_EMAIL_DELAY_MINUTES", 10)
+if CHAT_EMAIL_DELAY_MINUTES < 0:
+    fail("CHAT_EMAIL_DELAY_MINUTES must be 0 or more.")
+# How often each serving process runs a round of the notifications job (one
+# process at a time does: chat.services.notifications).
+CHAT_NOTIFY_INTERVAL_SECONDS = env_float("CHAT_NOTIFY_INTERVAL_SECONDS", 5.0)
+if CHAT_NOTIFY_INTERVAL_SECONDS <= 0:
+    fail("CHAT_NOTIFY_INTERVAL_SECONDS must be more than 0.")
+# The address of the site in links that emails and pushes carry (no request
+# to take it from): scheme, host and port, no path.
+CHAT_SITE_URL = env_str("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
+if urlsplit(CHAT_SITE_URL).scheme not in {"http", "https"}:
+    fail("CHAT_SITE_URL must be an http:// or https:// URL.")
+# Email through Django's backend: the console (stdout) unless EMAIL_HOST is set,
+# then SMTP; EMAIL_BACKEND names any other.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    fail("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "chat@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Web Push: the VAPID key pair (`manage.py vapidkeys` prints new ones); without
+# both, push is off and the account page offers no button.
+CHAT_VAPID_PUBLIC_KEY = env_str("CHAT_VAPID_PUBLIC_KEY", "").strip()
+CHAT_VAPID_PRIVATE_KEY = env_str("CHAT_VAPID_PRIVATE_KEY", "").strip()
+# Who the push services may contact about our pushes (a mailto: or https: URL).
+CHAT_VAPID_SUBJECT = env_str("CHAT_VAPID_SUBJECT", f"mailto:{DEFAULT_FROM_EMAIL}")
+# A push not delivered within this long is dropped by the push service.
+CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 3600)
+if CHAT_PUSH_TTL_SECONDS < 0:
+    fail("CHAT_PUSH_TTL_SECONDS must be 0 or more.")
+# Browsers' push endpoints are https:// URLs; a test's own push service is not.
+CHAT_PUSH_HTTP_ENDPOINTS = env_bool("CHAT_PUSH_HTTP_ENDPOINTS")
+
 # --- Security: limits and abuse (docs/security.md) ---------------------------------
 # Per-user token bucket shared by WebSocket frames and HTTP API requests.
 CHAT_RATE_BURST = max(1, env_int("CHAT_RATE_BURST", 60))

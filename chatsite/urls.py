@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import service_worker
 from chatsite.post_only import post_only
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("chat.api.urls")),
     path("accounts/", include("accounts.urls")),
+    # The Web Push service worker, at the root so that it may control every page.
+    path("sw.js", service_worker, name="service-worker"),
     path("", include("chat.urls")),
 ]
 

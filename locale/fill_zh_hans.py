@@ -199,6 +199,68 @@ ZH_HANS = {
     "The file could not be uploaded.": "文件未能上传。",
     "Download %(name)s": "下载 %(name)s",
     "View %(name)s": "查看 %(name)s",
+    # Email and push for what was missed (issue 16)
+    "Email address": "电子邮件地址",
+    "We send a link to confirm it; nothing else goes to it before.": "我们会发送一个确认链接；确认之前不会向它发送其他邮件。",  # noqa: E501
+    "Email me the direct messages and mentions I missed": "用电子邮件告诉我错过的私信和提及",  # noqa: E501
+    "We sent a link to %(email)s: open it to confirm it.": "我们已向 %(email)s 发送了一个链接：打开它即可确认。",  # noqa: E501
+    "We sent the link again.": "我们已重新发送链接。",
+    "Saved.": "已保存。",
+    "Confirm your email address": "确认你的电子邮件地址",
+    "%(count)d message you missed": "你错过了 %(count)d 条消息",
+    "Account settings": "账号设置",
+    "%(email)s is confirmed.": "%(email)s 已确认。",
+    "%(email)s is not confirmed yet: open the link we sent to it. Until then nothing is sent to it.": "%(email)s 尚未确认：请打开我们发给它的链接。确认之前不会向它发送任何邮件。",  # noqa: E501
+    "Send the link again": "重新发送链接",
+    "No email address: you get no email from us.": "没有电子邮件地址：你不会收到我们的邮件。",  # noqa: E501
+    "Save the address": "保存地址",
+    "Email notifications": "邮件通知",
+    "Sent when a direct message or a mention is still unread %(minutes)s minute after it came while you were away.": "你不在时收到的私信或提及，在 %(minutes)s 分钟后仍未读时发送。",  # noqa: E501
+    "Browser notifications": "浏览器通知",
+    "This browser shows a notification for a direct message or a mention when no page of the chat is open.": "没有打开聊天页面时，这个浏览器会为私信或提及显示通知。",  # noqa: E501
+    "Turn on browser notifications": "开启浏览器通知",
+    "Turn off browser notifications": "关闭浏览器通知",
+    "Browser notifications are not set up on this server.": "这台服务器没有设置浏览器通知。",  # noqa: E501
+    "Password": "密码",
+    "Reset my password by email": "通过电子邮件重置密码",
+    "Address confirmed": "地址已确认",
+    "%(email)s is confirmed: we will email you the direct messages and mentions you miss.": "%(email)s 已确认：我们会用电子邮件告诉你错过的私信和提及。",  # noqa: E501
+    "This link does not work": "这个链接无效",
+    "It is too old, or it is for an address that is no longer yours. Ask for a new one on the account page.": "链接已过期，或对应的地址已不再属于你。请在账号页面重新获取。",  # noqa: E501
+    "You are unsubscribed": "你已退订",
+    "We will not email you the messages you miss any more. You can turn it back on in your account settings.": "我们不会再用电子邮件发送你错过的消息。你可以在账号设置中重新开启。",  # noqa: E501
+    "Turn email notifications off in your account settings instead.": "请改为在账号设置中关闭邮件通知。",  # noqa: E501
+    "Hello %(name)s,": "%(name)s，你好：",
+    "Open this link to confirm that this is your address:": "打开这个链接，确认这是你的地址：",  # noqa: E501
+    "If you did not ask for this, ignore this email: nothing will be sent to this address.": "如果这不是你的请求，请忽略这封邮件：不会有邮件发送到这个地址。",  # noqa: E501
+    "While you were away:": "你不在时：",
+    "%(sender)s in %(place)s": "%(sender)s 在 %(place)s",
+    "%(sender)s, in a direct message": "%(sender)s，私信",
+    "direct message": "私信",
+    "Turn these emails off:": "关闭这些邮件：",
+    "Your settings:": "你的设置：",
+    "Open the conversation": "打开对话",
+    "Turn these emails off": "关闭这些邮件",
+    "Your settings": "你的设置",
+    "Reset your password": "重置密码",
+    "Type the confirmed email address of your account: we send a link to set a new password to it.": "输入你账号已确认的电子邮件地址：我们会向它发送设置新密码的链接。",  # noqa: E501
+    "Send the link": "发送链接",
+    "Check your email": "请查收邮件",
+    "If an account has that confirmed address, a link to set a new password is on its way to it.": "如果有账号使用这个已确认的地址，设置新密码的链接正在发往该地址。",  # noqa: E501
+    "Set a new password": "设置新密码",
+    "Set the password": "设置密码",
+    "It was used already or is too old.": "它已被使用或已过期。",
+    "Ask for a new one": "重新获取",
+    "Password changed": "密码已更改",
+    "Your new password is set.": "你的新密码已设置。",
+    "Someone asked to reset the password of your account. Open this link to set a new one:": "有人请求重置你账号的密码。打开这个链接设置新密码：",  # noqa: E501
+    "If it was not you, ignore this email: your password stays as it is.": "如果不是你，请忽略这封邮件：你的密码不会改变。",  # noqa: E501
+    "Forgot your password?": "忘记密码？",
+    "This browser cannot show notifications from the server.": "这个浏览器无法显示来自服务器的通知。",  # noqa: E501
+    "Browser notifications are on in this browser.": "这个浏览器已开启浏览器通知。",
+    "Browser notifications are off in this browser.": "这个浏览器已关闭浏览器通知。",
+    "Notifications are blocked for this site in the browser.": "浏览器已阻止这个网站的通知。",  # noqa: E501
+    "Browser notifications could not be turned on.": "无法开启浏览器通知。",
 }
 
 

@@ -26,3 +26,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+
+# The notifications job (chat.realtime.notify) never runs a round of its own in
+# a test: tests run rounds themselves (run_round); the daphne processes the
+# end-to-end tests start keep the default or set their own.
+CHAT_NOTIFY_INTERVAL_SECONDS = 3600.0

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONRenderer
 
-from accounts.api import TicketView, TokenView
+from accounts.api import PushSubscriptionsView, TicketView, TokenView
 
 from . import changes, moderation, views
 from .errors import not_found
@@ -24,6 +24,11 @@ class SchemaView(SpectacularAPIView):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/ticket/", TicketView.as_view(), name="api-ticket"),
+    path(
+        "push/subscriptions/",
+        PushSubscriptionsView.as_view(),
+        name="api-push-subscriptions",
+    ),
     path("rooms/", views.RoomListView.as_view(), name="api-rooms"),
     path("rooms/<str:slug>/", views.RoomDetailView.as_view(), name="api-room"),
     path("rooms/<str:slug>/join/", views.RoomJoinView.as_view(), name="api-room-join"),

@@ -20,6 +20,7 @@ from .connections import LocalConnections
 from .db_thread import KeptConnectionThread
 from .hub import Hub
 from .layer import RealtimeLayer, realtime_layer
+from .notify import NotificationJob
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
 from .retention import prune_changes_periodically, purge_uploads_periodically
@@ -43,6 +44,8 @@ class Runtime:
         # The WebSocket handshakes' reads and the tokens' last-use writes.
         self.handshake_db = KeptConnectionThread("chat-handshake-db")
         self.relay = Relay(self.layer) if outbox_in_use(self.layer) else None
+        # Email and push for what users missed (chat.services.notifications).
+        self.notifications = NotificationJob()
         # SIGTERM came: handshakes are refused, /healthz says so.
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -61,6 +64,7 @@ class Runtime:
             self.tasks.append(loop.create_task(self.relay.run()))
         self.tasks.append(loop.create_task(prune_changes_periodically()))
         self.tasks.append(loop.create_task(purge_uploads_periodically()))
+        self.tasks.append(loop.create_task(self.notifications.run()))
 
     async def stop(self) -> None:
         """Stop every job and close the threads' database connections."""
@@ -72,6 +76,7 @@ class Runtime:
         await self.publisher.close()
         await self.writer.close()
         await self.handshake_db.close()
+        await self.notifications.close()
         self.loop = None
 
 

@@ -81,6 +81,8 @@ PAGES = [
     "/",
     "/accounts/login/",
     "/accounts/signup/",
+    "/accounts/settings/",
+    "/accounts/password/reset/",
     "/admin/",
     "/admin/chat/room/",
     "/admin/chat/room/add/",
