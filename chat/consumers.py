@@ -143,7 +143,7 @@ class ChatConsumer(
         try:
             await handler(self, frame)
         except ChatError as exc:
-            await self.send_error(exc.code, exc.detail, client_id)
+            await self.send_error(exc.code, exc.detail, client_id, extra=exc.extra)
         except DatabaseError:
             logger.warning("database error while handling a frame", exc_info=True)
             error = Unavailable()
@@ -243,9 +243,15 @@ class ChatConsumer(
     async def send_text(self, text: str) -> None:
         await self.send({"type": "websocket.send", "text": text})
 
-    async def send_error(self, code, detail, client_id=None, retry_after=None) -> None:
+    async def send_error(
+        self, code, detail, client_id=None, retry_after=None, extra=None
+    ) -> None:
         await self.wait_answered()
         frame = events.error_frame(
-            code=code, detail=detail, client_id=client_id, retry_after=retry_after
+            code=code,
+            detail=detail,
+            client_id=client_id,
+            retry_after=retry_after,
+            extra=extra,
         )
         await self.send_text(frame)

@@ -7,6 +7,8 @@ class ChatError(Exception):
     """A request the server refuses, with a stable code and a readable reason."""
 
     status = HTTPStatus.BAD_REQUEST
+    # Keys an answer carries beside code and detail (a mute's "until").
+    extra: dict = {}  # noqa: RUF012 (never changed in place)
 
     def __init__(self, code: str, detail: str):
         super().__init__(detail)
@@ -30,6 +32,17 @@ class Forbidden(ChatError):
 
     def __init__(self, detail: str):
         super().__init__("forbidden", detail)
+
+
+class Muted(ChatError):
+    """The user may read the room but not write in it until `until` (ISO
+    8601, None: until lifted)."""
+
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self, detail: str, until: str | None):
+        super().__init__("muted", detail)
+        self.extra = {"until": until}
 
 
 class Unavailable(ChatError):

@@ -122,10 +122,14 @@ def error_frame(
     detail: str,
     client_id: str | None = None,
     retry_after: float | None = None,
+    extra: dict | None = None,
 ) -> str:
+    """`extra`: what the error adds (chat.errors.ChatError.extra)."""
     payload = {"type": "error", "code": code, "detail": detail, "client_id": client_id}
     if retry_after is not None:
         payload["retry_after"] = retry_after
+    if extra:
+        payload.update(extra)
     return dumps(payload)
 
 
@@ -163,7 +167,7 @@ def room_joined_frame(conversation: Conversation) -> str:
 
 
 def room_left_frame(conversation: Conversation, reason: str = "left") -> str:
-    """`reason`: "left" (the user's own leave), "kicked" or "deleted"."""
+    """`reason`: "left" (the user's own leave), "kicked", "banned" or "deleted"."""
     return dumps({"type": "room.left", "room": conversation.slug, "reason": reason})
 
 

@@ -373,6 +373,13 @@ class Restriction(models.Model):
         """Whether it is in force at `now` (the current time if not given)."""
         return self.expires_at is None or self.expires_at > (now or timezone.now())
 
+    @staticmethod
+    def in_force(now=None) -> models.Q:
+        """A filter of the restrictions in force at `now` (default: the time)."""
+        return models.Q(expires_at__isnull=True) | models.Q(
+            expires_at__gt=now or timezone.now()
+        )
+
 
 class Ban(Restriction):
     """A user put out of a room, who may not come back while it holds."""

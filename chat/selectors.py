@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -20,7 +21,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 
 from .errors import Forbidden, InvalidInput, NotFound
-from .models import Conversation, Membership, Message
+from .models import Conversation, Membership, Message, Mute
 from .text import is_storable, quoted
 
 MAX_ID = 2**63 - 1
@@ -234,7 +235,8 @@ def room_memberships(
     have one, in one query (the batch writer's room_membership lookups).
 
     A pair whose slug is no room's name, or whose user is no member, is left
-    out: room_membership then says why.
+    out: room_membership then says why. Each has `muted`: whether its user
+    may not write in the room now.
     """
     wanted = {
         (user_id, slug)
@@ -243,10 +245,17 @@ def room_memberships(
     }
     if not wanted:
         return {}
-    memberships = Membership.objects.select_related("conversation").filter(
-        conversation__kind=Conversation.Kind.ROOM,
-        conversation__slug__in={slug for _, slug in wanted},
-        user_id__in={user_id for user_id, _ in wanted},
+    muted = Mute.objects.filter(
+        Mute.in_force(), room=OuterRef("conversation_id"), user=OuterRef("user_id")
+    )
+    memberships = (
+        Membership.objects.select_related("conversation")
+        .filter(
+            conversation__kind=Conversation.Kind.ROOM,
+            conversation__slug__in={slug for _, slug in wanted},
+            user_id__in={user_id for user_id, _ in wanted},
+        )
+        .annotate(muted=Exists(muted))
     )
     # Users and slugs were asked for apart: keep the pairs that were asked.
     found = {(m.user_id, m.conversation.slug): m for m in memberships}
@@ -359,6 +368,25 @@ def is_owner(*, user: User, conversation: Conversation) -> bool:
     return Membership.objects.filter(
         user=user, conversation=conversation, role=Membership.Role.OWNER
     ).exists()
+
+
+MODERATING_ROLES = (Membership.Role.OWNER, Membership.Role.MODERATOR)
+
+
+def is_moderator(*, user: User, conversation: Conversation) -> bool:
+    """An owner or a moderator of the room (staff are not asked here)."""
+    return Membership.objects.filter(
+        user=user, conversation=conversation, role__in=MODERATING_ROLES
+    ).exists()
+
+
+def role_in(*, user: User, conversation: Conversation) -> str | None:
+    """`user`'s role in the room, None if not a member."""
+    return (
+        Membership.objects.filter(user=user, conversation=conversation)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def member_count(room: Conversation) -> int:

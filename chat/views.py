@@ -25,7 +25,7 @@ from .selectors import (
     direct_conversation,
     direct_conversations_of,
     is_member,
-    is_owner,
+    is_moderator,
     last_visible_id,
     people_matching,
     public_rooms_to_join,
@@ -234,8 +234,9 @@ def room(request, slug):
         title=found.title,
         read_id=read_position(request.user, found),
     )
-    # A room's owners may delete anyone's message there, as staff may anywhere.
-    data["moderator"] = data["moderator"] or is_owner(
+    # A room's owners and moderators may delete anyone's message there, as
+    # staff may anywhere.
+    data["moderator"] = data["moderator"] or is_moderator(
         user=request.user, conversation=found
     )
     return render(

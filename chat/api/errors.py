@@ -66,7 +66,8 @@ def exception_handler(exc, context):
         logger.warning("API request failed on the database", exc_info=True)
         exc = Unavailable()
     if isinstance(exc, ChatError):
-        return Response(error_body(exc.code, exc.detail), status=int(exc.status))
+        body = {**error_body(exc.code, exc.detail), **exc.extra}
+        return Response(body, status=int(exc.status))
     if isinstance(exc, RequestDataTooBig):
         # Read by DRF inside the view: the same 413 with DEBUG on or off.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -215,8 +215,8 @@ class UpdateRoomSerializer(serializers.Serializer):
 class RoleSerializer(serializers.Serializer):
     role = serializers.CharField(
         max_length=16,
-        help_text="`owner` or `member` (an owner stepping down). The last owner "
-        "cannot step down: 409 `last_owner`.",
+        help_text="`owner`, `moderator` or `member`. The last owner cannot "
+        "step down: 409 `last_owner`.",
     )
 
 

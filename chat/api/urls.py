@@ -4,7 +4,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.api import TicketView, TokenView
 
-from . import changes, invites, reports, views
+from . import changes, invites, moderation, reports, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
@@ -44,6 +44,25 @@ urlpatterns = [
         "rooms/<str:slug>/members/<str:username>/role/",
         views.RoomMemberRoleView.as_view(),
         name="api-room-member-role",
+    ),
+    path("rooms/<str:slug>/bans/", moderation.BansView.as_view(), name="api-room-bans"),
+    path(
+        "rooms/<str:slug>/bans/<str:username>/",
+        moderation.BanView.as_view(),
+        name="api-room-ban",
+    ),
+    path(
+        "rooms/<str:slug>/mutes/",
+        moderation.MutesView.as_view(),
+        name="api-room-mutes",
+    ),
+    path(
+        "rooms/<str:slug>/mutes/<str:username>/",
+        moderation.MuteView.as_view(),
+        name="api-room-mute",
+    ),
+    path(
+        "rooms/<str:slug>/audit/", moderation.AuditView.as_view(), name="api-room-audit"
     ),
     path(
         "rooms/<str:slug>/messages/",

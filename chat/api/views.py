@@ -321,9 +321,11 @@ class RoomMembersView(APIView):
 class RoomMemberView(APIView):
     @extend_schema(request=None, responses={204: None, **errors(401, 403, 404, 409)})
     def delete(self, request: Request, slug: str, username: str) -> Response:
-        """Remove a member from a room I own (a kick): 204, also if not a member.
+        """Remove a member (a kick) from a room I own or moderate: 204, also if
+        not a member; my own name: I leave.
 
-        Their sockets get `room.left` with the reason "kicked".
+        Their sockets get `room.left` with the reason "kicked". A moderator
+        cannot kick an owner or another moderator.
         """
         remove_member(slug=slug, username=username, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -335,7 +337,7 @@ class RoomMemberRoleView(APIView):
         responses={200: MemberRoleSerializer, **errors(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, slug: str, username: str) -> Response:
-        """Name another owner of a room I own, or step down to member."""
+        """Make a member of a room I own an owner, a moderator or a member."""
         if not isinstance(request.data, Mapping):
             raise InvalidInput("invalid", "Send a JSON object with 'role'.")
         membership = set_role(

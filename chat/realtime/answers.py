@@ -39,12 +39,15 @@ class AnswersInOrder:
     async def refuse(self, client_id: str | None, error: Exception) -> None:
         """A message.send not stored: its error (`internal` for a bug of ours)."""
         try:
+            extra = None
             if isinstance(error, ChatError):
-                code, detail = error.code, error.detail
+                code, detail, extra = error.code, error.detail, error.extra
             else:
                 logger.error("unexpected error while storing a message", exc_info=error)
                 code, detail = "internal", "The server failed on this frame."
-            frame = events.error_frame(code=code, detail=detail, client_id=client_id)
+            frame = events.error_frame(
+                code=code, detail=detail, client_id=client_id, extra=extra
+            )
             await self.send_text(frame)
         finally:
             self.one_answered()

@@ -24,23 +24,26 @@ import emoji as emoji_data
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
 from chat import events, ordering
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chat.models import (
+    AuditEntry,
     ChangeHorizon,
     Membership,
     Message,
     MessageChange,
     MessageRevision,
+    Mute,
     Reaction,
 )
-from chat.selectors import is_owner, with_message_relations
+from chat.selectors import is_moderator, with_message_relations
 
-from . import mentions, publish_after_commit, uploads
+from . import audit, mentions, publish_after_commit, uploads
+from .restrictions import require_not_muted
 from .validation import clean_body
 
 # The longest emoji we store (a family of four with skin tones is about 30
@@ -76,23 +79,36 @@ def _message_id(value) -> int:
     return value
 
 
-def _locked_message(*, user: User, message_id) -> Message:
+def _locked_message(*, user: User, message_id, writing: bool = False) -> Message:
     """The message, its row locked until the caller commits, if `user` may
-    see it (a member of its conversation); a tombstone counts as gone."""
+    see it (a member of its conversation); a tombstone counts as gone.
+
+    `writing` (an edit, a reaction): refused with `muted` if the user is muted
+    in its room, found by the same query as the membership.
+    """
     message = (
         with_message_relations(Message.objects.select_for_update(of=("self",)))
         .filter(id=_message_id(message_id), deleted_at__isnull=True)
         .first()
     )
-    if message is None or not _can_read(user, message):
+    if message is None:
         raise _not_found()
+    membership = (
+        Membership.objects.filter(user=user, conversation_id=message.conversation_id)
+        .annotate(muted=Exists(_mutes_of_membership()))
+        .first()
+    )
+    if membership is None:
+        raise _not_found()
+    if writing and membership.muted:
+        require_not_muted(room=message.conversation, user=user)
     return message
 
 
-def _can_read(user: User, message: Message) -> bool:
-    return Membership.objects.filter(
-        user=user, conversation_id=message.conversation_id
-    ).exists()
+def _mutes_of_membership():
+    return Mute.objects.filter(
+        Mute.in_force(), room=OuterRef("conversation_id"), user=OuterRef("user_id")
+    )
 
 
 def _record(message: Message, kind: str, frame: dict) -> MessageChange:
@@ -134,7 +150,7 @@ def store_edit(*, user: User, message_id, body) -> StoredChange:
     """Replace the body of `user`'s own message, within the edit window."""
     body = clean_body(body)
     with transaction.atomic():
-        message = _locked_message(user=user, message_id=message_id)
+        message = _locked_message(user=user, message_id=message_id, writing=True)
         if message.sender_id != user.pk:
             raise Forbidden("Only its sender can edit a message.")
         now = timezone.now()
@@ -158,11 +174,11 @@ def store_edit(*, user: User, message_id, body) -> StoredChange:
 
 
 def _may_delete(user: User, message: Message) -> bool:
-    """The sender, staff, or an owner of the message's room."""
+    """The sender, staff, or an owner or moderator of the message's room."""
     if message.sender_id == user.pk or user.is_staff:
         return True
     conversation = message.conversation
-    return conversation.is_room and is_owner(user=user, conversation=conversation)
+    return conversation.is_room and is_moderator(user=user, conversation=conversation)
 
 
 def store_deletion(*, user: User, message_id) -> StoredChange:
@@ -180,7 +196,8 @@ def store_deletion(*, user: User, message_id) -> StoredChange:
             message = _locked_any_message(message_id)
         if not _may_delete(user, message):
             raise Forbidden(
-                "Only its sender, the room's owners or staff can delete a message."
+                "Only its sender, the room's owners and moderators or staff can "
+                "delete a message."
             )
         mentions.forget_mentions(message)
         message.body, message.reactions, message.mentions = "", [], []
@@ -197,6 +214,15 @@ def store_deletion(*, user: User, message_id) -> StoredChange:
         MessageRevision.objects.filter(message=message).delete()
         frame = _frame_head(MessageChange.Kind.DELETED, message)
         change = _record(message, MessageChange.Kind.DELETED, frame)
+        if message.sender_id != user.pk:
+            conversation = message.conversation
+            audit.record(
+                actor=user,
+                action=AuditEntry.Action.MESSAGE_DELETED,
+                room=conversation if conversation.is_room else None,
+                target=message.sender,
+                detail={"message_id": message.pk},
+            )
     return StoredChange(change, message)
 
 
@@ -246,7 +272,7 @@ def store_reaction(*, user: User, message_id, emoji, add: bool) -> StoredChange 
     """
     emoji = clean_emoji(emoji)
     with transaction.atomic():
-        message = _locked_message(user=user, message_id=message_id)
+        message = _locked_message(user=user, message_id=message_id, writing=True)
         mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
         if add:
             if mine.exists():

@@ -28,6 +28,7 @@ from chat.selectors import (
 )
 
 from . import mentions, one_trip, publish_after_commit, uploads
+from .restrictions import require_not_muted
 from .rooms import direct_conversation_for
 from .validation import clean_body, clean_client_id
 
@@ -140,9 +141,11 @@ def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     ]
     if not pairs:
         return {}
+    # A muted sender is left out too: looked up alone, and refused with until when.
     return {
         (user_id, slug, None): membership.conversation
         for (user_id, slug), membership in room_memberships(pairs).items()
+        if not membership.muted
     }
 
 
@@ -446,7 +449,9 @@ def _insert_once(
 
 def _conversation_for(*, sender: User, room, to) -> Conversation:
     if room is not None:
-        return room_membership(user=sender, slug=room).conversation
+        conversation = room_membership(user=sender, slug=room).conversation
+        require_not_muted(room=conversation, user=sender)
+        return conversation
     other = user_by_username(to)
     if other.pk == sender.pk:
         raise InvalidInput("invalid", "A direct message needs another user.")

@@ -26,7 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from chat import ordering
-from chat.models import Membership, Message
+from chat.models import Membership, Message, Mute
 
 
 def available() -> bool:
@@ -40,12 +40,13 @@ def available() -> bool:
 def insert_messages(rows: list[dict]) -> list[Message | None]:
     """Insert `rows` (conversation, sender, body, client_id) under the ordering
     lock, each only if its sender is a member of its conversation (checked in
-    the same statement, so a conversation known from before needs no lookup).
+    the same statement, so a conversation known from before needs no lookup)
+    and not muted in it.
 
     Each answer is the new Message, or None where the row was not inserted:
     the sender used the client_id before (or earlier in `rows`), or is not a
-    member (any more). Raises what the database raises; then nothing of the
-    batch was stored.
+    member (any more), or is muted there. Raises what the database raises;
+    then nothing of the batch was stored.
     """
     now = timezone.now()
     params: list = [ordering.MESSAGES]
@@ -101,6 +102,15 @@ def _insert_sql(count: int) -> str:
         f"WHERE m.{column(Membership, 'conversation')} = v.conversation "
         f"AND m.{column(Membership, 'user')} = v.sender"
     )
+    # A sender muted in the room at the message's time is refused like a
+    # stranger: looked up again, and told until when (messages._prepare).
+    muted = (
+        f"SELECT 1 FROM {q(Mute._meta.db_table)} mu "  # noqa: S608
+        f"WHERE mu.{column(Mute, 'room')} = v.conversation "
+        f"AND mu.{column(Mute, 'user')} = v.sender "
+        f"AND (mu.{column(Mute, 'expires_at')} IS NULL "
+        f"OR mu.{column(Mute, 'expires_at')} > v.created_at)"
+    )
     conflict = f"{column(Message, 'sender')}, {column(Message, 'client_id')}"
     returning = f"{column(Message, 'id')}, {conflict}"
     # Names from the models and placeholders only: the values travel as params.
@@ -111,7 +121,7 @@ def _insert_sql(count: int) -> str:
         "'[]'::jsonb, '[]'::jsonb, '[]'::jsonb "
         f"FROM (VALUES {values}) "
         "AS v (conversation, sender, body, client_id, created_at, number) "
-        f"WHERE EXISTS ({member}) ORDER BY v.number"
+        f"WHERE EXISTS ({member}) AND NOT EXISTS ({muted}) ORDER BY v.number"
     )
     return (
         f"SELECT pg_advisory_xact_lock(%s); {insert} "

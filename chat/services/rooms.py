@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
-from chat.models import Conversation, Membership, slug_validator
+from chat.models import AuditEntry, Conversation, Membership, slug_validator
 from chat.selectors import member_count, room_by_slug, room_owner, user_by_username
 from chat.text import is_storable
 
-from . import publish_after_commit
+from . import audit, publish_after_commit
+from .restrictions import require_not_banned, require_power
 
-ROLES = (Membership.Role.OWNER, Membership.Role.MEMBER)
+ROLES = (Membership.Role.OWNER, Membership.Role.MODERATOR, Membership.Role.MEMBER)
 
 
 class RoomExists(ChatError):
@@ -142,11 +143,13 @@ def delete_room_by_slug(*, slug, actor: User | None = None) -> None:
     delete_room(room=room_by_slug(slug), actor=actor)
 
 
-def set_role(*, slug, username, role, actor: User | None = None) -> Membership:
-    """Make a member an owner or a plain member (an owner stepping down).
+def set_role(
+    *, slug, username, role, actor: User | None = None, reason=""
+) -> Membership:
+    """Make a member an owner, a moderator or a plain member.
 
     `actor` must own the room or be staff; None is trusted. The last owner
-    cannot step down: LastOwner.
+    cannot step down: LastOwner. A change goes to the audit log.
     """
     room = room_by_slug(slug)
     if actor is not None:
@@ -162,8 +165,16 @@ def set_role(*, slug, username, role, actor: User | None = None) -> Membership:
             return membership
         if membership.role == Membership.Role.OWNER:
             _keep_an_owner(room, user)
-        membership.role = role
+        before, membership.role = membership.role, role
         membership.save(update_fields=["role"])
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.ROLE_CHANGED,
+            room=room,
+            target=user,
+            reason=clean_reason(reason),
+            detail={"from": before, "to": role},
+        )
     _publish_room_state(room)
     return membership
 
@@ -255,6 +266,7 @@ def _join(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
     if Membership.objects.filter(user=user, conversation=room).exists():
         return MembershipChange(room, user, joined=True, changed=False)
+    require_not_banned(room=room, user=user)
     if room.is_private:
         raise Forbidden(f"'{room.slug}' is private: its owner adds its members.")
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
@@ -263,12 +275,13 @@ def _join(*, user: User, slug) -> MembershipChange:
 
 def _leave(*, user: User, slug) -> MembershipChange:
     room = room_by_slug(slug)
-    changed = _end_membership(room, user)
+    changed = end_membership(room, user)
     return MembershipChange(room, user, joined=False, changed=changed)
 
 
-def _end_membership(room: Conversation, user: User) -> bool:
-    """Delete `user`'s membership of `room`, unless they are its last owner."""
+def end_membership(room: Conversation, user: User) -> bool:
+    """Delete `user`'s membership of `room`, unless they are its last owner;
+    whether there was one (in the caller's transaction, if any)."""
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()
@@ -288,19 +301,45 @@ def _add_member(*, slug, username, actor: User | None) -> MembershipChange:
     if actor is not None:
         _require_manager(actor, room, "adds its members")
     user = user_by_username(username)
+    require_not_banned(room=room, user=user)
     _, created = Membership.objects.get_or_create(user=user, conversation=room)
     return MembershipChange(room, user, joined=True, changed=created)
 
 
-def _remove_member(*, slug, username, actor: User | None) -> MembershipChange:
+def _remove_member(
+    *, slug, username, actor: User | None, reason=""
+) -> MembershipChange:
+    """Removing oneself is leaving; anyone else's removal is a kick, by an
+    owner or a moderator (over members only), recorded in the audit log."""
     room = room_by_slug(slug)
-    if actor is not None:
-        _require_manager(actor, room, "removes its members")
     user = user_by_username(username)
-    changed = _end_membership(room, user)
-    # Removing oneself is leaving; anyone else's removal is a kick.
-    reason = "left" if actor is not None and actor.pk == user.pk else "kicked"
-    return MembershipChange(room, user, joined=False, changed=changed, reason=reason)
+    if actor is not None and actor.pk == user.pk:
+        changed = end_membership(room, user)
+        return MembershipChange(room, user, joined=False, changed=changed)
+    require_power(actor=actor, room=room, target=user, what="removes its members")
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        changed = end_membership(room, user)
+        if changed:
+            audit.record(
+                actor=actor,
+                action=AuditEntry.Action.KICKED,
+                room=room,
+                target=user,
+                reason=reason,
+            )
+    return MembershipChange(room, user, joined=False, changed=changed, reason="kicked")
+
+
+def clean_reason(reason) -> str:
+    """A moderator's reason: text of at most 500 characters ("" if not given)."""
+    if reason is None:
+        return ""
+    if not isinstance(reason, str) or len(reason) > 500 or not is_storable(reason):
+        raise InvalidInput(
+            "invalid", "'reason' must be text of at most 500 characters."
+        )
+    return reason.strip()
 
 
 def _require_manager(actor: User, room: Conversation, what: str) -> None:
@@ -360,10 +399,12 @@ async def aadd_member(
 
 
 async def aremove_member(
-    *, slug, username, actor: User | None = None
+    *, slug, username, actor: User | None = None, reason=""
 ) -> tuple[Conversation, User, bool]:
     """Remove a user from a room; their connections leave its group at once."""
-    change = await _apply(_remove_member, slug=slug, username=username, actor=actor)
+    change = await _apply(
+        _remove_member, slug=slug, username=username, actor=actor, reason=reason
+    )
     return change.room, change.user, change.changed
 
 
@@ -391,9 +432,10 @@ def add_member(
 
 
 def remove_member(
-    *, slug, username, actor: User | None = None
+    *, slug, username, actor: User | None = None, reason=""
 ) -> tuple[Conversation, User, bool]:
+    """Remove a user from a room (a kick, unless `actor` is the user)."""
     change = _apply_in_transaction(
-        _remove_member, slug=slug, username=username, actor=actor
+        _remove_member, slug=slug, username=username, actor=actor, reason=reason
     )
     return change.room, change.user, change.changed
