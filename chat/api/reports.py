@@ -63,7 +63,7 @@ class ReportSerializer(serializers.Serializer):
 class ResolveSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ACTIONS)
     reason = serializers.CharField(
-        max_length=MAX_REASON_LENGTH, allow_blank=True, required=False
+        max_length=500, allow_blank=True, required=False
     )
     expires_in = serializers.IntegerField(
         min_value=1,

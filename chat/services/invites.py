@@ -22,7 +22,7 @@ from chat.selectors import room_by_slug
 from chat.text import is_storable
 
 from . import audit, moderation, publish_after_commit
-from .permissions import require_moderator
+from .restrictions import require_moderator
 
 # The longest an invite may last, and the most joins it may allow.
 MAX_EXPIRES_IN = 366 * 24 * 3600
@@ -70,7 +70,7 @@ def create_invite(
     (None: no limit). `actor` must moderate the room; None is trusted."""
     room = room_by_slug(slug)
     if actor is not None:
-        require_moderator(actor, room, "makes its invite links")
+        require_moderator(actor=actor, room=room, what="makes its invite links")
     seconds = _optional_count(expires_in, "expires_in", MAX_EXPIRES_IN)
     uses = _optional_count(max_uses, "max_uses", MAX_USES)
     now = timezone.now()
@@ -99,7 +99,7 @@ def room_invites(*, slug, actor: User | None = None) -> list[Invite]:
     """A room's invites that can still be used, the newest first."""
     room = room_by_slug(slug)
     if actor is not None:
-        require_moderator(actor, room, "sees its invite links")
+        require_moderator(actor=actor, room=room, what="sees its invite links")
     return list(
         usable_invites(Invite.objects.filter(conversation=room))
         .select_related("conversation", "created_by")
@@ -149,7 +149,7 @@ def revoke_invite(*, code, actor: User | None = None, slug=None) -> Invite:
             raise _not_found()
         room = invite.conversation
         if actor is not None:
-            require_moderator(actor, room, "revokes its invite links")
+            require_moderator(actor=actor, room=room, what="revokes its invite links")
         if invite.revoked_at is not None:
             return invite
         invite.revoked_at = timezone.now()

@@ -19,7 +19,8 @@ from chat.selectors import MAX_ID, room_by_slug, with_message_relations
 from chat.text import is_storable
 
 from . import audit, changes, moderation
-from .permissions import require_moderator
+from .restrictions import require_moderator
+from .rooms import clean_reason
 
 MAX_REASON_LENGTH = 1000
 ACTIONS = tuple(Report.Action.values)
@@ -132,7 +133,7 @@ def open_reports(*, slug, actor: User | None = None) -> list[Report]:
     """A room's open reports, the oldest first; `actor` must moderate it."""
     room = room_by_slug(slug)
     if actor is not None:
-        require_moderator(actor, room, "sees its reports")
+        require_moderator(actor=actor, room=room, what="sees its reports")
     return list(
         Report.objects.filter(conversation=room, status=Report.Status.OPEN)
         .select_related("conversation", "reporter", "resolved_by")
@@ -166,10 +167,10 @@ def resolve_report(
     """
     room = room_by_slug(slug)
     if actor is not None:
-        require_moderator(actor, room, "resolves its reports")
+        require_moderator(actor=actor, room=room, what="resolves its reports")
     if not isinstance(action, str) or action not in ACTIONS:
         raise InvalidInput("invalid", f"'action' must be one of: {', '.join(ACTIONS)}.")
-    text = _reason(reason)
+    text = clean_reason(reason)
     with transaction.atomic():
         report = (
             Report.objects.select_for_update(of=("self",))
@@ -184,7 +185,14 @@ def resolve_report(
         if report is None:
             raise NotFound(f"No open report with this id in '{room.slug}'.")
         sender = User.objects.filter(pk=report.snapshot["sender"]["id"]).first()
-        _act(report, action, actor=actor, sender=sender, reason=text, expires_in=expires_in)
+        _act(
+            report,
+            action,
+            actor=actor,
+            sender=sender,
+            reason=text,
+            expires_in=expires_in,
+        )
         now = timezone.now()
         resolved = list(
             Report.objects.select_for_update()

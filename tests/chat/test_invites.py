@@ -235,3 +235,45 @@ def test_invite_page_of_a_dead_code_is_404(people, client):
     assert answer.status_code == 404
     assert client.post("/invite/nothing-like-a-code/").status_code == 404
     assert not is_member(carol)
+
+
+def test_a_banned_user_is_refused_and_uses_nothing_up(people):
+    """Banned: 403 forbidden saying banned and until when; after the ban, it works."""
+    from chat.services.moderation import ban, unban
+
+    alice, _, carol = people
+    invite = make_invite(alice, max_uses=1)
+    ban(slug="den", username="carol", actor=alice.user, expires_in=3600)
+    response = carol.post(f"/api/invites/{invite['code']}/accept/")
+    assert_error(response, 403, "forbidden")
+    assert "banned" in response.json()["detail"]
+    assert "until 20" in response.json()["detail"]
+    assert Invite.objects.get(code=invite["code"]).uses == 0
+    unban(slug="den", username="carol", actor=alice.user)
+    assert carol.post(f"/api/invites/{invite['code']}/accept/").status_code == 200
+
+
+def test_a_ban_that_expired_lets_the_invite_in(people):
+    """An expired ban no longer refuses: checked at use, no job run."""
+    from chat.models import Ban
+    from chat.services.moderation import ban
+
+    alice, _, carol = people
+    invite = make_invite(alice)
+    ban(slug="den", username="carol", actor=alice.user, expires_in=60)
+    Ban.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert carol.post(f"/api/invites/{invite['code']}/accept/").status_code == 200
+
+
+def test_the_invite_page_tells_a_banned_user(people, client):
+    """The page's join: 403 with the ban's sentence, not a member."""
+    from chat.services.moderation import ban
+
+    alice, _, carol = people
+    invite = make_invite(alice)
+    ban(slug="den", username="carol", actor=alice.user)
+    client.force_login(carol.user)
+    answer = client.post(invite["url"])
+    assert answer.status_code == 403
+    assert "banned" in answer.content.decode()
+    assert not is_member(carol)
