@@ -211,6 +211,7 @@ export class ConversationView {
     }
     let text = gettext("You are no longer a member of this room.");
     if (reason === "kicked") text = gettext("You were removed from this room.");
+    if (reason === "banned") text = gettext("You were banned from this room.");
     if (reason === "deleted") text = gettext("This room was deleted.");
     note.replaceChildren(
       el("span", { className: "left-notice", role: "alert", text }),

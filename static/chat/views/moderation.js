@@ -54,15 +54,17 @@ export class RoomModeration {
     return this.role === "moderator" && member.role === "member";
   }
 
-  /** My role changed, or the member list was read again. */
-  async noteMembers(members) {
+  /** My role, from the member list (read again after every change). */
+  noteRole(members) {
     const mine = members.find((m) => m.user.id === this.view.me.id);
     this.role = mine ? mine.role : null;
     this.tools.hidden = !this.canModerate;
-    if (!this.canModerate) {
-      this.mutes.clear();
-      return false;
-    }
+    if (!this.canModerate) this.mutes.clear();
+  }
+
+  /** Read the mutes, bans and invites in force: whether the mutes changed. */
+  async refresh() {
+    if (!this.canModerate) return false;
     const [mutes] = await Promise.all([this.loadMutes(), this.loadBans(), this.loadInvites()]);
     return mutes;
   }

@@ -53,8 +53,9 @@ export function bindRoomSettings(view, { store }) {
   };
   // The mutes in force come after the list: draw again if they changed.
   const onMembers = async (members) => {
+    moderation.noteRole(members);
     drawMembers(members);
-    if ((await moderation.noteMembers(members)) && latest === members) drawMembers(members);
+    if ((await moderation.refresh()) && latest === members) drawMembers(members);
   };
   view.onMembers(onMembers);
 
