@@ -9,6 +9,9 @@ send_message by clients and `manage.py postmessage`). A message's page shows
 its edits (the bodies it had before) and its deletion (when, by whom; a deletion
 takes the earlier bodies too); the one change made here, "delete for everyone",
 goes through delete_message like a client's delete.
+
+Bans and mutes are listed, and lifted through unban/unmute; the audit log is
+listed and filtered, and nothing here can add, change or delete an entry.
 """
 
 from django import forms
@@ -19,9 +22,20 @@ from django.utils.text import Truncator
 from accounts.models import User
 
 from .errors import ChatError
-from .models import Conversation, Membership, Message, MessageRevision, Room
+from .models import (
+    AuditEntry,
+    Ban,
+    Conversation,
+    Membership,
+    Message,
+    MessageRevision,
+    Mute,
+    Room,
+)
 from .selectors import room_owners, with_owners
 from .services.changes import delete_message
+from .services.moderation import unban, unmute
+from .services.restrictions import until_text
 from .services.rooms import (
     add_member,
     create_room,
@@ -164,7 +178,9 @@ class RoomAdmin(admin.ModelAdmin):
     def _apply(self, request, service, room: Room, user) -> bool:
         """Run a membership service; report a refusal instead of failing."""
         try:
-            _, _, changed = service(slug=room.slug, username=user.username)
+            _, _, changed = service(
+                slug=room.slug, username=user.username, actor=request.user
+            )
         except ChatError as exc:
             self.message_user(request, f"{user}: {exc.detail}", messages.ERROR)
             return False
@@ -309,3 +325,99 @@ class MessageAdmin(admin.ModelAdmin):
             deleted += 1
         noun = "message" if deleted == 1 else "messages"
         self.message_user(request, f"Deleted {deleted} {noun} for everyone.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only: listed, never added or changed here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log: append-only, so not even a superuser deletes an entry."""
+
+    list_display = (
+        "created_at",
+        "room_slug",
+        "action",
+        "actor_name",
+        "target_name",
+        "reason",
+    )
+    list_filter = ("action", "created_at", "room_slug")
+    search_fields = ("room_slug", "actor_name", "target_name", "reason")
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "action",
+        "room",
+        "room_slug",
+        "actor",
+        "actor_name",
+        "target",
+        "target_name",
+        "reason",
+        "detail",
+    )
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RestrictionAdmin(ReadOnlyAdmin):
+    """Bans or mutes in force and past; lifting one goes through its service."""
+
+    list_display = ("room", "user", "actor", "reason", "created_at", "until")
+    list_select_related = ("room", "user", "actor")
+    search_fields = ("room__slug", "user__username", "reason")
+    ordering = ("-created_at",)
+    actions = ["lift"]
+    lift_service = staticmethod(unban)
+
+    @admin.display(description="until", ordering="expires_at")
+    def until(self, restriction) -> str:
+        return until_text(restriction.expires_at) or "lifted by hand"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Lift (logged, as from the room's page)")
+    def lift(self, request, queryset):
+        lifted = 0
+        for restriction in queryset.select_related("room", "user"):
+            try:
+                self.lift_service(
+                    slug=restriction.room.slug,
+                    username=restriction.user.username,
+                    actor=request.user,
+                )
+            except ChatError as exc:
+                self.message_user(
+                    request, f"{restriction}: {exc.detail}", messages.ERROR
+                )
+                continue
+            lifted += 1
+        self.message_user(request, f"Lifted {lifted}.")
+
+
+@admin.register(Ban)
+class BanAdmin(RestrictionAdmin):
+    lift_service = staticmethod(unban)
+
+
+@admin.register(Mute)
+class MuteAdmin(RestrictionAdmin):
+    lift_service = staticmethod(unmute)

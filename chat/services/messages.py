@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import events, ordering
-from chat.errors import ChatError, InvalidInput, Unavailable
+from chat.errors import ChatError, InvalidInput, Muted, Unavailable
 from chat.models import Conversation, Message, MessageChange, Upload
 from chat.selectors import (
     parse_cursor,
@@ -101,6 +101,7 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
                 results[index] = exc
                 continue
             ready.append((index, fields))
+        _retries_of_the_muted(requests, results)
         if ready and fast:
             # An IntegrityError (a conversation deleted meanwhile?) leaves the
             # lot to the ORM's way, which sorts it out message by message.
@@ -125,6 +126,24 @@ def store_messages(requests: list[dict]) -> list[StoreResult]:
     return cast("list[StoreResult]", results)  # every index is filled by now
 
 
+def _retries_of_the_muted(requests: list[dict], results: list) -> None:
+    """A muted sender's retry of a message stored before the mute is answered
+    with that message, as a retry is (the one-trip insert finds it so too):
+    it was stored, whatever came since."""
+    muted: dict[int, tuple[int, str]] = {
+        index: (requests[index]["sender"].pk, requests[index]["client_id"])
+        for index, result in enumerate(results)
+        if isinstance(result, Muted)
+        and isinstance(requests[index].get("client_id"), str)
+    }
+    if not muted:
+        return
+    earlier = _sent_before(muted.values())
+    for index, key in muted.items():
+        if key in earlier:
+            results[index] = (earlier[key], False)
+
+
 def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     """The rooms the batch's senders write to as members, found in one query:
     `_prepare`'s `seen`, keyed as it keys them. What it leaves out is looked
@@ -145,7 +164,7 @@ def _rooms_of_members(requests: list[dict], known: "KnownRooms | None") -> dict:
     return {
         (user_id, slug, None): membership.conversation
         for (user_id, slug), membership in room_memberships(pairs).items()
-        if not membership.muted
+        if not getattr(membership, "muted", False)
     }
 
 
