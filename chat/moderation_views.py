@@ -72,7 +72,9 @@ def _moderated_room(request, slug):
         room = room_by_slug(slug)
     except ChatError:
         return None, render(request, "chat/missing.html", {"slug": slug}, status=404)
-    if not (request.user.is_staff or is_moderator(user=request.user, conversation=room)):
+    if not (
+        request.user.is_staff or is_moderator(user=request.user, conversation=room)
+    ):
         return None, render(request, "403.html", status=403)
     return room, None
 

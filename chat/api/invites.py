@@ -45,7 +45,9 @@ class NewInviteSerializer(serializers.Serializer):
 
 class InviteSerializer(serializers.Serializer):
     code = serializers.CharField()
-    url = serializers.CharField(help_text="The page that offers to join: /invite/<code>/")
+    url = serializers.CharField(
+        help_text="The page that offers to join: /invite/<code>/"
+    )
     room = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
     max_uses = serializers.IntegerField(allow_null=True)

@@ -62,9 +62,7 @@ class ReportSerializer(serializers.Serializer):
 
 class ResolveSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ACTIONS)
-    reason = serializers.CharField(
-        max_length=500, allow_blank=True, required=False
-    )
+    reason = serializers.CharField(max_length=500, allow_blank=True, required=False)
     expires_in = serializers.IntegerField(
         min_value=1,
         allow_null=True,

@@ -8,6 +8,8 @@ every open report of that message at once, and is written to the audit log in
 the same transaction as the action.
 """
 
+from contextlib import suppress
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -242,10 +244,9 @@ def _act(
     if action == Report.Action.DELETE:
         if actor is None:
             raise InvalidInput("invalid", "Deleting a message needs a user to act.")
-        try:
+        # Deleted (or purged) since it was reported: that is done already.
+        with suppress(NotFound):
             changes.delete_message(user=actor, message_id=report.message_ref)
-        except NotFound:
-            pass  # deleted (or purged) since it was reported: that is done
         return
     if sender is None:
         raise NotFound("The sender of this message no longer exists.")

@@ -127,8 +127,8 @@ def test_invite_link_is_copied_and_takes_a_stranger_in_after_login(
     expect(item.locator(".copy-status")).to_have_text("Copied")
     assert owner.page.evaluate("navigator.clipboard.readText()") == url
     assert invite.max_uses == 1
-    assert timedelta(minutes=59) < invite.expires_at - timezone.now() <= timedelta(
-        hours=1
+    assert (
+        timedelta(minutes=59) < invite.expires_at - timezone.now() <= timedelta(hours=1)
     )
 
     stranger = visitor("dave")
@@ -211,8 +211,8 @@ def test_report_then_resolve_from_the_queue_and_see_the_audit_log(
     expect(entry).to_have_count(0)
     expect(owner.page.locator("#reports-empty")).to_be_visible()
     mute = Mute.objects.get(user=dave)
-    assert timedelta(minutes=59) < mute.expires_at - timezone.now() <= timedelta(
-        hours=1
+    assert (
+        timedelta(minutes=59) < mute.expires_at - timezone.now() <= timedelta(hours=1)
     )
     assert Report.objects.get().action == "mute"
 

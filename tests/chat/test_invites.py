@@ -37,9 +37,7 @@ def make_invite(api, **fields):
 
 
 def is_member(api, slug="den") -> bool:
-    return Membership.objects.filter(
-        user=api.user, conversation__slug=slug
-    ).exists()
+    return Membership.objects.filter(user=api.user, conversation__slug=slug).exists()
 
 
 def test_owner_makes_an_invite_and_a_stranger_joins_with_it(people):
@@ -222,9 +220,7 @@ def test_invite_page_sends_a_stranger_to_log_in_first(people, client):
     answer = client.get(invite["url"])
     assert answer.status_code == 302
     assert answer["Location"].startswith("/accounts/login/")
-    assert f"next=/invite/{invite['code']}/" in answer["Location"].replace(
-        "%2F", "/"
-    )
+    assert f"next=/invite/{invite['code']}/" in answer["Location"].replace("%2F", "/")
 
 
 def test_invite_page_of_a_dead_code_is_404(people, client):

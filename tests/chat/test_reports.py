@@ -16,7 +16,9 @@ def people(make_user, make_room):
     """alice owns `lobby`; bob moderates it; carol and dave are members; erin is out."""
     users = [Api(make_user(n)) for n in ("alice", "bob", "carol", "dave", "erin")]
     alice, bob, carol, dave, _ = users
-    room = make_room("lobby", owner=alice.user, members=[bob.user, carol.user, dave.user])
+    room = make_room(
+        "lobby", owner=alice.user, members=[bob.user, carol.user, dave.user]
+    )
     Membership.objects.filter(conversation=room, user=bob.user).update(
         role=Membership.Role.MODERATOR
     )
@@ -82,9 +84,7 @@ def test_a_stranger_and_the_sender_cannot_report(people):
     assert_error(
         carol.post("/api/messages/999999/report/", {"reason": "x"}), 404, "not_found"
     )
-    assert_error(
-        carol.post(f"/api/messages/{message.id}/report/", [1]), 400, "invalid"
-    )
+    assert_error(carol.post(f"/api/messages/{message.id}/report/", [1]), 400, "invalid")
     assert_error(report(carol, message, "x" * 1001), 400, "invalid")
     assert not Report.objects.exists()
 
@@ -115,7 +115,11 @@ def test_dismiss_resolves_every_open_report_of_the_message(people):
     assert queue(bob) == []
     assert not Message.objects.get(pk=message.pk).deleted_at
     entry = AuditEntry.objects.get(action="report_resolved")
-    assert (entry.actor_name, entry.target_name, entry.reason) == ("bob", "dave", "fine")
+    assert (entry.actor_name, entry.target_name, entry.reason) == (
+        "bob",
+        "dave",
+        "fine",
+    )
     assert entry.detail["action"] == "dismiss"
     # Resolved already: no such open report.
     assert_error(resolve(bob, first["id"], action="dismiss"), 404, "not_found")

@@ -30,9 +30,10 @@ def test_the_admin_lists_reports_with_the_message_as_reported(admin_client, repo
     page = admin_client.get(REPORTS_URL, {"status": "open"}).content.decode()
     assert "buy cheap watches" in page
     assert "spam" in page
-    assert "buy cheap watches" not in admin_client.get(
-        REPORTS_URL, {"status": "resolved"}
-    ).content.decode()
+    assert (
+        "buy cheap watches"
+        not in admin_client.get(REPORTS_URL, {"status": "resolved"}).content.decode()
+    )
 
 
 def test_the_admin_deletes_reported_messages_through_the_service(
