@@ -27,7 +27,7 @@ ACTION_LABELS = {
     "kicked": gettext_lazy("removed"),
     "banned": gettext_lazy("banned"),
     "unbanned": gettext_lazy("lifted the ban of"),
-    "muted": gettext_lazy("muted"),
+    "muted": gettext_lazy("muted the member"),
     "unmuted": gettext_lazy("lifted the mute of"),
     "invite_created": gettext_lazy("made an invite link"),
     "invite_revoked": gettext_lazy("revoked an invite link"),

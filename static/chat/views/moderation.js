@@ -95,7 +95,7 @@ export class RoomModeration {
         " ",
         el("span", {
           className: "tag muted-tag",
-          text: gettext("muted"),
+          text: gettext("muted here"),
           title: untilText(mute.expires_at),
         }),
       );
@@ -133,7 +133,7 @@ export class RoomModeration {
       );
       if (mute) {
         actions.append(
-          linkButton("unmute-member", gettext("Unmute"), interpolate(gettext("Unmute %(name)s"), { name }), () =>
+          linkButton("unmute-member", gettext("Lift the mute"), interpolate(gettext("Lift the mute of %(name)s"), { name }), () =>
             this.act("DELETE", `${this.base}/mutes/${encodeURIComponent(name)}/`, undefined, () => this.reload()),
           ),
         );

@@ -18,7 +18,7 @@ export function askRestriction(kind, name) {
   const reason = document.getElementById("restrict-reason");
   const ban = kind === "ban";
   title.textContent = interpolate(ban ? gettext("Ban %(name)s") : gettext("Mute %(name)s"), { name });
-  confirm.textContent = ban ? gettext("Ban") : gettext("Mute");
+  confirm.textContent = ban ? gettext("Ban now") : gettext("Mute now");
   dialog.dataset.kind = kind;
   form.reset();
   return new Promise((resolve) => {
