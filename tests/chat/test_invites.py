@@ -2,11 +2,15 @@
 DELETE /api/rooms/<slug>/invites/<code>/ and /api/invites/<code>/, and the
 page at the invite's url."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
+from chat.errors import NotFound
 from chat.models import AuditEntry, Invite, Membership
 from chat.services.invites import accept_invite, create_invite
 from tests.chat.test_api import Api, assert_error
@@ -181,7 +185,7 @@ def test_the_last_use_goes_to_one_person(people, make_user):
     dave = make_user("dave")
     invite = create_invite(slug="den", actor=alice.user, max_uses=1)
     accept_invite(code=invite.code, user=carol.user)
-    with pytest.raises(Exception, match="not valid"):
+    with pytest.raises(NotFound, match="not valid"):
         accept_invite(code=invite.code, user=dave)
     assert Invite.objects.get(pk=invite.pk).uses == 1
 
@@ -273,3 +277,32 @@ def test_the_invite_page_tells_a_banned_user(people, client):
     assert answer.status_code == 403
     assert "banned" in answer.content.decode()
     assert not is_member(carol)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL only (SQLite runs one writer at a time anyway)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_people_at_once_take_the_last_use_once(make_user, make_room):
+    """max_uses 1, two accepts at the same moment: one joins, one gets 404."""
+    alice = make_user("alice")
+    make_room("den", owner=alice, private=True)
+    people = [make_user("carol"), make_user("dave")]
+    invite = create_invite(slug="den", actor=alice, max_uses=1)
+    barrier = threading.Barrier(len(people))
+
+    def accept(user):
+        try:
+            barrier.wait(timeout=10)
+            return accept_invite(code=invite.code, user=user)[1]
+        except NotFound:
+            return "refused"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(people)) as pool:
+        answers = sorted(map(str, pool.map(accept, people)))
+    assert answers == ["True", "refused"]
+    assert Invite.objects.get(pk=invite.pk).uses == 1
+    assert Membership.objects.filter(user__in=people).count() == 1
