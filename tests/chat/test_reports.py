@@ -219,3 +219,28 @@ def test_audit_page_lists_the_rooms_actions(people, client):
     assert "calm down" in page
     client.force_login(carol.user)
     assert client.get("/rooms/lobby/audit/").status_code == 403
+
+
+def test_the_snapshot_keeps_the_attachments_after_the_deletion(
+    people, settings, tmp_path
+):
+    """A message with a file, reported then deleted: the report still lists it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    _, bob, carol, dave, _ = people
+    upload = dave.client.post(
+        "/api/uploads/",
+        {"file": SimpleUploadedFile("notes.txt", b"some text")},
+        format="multipart",
+    ).json()
+    sent = dave.post(
+        "/api/rooms/lobby/messages/",
+        {"body": "see file", "client_id": "f-1", "attachments": [upload["id"]]},
+    ).json()
+    made = carol.post(f"/api/messages/{sent['id']}/report/", {"reason": "x"}).json()
+    assert resolve(bob, made["id"], action="delete").status_code == 200
+    deleted = Message.objects.get(pk=sent["id"])
+    assert deleted.attachments == []
+    [kept] = Report.objects.get(pk=made["id"]).snapshot["attachments"]
+    assert (kept["id"], kept["name"]) == (upload["id"], "notes.txt")
