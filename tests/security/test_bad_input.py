@@ -96,14 +96,16 @@ class LogWatch:
 
 
 def test_every_operation_with_a_body_is_covered():
-    """The run reaches all 20 operations but GET; 10 of them read a JSON body
+    """The run reaches all 24 operations but GET; 12 of them read a JSON body
     (POST /api/uploads/ reads multipart only)."""
     operations = body_operations()
     assert ("POST", "/api/auth/token/", True) in operations
     assert ("PATCH", "/api/messages/1/", True) in operations
     assert ("POST", "/api/uploads/", False) in operations
-    assert len(operations) == 20, operations
-    assert sum(reads for _, _, reads in operations) == 10, operations
+    assert ("POST", "/api/rooms/fuzzroom/bans/", True) in operations
+    assert ("DELETE", "/api/rooms/fuzzroom/mutes/bob/", False) in operations
+    assert len(operations) == 24, operations
+    assert sum(reads for _, _, reads in operations) == 12, operations
 
 
 @pytest.mark.parametrize("body", list(BAD_JSON), ids=str)
