@@ -50,6 +50,8 @@ def body_operations() -> list[tuple[str, str, bool]]:
                     .replace("{username}", "bob")
                     .replace("{message_id}", "1")
                     .replace("{emoji}", "%F0%9F%91%8D")
+                    .replace("{code}", "nocode")
+                    .replace("{report_id}", "1")
                 )
                 content = operation.get("requestBody", {}).get("content", {})
                 found.append((method.upper(), url, "application/json" in content))
@@ -96,7 +98,7 @@ class LogWatch:
 
 
 def test_every_operation_with_a_body_is_covered():
-    """The run reaches all 24 operations but GET; 12 of them read a JSON body
+    """The run reaches all 30 operations but GET; 15 of them read a JSON body
     (POST /api/uploads/ reads multipart only)."""
     operations = body_operations()
     assert ("POST", "/api/auth/token/", True) in operations
@@ -104,8 +106,10 @@ def test_every_operation_with_a_body_is_covered():
     assert ("POST", "/api/uploads/", False) in operations
     assert ("POST", "/api/rooms/fuzzroom/bans/", True) in operations
     assert ("DELETE", "/api/rooms/fuzzroom/mutes/bob/", False) in operations
-    assert len(operations) == 24, operations
-    assert sum(reads for _, _, reads in operations) == 12, operations
+    assert ("POST", "/api/rooms/fuzzroom/invites/", True) in operations
+    assert ("POST", "/api/rooms/fuzzroom/reports/1/resolve/", True) in operations
+    assert len(operations) == 30, operations
+    assert sum(reads for _, _, reads in operations) == 15, operations
 
 
 @pytest.mark.parametrize("body", list(BAD_JSON), ids=str)
