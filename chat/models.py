@@ -518,14 +518,6 @@ class Invite(models.Model):
     def __str__(self) -> str:
         return f"invite {self.code[:6]}… to {self.conversation}"
 
-    def usable(self, now) -> bool:
-        """Not revoked, not expired, not used up at `now`."""
-        return (
-            self.revoked_at is None
-            and (self.expires_at is None or now < self.expires_at)
-            and (self.max_uses is None or self.uses < self.max_uses)
-        )
-
 
 class Report(models.Model):
     """A reader's report of a message, with the message as it was reported.

@@ -17,6 +17,7 @@ from .selectors import is_member, is_moderator, parse_cursor, room_by_slug
 from .services import audit
 from .services.invites import accept_invite, usable_invite
 from .services.reports import open_reports
+from .services.restrictions import require_not_banned
 from .views import page_data, shell_context
 
 AUDIT_PAGE = 50
@@ -63,7 +64,17 @@ def invite(request, code):
             messages.success(request, _("You joined %(room)s.") % {"room": room.title})
         return redirect("room", slug=room.slug)
     member = is_member(user=request.user, conversation=room)
-    return render(request, "chat/invite.html", {"room": room, "member": member})
+    refused = None
+    if not member:
+        try:
+            require_not_banned(room=room, user=request.user)
+        except ChatError as ban:
+            refused = ban.detail
+    return render(
+        request,
+        "chat/invite.html",
+        {"room": room, "member": member, "refused": refused},
+    )
 
 
 def _moderated_room(request, slug):

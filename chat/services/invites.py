@@ -69,8 +69,7 @@ def create_invite(
     """Make an invite to a room, for `expires_in` seconds and `max_uses` joins
     (None: no limit). `actor` must moderate the room; None is trusted."""
     room = room_by_slug(slug)
-    if actor is not None:
-        require_moderator(actor=actor, room=room, what="makes its invite links")
+    require_moderator(actor=actor, room=room, what="makes its invite links")
     seconds = _optional_count(expires_in, "expires_in", MAX_EXPIRES_IN)
     uses = _optional_count(max_uses, "max_uses", MAX_USES)
     now = timezone.now()
@@ -98,8 +97,7 @@ def create_invite(
 def room_invites(*, slug, actor: User | None = None) -> list[Invite]:
     """A room's invites that can still be used, the newest first."""
     room = room_by_slug(slug)
-    if actor is not None:
-        require_moderator(actor=actor, room=room, what="sees its invite links")
+    require_moderator(actor=actor, room=room, what="sees its invite links")
     return list(
         usable_invites(Invite.objects.filter(conversation=room))
         .select_related("conversation", "created_by")
@@ -148,8 +146,7 @@ def revoke_invite(*, code, actor: User | None = None, slug=None) -> Invite:
         if invite is None or (slug is not None and invite.conversation.slug != slug):
             raise _not_found()
         room = invite.conversation
-        if actor is not None:
-            require_moderator(actor=actor, room=room, what="revokes its invite links")
+        require_moderator(actor=actor, room=room, what="revokes its invite links")
         if invite.revoked_at is not None:
             return invite
         invite.revoked_at = timezone.now()

@@ -134,8 +134,7 @@ def report_message(*, user: User, message_id, reason="") -> tuple[Report, bool]:
 def open_reports(*, slug, actor: User | None = None) -> list[Report]:
     """A room's open reports, the oldest first; `actor` must moderate it."""
     room = room_by_slug(slug)
-    if actor is not None:
-        require_moderator(actor=actor, room=room, what="sees its reports")
+    require_moderator(actor=actor, room=room, what="sees its reports")
     return list(
         Report.objects.filter(conversation=room, status=Report.Status.OPEN)
         .select_related("conversation", "reporter", "resolved_by")
@@ -168,8 +167,7 @@ def resolve_report(
     is trusted (the system; it cannot delete, which needs a user).
     """
     room = room_by_slug(slug)
-    if actor is not None:
-        require_moderator(actor=actor, room=room, what="resolves its reports")
+    require_moderator(actor=actor, room=room, what="resolves its reports")
     if not isinstance(action, str) or action not in ACTIONS:
         raise InvalidInput("invalid", f"'action' must be one of: {', '.join(ACTIONS)}.")
     text = clean_reason(reason)

@@ -266,13 +266,16 @@ def test_a_ban_that_expired_lets_the_invite_in(people):
 
 
 def test_the_invite_page_tells_a_banned_user(people, client):
-    """The page's join: 403 with the ban's sentence, not a member."""
+    """The page says so instead of a join button; its POST: 403, not a member."""
     from chat.services.moderation import ban
 
     alice, _, carol = people
     invite = make_invite(alice)
     ban(slug="den", username="carol", actor=alice.user)
     client.force_login(carol.user)
+    shown = client.get(invite["url"]).content.decode()
+    assert "banned" in shown
+    assert 'id="accept-invite"' not in shown
     answer = client.post(invite["url"])
     assert answer.status_code == 403
     assert "banned" in answer.content.decode()
