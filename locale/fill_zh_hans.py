@@ -277,7 +277,8 @@ ZH_HANS = {
     "Revoke this invite link": "撤销这个邀请链接",
     "You are muted in this room until %(time)s.": "你在这个房间被禁言，直到 %(time)s。",
     "You are muted in this room until a moderator lifts it.": "你在这个房间被禁言，直到管理员解除。",  # noqa: E501
-    "Reason: %(reason)s": "原因：%(reason)s",
+    "Reason: %(reason)s.": "原因：%(reason)s。",
+    "until": "直到",
     "You can still read it.": "你仍然可以阅读。",
     "Why are you reporting it?": "举报原因是什么？",
     "Report this message": "举报这条消息",

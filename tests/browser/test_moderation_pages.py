@@ -60,6 +60,7 @@ def test_owner_sets_roles_mutes_and_bans_from_the_member_list(
     expect(owner.page.locator("#restrict-dialog")).to_be_hidden()
     assert not Mute.objects.exists()
     member_line(owner, "carol").locator(".mute-member").click()
+    owner.shot("moderation-dialog")
     choose_in_dialog(owner, "1 day", "too loud")
     expect(member_line(owner, "carol").locator(".muted-tag")).to_be_visible()
     mute = Mute.objects.get(user=carol)
@@ -79,6 +80,7 @@ def test_owner_sets_roles_mutes_and_bans_from_the_member_list(
     expect(member.page.locator("#muted-notice .muted-reason")).to_contain_text(
         "too loud"
     )
+    member.shot("moderation-muted")
 
     # The moderator: no role buttons, nothing on the owner, actions on carol.
     moderator.log_in("/rooms/lobby/")
@@ -125,6 +127,7 @@ def test_invite_link_is_copied_and_takes_a_stranger_in_after_login(
     expect(item.locator(".invite-uses")).to_contain_text("0 of 1")
     item.locator(".copy-invite").click()
     expect(item.locator(".copy-status")).to_have_text("Copied")
+    owner.shot("moderation-invites")
     assert owner.page.evaluate("navigator.clipboard.readText()") == url
     assert invite.max_uses == 1
     assert (
@@ -146,6 +149,7 @@ def test_invite_link_is_copied_and_takes_a_stranger_in_after_login(
     form.locator("button[type=submit]").click()
     expect(stranger.page).to_have_url(f"{stranger.base_url}/invite/{invite.code}/")
     expect(stranger.page.locator("#invite-room")).to_have_text("den")
+    stranger.shot("invite-page")
     stranger.page.locator("#accept-invite").click()
     expect(stranger.page).to_have_url(f"{stranger.base_url}/rooms/den/")
     stranger.wait_connected()
@@ -206,6 +210,7 @@ def test_report_then_resolve_from_the_queue_and_see_the_audit_log(
     expect(entry).to_have_count(1)
     expect(entry.locator(".reported-body")).to_have_text("buy cheap watches")
     expect(entry.locator(".reason")).to_have_text("spam")
+    owner.shot("reports-queue")
     entry.locator("button[data-action=mute]").click()
     choose_in_dialog(owner, "1 hour", "cool off")
     expect(entry).to_have_count(0)
@@ -227,6 +232,7 @@ def test_report_then_resolve_from_the_queue_and_see_the_audit_log(
         "cool off"
     )
     assert AuditEntry.objects.filter(room_slug="lobby").count() == 2
+    owner.shot("audit-log")
     # A plain member may not open the queue.
     reader.open("/rooms/lobby/reports/")
     expect(reader.page.locator("h1")).to_have_text("Not allowed")

@@ -217,6 +217,7 @@ def test_audit_page_lists_the_rooms_actions(people, client):
     assert 'data-action="muted"' in page
     assert 'data-action="report_resolved"' in page
     assert "calm down" in page
+    assert "until lifted" in page
     client.force_login(carol.user)
     assert client.get("/rooms/lobby/audit/").status_code == 403
 

@@ -25,7 +25,7 @@ export function showMuted({ until = null, reason = "" } = {}) {
     : gettext("You are muted in this room until a moderator lifts it.");
   const parts = [el("strong", { className: "muted-until", text: when })];
   if (reason) {
-    parts.push(" ", el("span", { className: "muted-reason", text: interpolate(gettext("Reason: %(reason)s"), { reason }) }));
+    parts.push(" ", el("span", { className: "muted-reason", text: interpolate(gettext("Reason: %(reason)s."), { reason }) }));
   }
   parts.push(" ", el("span", { text: gettext("You can still read it.") }));
   notice.replaceChildren(...parts);
