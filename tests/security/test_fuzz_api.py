@@ -145,9 +145,23 @@ def test_schema_lists_every_api_operation():
     assert "POST /api/uploads/" in labels
     assert "GET /api/uploads/{upload_id}/{key}/" in labels
     for label in (
+        "GET /api/rooms/{slug}/bans/",
+        "POST /api/rooms/{slug}/bans/",
+        "DELETE /api/rooms/{slug}/bans/{username}/",
+        "GET /api/rooms/{slug}/mutes/",
+        "POST /api/rooms/{slug}/mutes/",
+        "DELETE /api/rooms/{slug}/mutes/{username}/",
+        "GET /api/rooms/{slug}/audit/",
+    ):
+        assert label in labels
+    for label in (
+        "GET /api/rooms/{slug}/invites/",
         "POST /api/rooms/{slug}/invites/",
+        "DELETE /api/rooms/{slug}/invites/{code}/",
+        "DELETE /api/invites/{code}/",
         "POST /api/invites/{code}/accept/",
         "POST /api/messages/{message_id}/report/",
+        "GET /api/rooms/{slug}/reports/",
         "POST /api/rooms/{slug}/reports/{report_id}/resolve/",
     ):
         assert label in labels
