@@ -24,6 +24,11 @@ from chatsite.errors import errors
 from .serializers import MembershipSerializer, UserSerializer
 
 
+def origin(request: Request) -> str:
+    """`https://host` as the client reached us (behind the proxy: its scheme)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 class NewInviteSerializer(serializers.Serializer):
     """Documents a new invite; the service checks the fields."""
 
@@ -63,7 +68,9 @@ class RoomInvitesView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         """The room's invites still usable, the newest first (its moderators)."""
         invites = room_invites(slug=slug, actor=request.user)
-        return Response([invite_payload(invite) for invite in invites])
+        return Response(
+            [invite_payload(invite, origin=origin(request)) for invite in invites]
+        )
 
     @extend_schema(
         request=NewInviteSerializer,
@@ -82,7 +89,10 @@ class RoomInvitesView(APIView):
             expires_in=data.get("expires_in"),
             max_uses=data.get("max_uses"),
         )
-        return Response(invite_payload(invite), status=status.HTTP_201_CREATED)
+        return Response(
+            invite_payload(invite, origin=origin(request)),
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class RoomInviteView(APIView):

@@ -45,11 +45,17 @@ def _optional_count(value, field: str, most: int):
     return value
 
 
-def invite_payload(invite: Invite) -> dict:
-    """An invite as the API shows it to the room's moderators."""
+def invite_path(invite: Invite) -> str:
+    """The page that offers to join (chat.moderation_views.invite)."""
+    return f"/invite/{invite.code}/"
+
+
+def invite_payload(invite: Invite, *, origin: str = "") -> dict:
+    """An invite as the API shows it to the room's moderators; `origin`
+    (`https://host`) makes its url whole, to be copied and handed on."""
     return {
         "code": invite.code,
-        "url": f"/invite/{invite.code}/",
+        "url": origin + invite_path(invite),
         "room": invite.conversation.slug,
         "expires_at": events.isoformat(invite.expires_at)
         if invite.expires_at

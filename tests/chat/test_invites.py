@@ -50,7 +50,7 @@ def test_owner_makes_an_invite_and_a_stranger_joins_with_it(people):
     before = timezone.now()
     invite = make_invite(alice, expires_in=3600, max_uses=5)
     assert {"code", "url", "expires_at", "max_uses", "uses"} <= set(invite)
-    assert invite["url"] == f"/invite/{invite['code']}/"
+    assert invite["url"] == f"http://testserver/invite/{invite['code']}/"
     assert (invite["max_uses"], invite["uses"]) == (5, 0)
     expires = Invite.objects.get(code=invite["code"]).expires_at
     assert before + timedelta(seconds=3590) < expires < before + timedelta(hours=2)
