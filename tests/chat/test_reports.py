@@ -1,6 +1,8 @@
 """Reports: POST /api/messages/<id>/report/, GET /api/rooms/<slug>/reports/ and
 POST /api/rooms/<slug>/reports/<id>/resolve/, the reports page and the admin."""
 
+import re
+
 import pytest
 
 from chat.models import AuditEntry, Ban, Membership, Message, Mute, Report
@@ -245,3 +247,25 @@ def test_the_snapshot_keeps_the_attachments_after_the_deletion(
     assert deleted.attachments == []
     [kept] = Report.objects.get(pk=made["id"]).snapshot["attachments"]
     assert (kept["id"], kept["name"]) == (upload["id"], "notes.txt")
+
+
+def test_the_audit_page_goes_back_a_page_at_a_time(people, client):
+    """51 entries: the newest 50, then a link to the one before them."""
+    from chat.services.invites import create_invite
+
+    alice = people[0]
+    for _ in range(51):
+        create_invite(slug="lobby", actor=alice.user)
+    oldest = AuditEntry.objects.order_by("id").first()
+    client.force_login(alice.user)
+    page = client.get("/rooms/lobby/audit/").content.decode()
+    assert page.count('data-action="invite_created"') == 50
+    assert f'data-id="{oldest.pk}"' not in page
+    link = re.search(r'href="\?before=(\d+)" id="older-entries"', page)
+    assert link is not None
+    older = client.get("/rooms/lobby/audit/", {"before": link[1]})
+    text = older.content.decode()
+    assert text.count('data-action="invite_created"') == 1
+    assert 'id="older-entries"' not in text
+    # A bad cursor is the first page, not an error.
+    assert client.get("/rooms/lobby/audit/", {"before": "x"}).status_code == 200
