@@ -23,21 +23,25 @@ from django.utils.text import Truncator
 
 from accounts.models import User
 
-from .errors import ChatError
+from .errors import ChatError, NotFound
 from .models import (
     AuditEntry,
     Ban,
     Conversation,
+    Invite,
     Membership,
     Message,
     MessageRevision,
     Mute,
+    Report,
     Room,
     Upload,
 )
 from .selectors import room_owners, with_owners
 from .services.changes import delete_message
+from .services.invites import revoke_invite
 from .services.moderation import unban, unmute
+from .services.reports import resolve_report
 from .services.restrictions import until_text
 from .services.rooms import (
     add_member,
@@ -468,3 +472,158 @@ class BanAdmin(RestrictionAdmin):
 @admin.register(Mute)
 class MuteAdmin(RestrictionAdmin):
     lift_service = staticmethod(unmute)
+
+
+class ReportStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Report.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    """Reports of messages, open first; resolving goes through resolve_report,
+    as from the room's reports page (audited, every report of the message)."""
+
+    list_display = (
+        "id",
+        "status",
+        "room_label",
+        "reported_sender",
+        "reported_body",
+        "reporter",
+        "reason",
+        "created_at",
+        "action",
+    )
+    list_filter = (ReportStatusFilter, "action", "created_at")
+    list_select_related = ("conversation", "reporter")
+    search_fields = ("conversation__slug", "reporter__username", "reason")
+    ordering = ("status", "id")  # "open" < "resolved": open ones first
+    fields = (
+        "conversation",
+        "message_ref",
+        "snapshot",
+        "reporter",
+        "reason",
+        "created_at",
+        "status",
+        "action",
+        "resolved_by",
+        "resolved_at",
+        "resolution_reason",
+    )
+    readonly_fields = fields
+    actions = ["dismiss", "delete_the_messages"]
+
+    @admin.display(description="room")
+    def room_label(self, report: Report) -> str:
+        return str(report.conversation)
+
+    @admin.display(description="sender")
+    def reported_sender(self, report: Report) -> str:
+        return report.snapshot.get("sender", {}).get("username", "")
+
+    @admin.display(description="message as reported")
+    def reported_body(self, report: Report) -> str:
+        return Truncator(report.snapshot.get("body", "")).chars(80)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def _resolve(self, request, queryset, action: str) -> None:
+        resolved = 0
+        for report in queryset.filter(status=Report.Status.OPEN).order_by("id"):
+            if not report.conversation.is_room:
+                self.message_user(
+                    request, f"Report {report.pk}: not in a room.", messages.ERROR
+                )
+                continue
+            try:
+                resolve_report(
+                    slug=report.conversation.slug,
+                    report_id=report.pk,
+                    action=action,
+                    actor=request.user,
+                )
+            except NotFound:
+                continue  # resolved with an earlier report of the same message
+            except ChatError as exc:
+                self.message_user(
+                    request, f"Report {report.pk}: {exc.detail}", messages.ERROR
+                )
+                continue
+            resolved += 1
+        self.message_user(request, f"Resolved {resolved}.")
+
+    @admin.action(description="Dismiss (logged, as from the reports page)")
+    def dismiss(self, request, queryset):
+        self._resolve(request, queryset, Report.Action.DISMISS)
+
+    @admin.action(description="Delete the reported messages for everyone")
+    def delete_the_messages(self, request, queryset):
+        self._resolve(request, queryset, Report.Action.DELETE)
+
+
+@admin.register(Invite)
+class InviteAdmin(ReadOnlyAdmin):
+    """Invite links; revoking one goes through revoke_invite (audited)."""
+
+    list_display = (
+        "conversation",
+        "code_start",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "uses",
+        "max_uses",
+        "revoked_at",
+    )
+    list_select_related = ("conversation", "created_by")
+    search_fields = ("conversation__slug",)
+    ordering = ("-id",)
+    exclude = ("code",)
+    readonly_fields = (
+        "conversation",
+        "code_start",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "max_uses",
+        "uses",
+        "revoked_at",
+    )
+    actions = ["revoke"]
+
+    @admin.display(description="code")
+    def code_start(self, invite: Invite) -> str:
+        # Enough to tell links apart; the whole code is a key to the room.
+        return f"{invite.code[:6]}…"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Revoke (logged, as from the room's page)")
+    def revoke(self, request, queryset):
+        revoked = 0
+        for invite in queryset.filter(revoked_at__isnull=True):
+            revoke_invite(code=invite.code, actor=request.user)
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked}.")

@@ -530,3 +530,106 @@ class NotificationCursor(models.Model):
 
     def __str__(self) -> str:
         return f"notifications looked through #{self.last_message_id}"
+
+
+def _invite_code() -> str:
+    # 144 bits from secrets: a code cannot be guessed, only handed on.
+    return secrets.token_urlsafe(18)
+
+
+class Invite(models.Model):
+    """A link that lets whoever holds it join a room (a private one, mostly).
+
+    Usable until `expires_at` (null: no end), for `max_uses` joins (null: any
+    number), unless revoked; chat.services.invites checks all three at use.
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="invites"
+    )
+    code = models.CharField(max_length=40, unique=True, default=_invite_code)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"invite {self.code[:6]}… to {self.conversation}"
+
+
+class Report(models.Model):
+    """A reader's report of a message, with the message as it was reported.
+
+    `snapshot` keeps body, sender, created_at and attachments from the moment
+    of the report: what the moderators judge, even once the message is edited,
+    deleted or purged. One open report per reporter and message.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Action(models.TextChoices):
+        DISMISS = "dismiss", "Dismissed"
+        DELETE = "delete", "Message deleted"
+        MUTE = "mute", "Sender muted"
+        BAN = "ban", "Sender banned"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="reports"
+    )
+    # SET_NULL: a report outlives its message's purge; message_ref keeps the id.
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    message_ref = models.BigIntegerField()
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField(max_length=1000, blank=True)
+    snapshot = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    action = models.CharField(max_length=10, choices=Action.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_reason = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "message_ref"],
+                condition=models.Q(status="open"),
+                name="report_one_open_per_reporter",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "status", "id"], name="report_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} of #{self.message_ref} ({self.status})"

@@ -1,13 +1,16 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import views
+from . import moderation_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("rooms/new/", views.create_room_page, name="room-create"),
     path("rooms/<str:slug>/", views.room, name="room"),
     path("rooms/<str:slug>/join/", views.join_room_page, name="room-join"),
+    path("rooms/<str:slug>/reports/", moderation_views.reports, name="room-reports"),
+    path("rooms/<str:slug>/audit/", moderation_views.audit_log, name="room-audit"),
+    path("invite/<str:code>/", moderation_views.invite, name="invite"),
     path("dm/", views.start_direct, name="direct-start"),
     path("people/", views.people, name="people"),
     path("search/", views.search, name="search"),

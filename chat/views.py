@@ -34,6 +34,7 @@ from .selectors import (
     rooms_of,
     user_by_username,
 )
+from .services.restrictions import active_mute, until_text
 from .services.rooms import RoomExists, create_room, join_room
 
 
@@ -238,6 +239,12 @@ def room(request, slug):
     # staff may anywhere.
     data["moderator"] = data["moderator"] or is_moderator(
         user=request.user, conversation=found
+    )
+    data["staff"] = request.user.is_staff
+    # A muted user's page says why and until when (static/chat/views/muted.js).
+    mute = active_mute(room=found, user=request.user)
+    data["muted"] = (
+        {"until": until_text(mute.expires_at), "reason": mute.reason} if mute else None
     )
     return render(
         request,

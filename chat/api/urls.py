@@ -4,7 +4,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.api import PushSubscriptionsView, TicketView, TokenView
 
-from . import changes, moderation, views
+from . import changes, invites, moderation, reports, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
@@ -94,6 +94,37 @@ urlpatterns = [
         "messages/<int:message_id>/reactions/<str:emoji>/",
         changes.ReactionView.as_view(),
         name="api-message-reaction",
+    ),
+    path(
+        "messages/<int:message_id>/report/",
+        reports.ReportMessageView.as_view(),
+        name="api-message-report",
+    ),
+    path(
+        "rooms/<str:slug>/invites/",
+        invites.RoomInvitesView.as_view(),
+        name="api-room-invites",
+    ),
+    path(
+        "rooms/<str:slug>/invites/<str:code>/",
+        invites.RoomInviteView.as_view(),
+        name="api-room-invite",
+    ),
+    path("invites/<str:code>/", invites.InviteView.as_view(), name="api-invite"),
+    path(
+        "invites/<str:code>/accept/",
+        invites.AcceptInviteView.as_view(),
+        name="api-invite-accept",
+    ),
+    path(
+        "rooms/<str:slug>/reports/",
+        reports.RoomReportsView.as_view(),
+        name="api-room-reports",
+    ),
+    path(
+        "rooms/<str:slug>/reports/<int:report_id>/resolve/",
+        reports.ResolveReportView.as_view(),
+        name="api-room-report-resolve",
     ),
     path("changes/", changes.ChangesView.as_view(), name="api-changes"),
     path("users/", PeopleView.as_view(), name="api-users"),

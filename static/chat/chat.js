@@ -6,7 +6,8 @@
 //   lib/markdown.js    a message body as safe elements (marked + DOMPurify)
 //   lib/store.js       my conversations, unread counts, mutes
 //   views/*.js         sidebar, messages, conversation, settings, switcher,
-//                      attention (title, favicon, notifications), shell
+//                      attention (title, favicon, notifications), shell,
+//                      moderation (members' actions, invites), reports
 //
 // This module wires them together: one connection per page, whose frames go
 // to the store (lists), the open conversation and the notifications.
@@ -16,6 +17,7 @@ import { ConversationStore, directKey, roomKey } from "./lib/store.js";
 import { localizeTimes } from "./lib/util.js";
 import { bindNotifications, bindTitle } from "./views/attention.js";
 import { ConversationView } from "./views/conversation.js";
+import { bindReports } from "./views/reports.js";
 import { applyRoom, bindRoomSettings } from "./views/settings.js";
 import { bindDetails, bindDrawer, bindMute, bindNotices } from "./views/shell.js";
 import { bindSidebar } from "./views/sidebar.js";
@@ -87,6 +89,7 @@ function start() {
     else view.onMembers(() => {});
     view.start();
   }
+  if (data.page === "reports") bindReports(data);
   store.refresh();
   connection.connect();
 }

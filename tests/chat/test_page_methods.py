@@ -18,6 +18,7 @@ PARAMETERS = {
     "username": "bob",
     "token": "not-a-token",
     "uidb64": "MQ",
+    "code": "no-such-code",
 }
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -61,7 +62,7 @@ def test_the_pages_are_all_listed():
     assert "/search/" in paths
     assert "/accounts/settings/" in paths
     assert "/sw.js" in paths
-    assert len(paths) == 22, paths
+    assert len(paths) == 25, paths
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_every_page_answers_every_method_without_a_5xx_or_405_on_get(
             answers[method, path] = response.status_code
             assert response.status_code < 500, (method, path)
         assert answers["GET", path] != 405, path
-    assert len(answers) == 22 * len(METHODS)
+    assert len(answers) == 25 * len(METHODS)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug_off", "debug_on"])

@@ -1,5 +1,6 @@
 // What I can do with a message, shown on hover or focus: react, reply, and on
-// my own (or, for a room's owner or staff, anyone's) edit and delete. Each
+// my own (or, for a room's owners, moderators or staff, anyone's) edit and
+// delete; on someone else's in a room, report. Each
 // button names its action in `data-action`; views/conversation.js listens on
 // the list once. Deleting asks first, in place.
 
@@ -31,6 +32,7 @@ export function drawActions(message, { me, moderator, editWindow }) {
   bar.append(action("reply", gettext("Reply"), "↩"));
   if (mine && withinEditWindow(message, editWindow)) bar.append(action("edit", gettext("Edit"), "✎"));
   if (mine || moderator) bar.append(action("delete", gettext("Delete"), "🗑"));
+  if (!mine && message.room && !message.deleted) bar.append(action("report", gettext("Report"), "⚑"));
   return bar;
 }
 

@@ -16,6 +16,7 @@ import { MentionCompleter } from "./mentions.js";
 import { MessageChanges } from "./message-changes.js";
 import { AttachmentTray } from "./attachments.js";
 import { MessageList } from "./messages.js";
+import { showMuted } from "./muted.js";
 import { ReplyBar } from "./reply.js";
 
 const TYPING_SEND_EVERY_MS = 2000; // the server relays one per ~2 s anyway
@@ -35,6 +36,7 @@ const ERROR_TEXT = {
   forbidden: () => gettext("You cannot write here."),
   not_found: () => gettext("This conversation no longer exists."),
   unavailable: () => gettext("The server cannot store messages right now."),
+  muted: () => gettext("You are muted in this room."),
 };
 
 export class ConversationView {
@@ -84,6 +86,7 @@ export class ConversationView {
     this.restoreOutbox();
     this.loadHistory();
     if (this.room) this.loadMembers();
+    if (this.data.muted) showMuted(this.data.muted);
     document.addEventListener("visibilitychange", () => this.markRead());
     window.addEventListener("focus", () => this.markRead());
     window.addEventListener("pagehide", () => this.flushRead());
@@ -185,6 +188,7 @@ export class ConversationView {
         if (frame.room === this.room) this.setMember(false, frame.reason);
         break;
       case "error":
+        if (frame.code === "muted") showMuted({ until: frame.until, reason: this.data.muted?.reason });
         if (frame.client_id && this.pending.has(frame.client_id)) {
           this.failed(frame.client_id, frame.code);
         }
@@ -207,6 +211,7 @@ export class ConversationView {
     }
     let text = gettext("You are no longer a member of this room.");
     if (reason === "kicked") text = gettext("You were removed from this room.");
+    if (reason === "banned") text = gettext("You were banned from this room.");
     if (reason === "deleted") text = gettext("This room was deleted.");
     note.replaceChildren(
       el("span", { className: "left-notice", role: "alert", text }),

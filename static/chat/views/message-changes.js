@@ -12,6 +12,7 @@ import { MessageEditor } from "./editor.js";
 import { markMentions } from "./mentions.js";
 import { ReactionPicker, drawReactions, reactedWith } from "./reactions.js";
 import { drawQuote } from "./reply.js";
+import { openReportBox } from "./report-box.js";
 
 const ERROR_TEXT = {
   edit_window: () => gettext("Too late to edit this message."),
@@ -20,6 +21,7 @@ const ERROR_TEXT = {
   invalid: () => gettext("The server refused it."),
   empty: () => gettext("Write something first."),
   too_long: () => gettext("Too long: at most 4,000 characters."),
+  muted: () => gettext("You are muted in this room."),
 };
 
 function errorText(error) {
@@ -180,6 +182,9 @@ export class MessageChanges {
           break;
         case "delete":
           confirmDeletion(li, { onConfirm: () => this.remove(id) });
+          break;
+        case "report":
+          openReportBox(li, id);
           break;
         case "show-parent":
           this.view.showMessage(Number(button.dataset.parent));

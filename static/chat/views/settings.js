@@ -1,10 +1,11 @@
 // The details pane of a room: its members with their roles and, for an
-// owner, the room's settings (rename, public/private, add and remove members,
-// name another owner, delete the room); everyone can leave. Each action calls
-// the JSON API with the session cookie and the CSRF token; an error answer's
-// `detail` is shown in the panel.
+// owner, the room's settings (rename, public/private, add members, delete the
+// room); the members' actions by role are views/moderation.js'; everyone can
+// leave. Each action calls the JSON API with the session cookie and the CSRF
+// token; an error answer's `detail` is shown in the panel.
 
-import { avatar, el, gettext, interpolate, sendJson } from "../lib/util.js";
+import { avatar, el, sendJson } from "../lib/util.js";
+import { RoomModeration } from "./moderation.js";
 
 export function bindRoomSettings(view, { store }) {
   const room = view.room;
@@ -28,68 +29,35 @@ export function bindRoomSettings(view, { store }) {
     }
   };
 
+  const moderation = new RoomModeration(view, { base, act, staff: view.data.staff });
+  let latest = [];
+
   const drawMembers = (members) => {
+    latest = members;
     amOwner = members.some((m) => m.user.id === view.me.id && m.role === "owner");
-    ownerPanel.hidden = !amOwner;
+    ownerPanel.hidden = !(amOwner || view.data.staff);
     const owners = members.filter((m) => m.role === "owner").length;
     list.replaceChildren(
       ...members.map((member) => {
         const name = member.user.username;
         const li = el(
           "li",
-          { "data-username": name },
+          { "data-username": name, "data-role": member.role },
           avatar(member.user, "small"),
           el("span", { className: "name", text: name }),
         );
-        if (member.role === "owner") li.append(" ", el("span", { className: "tag", text: gettext("owner") }));
-        if (amOwner && member.user.id !== view.me.id) {
-          const actions = el("span", { className: "member-actions" });
-          if (member.role !== "owner") {
-            const promote = el("button", {
-              type: "button",
-              className: "link-button make-owner",
-              text: gettext("Make owner"),
-              "aria-label": interpolate(gettext("Make %(name)s an owner"), { name }),
-            });
-            promote.addEventListener("click", () =>
-              act("POST", `${base}/members/${encodeURIComponent(name)}/role/`, { role: "owner" }, () =>
-                view.loadMembers(),
-              ),
-            );
-            actions.append(promote);
-          } else if (owners > 1) {
-            const demote = el("button", {
-              type: "button",
-              className: "link-button make-member",
-              text: gettext("Make member"),
-              "aria-label": interpolate(gettext("Make %(name)s a member"), { name }),
-            });
-            demote.addEventListener("click", () =>
-              act("POST", `${base}/members/${encodeURIComponent(name)}/role/`, { role: "member" }, () =>
-                view.loadMembers(),
-              ),
-            );
-            actions.append(demote);
-          }
-          const remove = el("button", {
-            type: "button",
-            className: "link-button remove-member",
-            text: gettext("Remove"),
-            "aria-label": interpolate(gettext("Remove %(name)s"), { name }),
-          });
-          remove.addEventListener("click", () =>
-            act("DELETE", `${base}/members/${encodeURIComponent(name)}/`, undefined, () =>
-              view.loadMembers(),
-            ),
-          );
-          actions.append(remove);
-          li.append(" ", actions);
-        }
+        moderation.decorate(li, member, { owners });
         return li;
       }),
     );
   };
-  view.onMembers(drawMembers);
+  // The mutes in force come after the list: draw again if they changed.
+  const onMembers = async (members) => {
+    moderation.noteRole(members);
+    drawMembers(members);
+    if ((await moderation.refresh()) && latest === members) drawMembers(members);
+  };
+  view.onMembers(onMembers);
 
   document.getElementById("rename-form").addEventListener("submit", (event) => {
     event.preventDefault();
