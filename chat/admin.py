@@ -627,3 +627,7 @@ class InviteAdmin(ReadOnlyAdmin):
             revoke_invite(code=invite.code, actor=request.user)
             revoked += 1
         self.message_user(request, f"Revoked {revoked}.")
+
+
+# Register the support pages and the canned replies.
+from . import admin_canned, admin_support  # noqa: E402, F401

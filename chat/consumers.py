@@ -24,6 +24,7 @@ from .realtime.answers import AnswersInOrder, HeldEvents
 from .realtime.change_frames import ChangeFrames
 from .realtime.member import RuntimeMember
 from .realtime.runtime import Runtime, current
+from .realtime.support_frames import AgentFrames
 from .realtime.writer import submit_message
 from .services import admission
 from .services.reads import amark_read
@@ -38,7 +39,7 @@ _connection_numbers = itertools.count(1)
 
 
 class ChatConsumer(
-    AnswersInOrder, HeldEvents, RuntimeMember, ChangeFrames, AsyncConsumer
+    AnswersInOrder, HeldEvents, RuntimeMember, ChangeFrames, AgentFrames, AsyncConsumer
 ):
     """Authenticated by accounts.middleware (scope["user"]). The runtime's hub
     hands it its groups' events; what only some connections need (typing,
@@ -225,6 +226,9 @@ class ChatConsumer(
         "room.leave": on_room_leave,
         "typing": on_typing,
         "read": on_read,
+        # Customer support's agents (chat.realtime.support_frames).
+        "support.send": AgentFrames.on_support_send,
+        "support.typing": AgentFrames.on_support_typing,
     }
 
     event_handlers = {

@@ -58,6 +58,8 @@ def message_payload(message: Message) -> dict:
     """
     conversation = message.conversation
     recipient = None
+    if conversation.kind == Conversation.Kind.SUPPORT:
+        return support_message_payload(message)
     if not conversation.is_room:
         low, high = conversation.direct_low, conversation.direct_high
         recipient = user_payload(high if message.sender_id == low.pk else low)
@@ -79,6 +81,38 @@ def message_payload(message: Message) -> dict:
         # A copy kept on the row (chat.services.uploads): no query per message.
         "attachments": message.attachments,
     }
+
+
+def support_message_payload(message: Message) -> dict:
+    """A message of a support conversation: no room, no recipient; its
+    conversation's id and kind instead (docs/protocol.md, "Support")."""
+    return {
+        "type": "message",
+        "id": message.id,
+        "room": None,
+        "recipient": None,
+        "kind": "support",
+        "conversation": message.conversation_id,
+        "sender": {
+            **user_payload(message.sender),
+            "display_name": display_name(message.sender),
+        },
+        "body": message.body,
+        "client_id": message.client_id,
+        "created_at": isoformat(message.created_at),
+        "edited_at": isoformat(message.edited_at) if message.edited_at else None,
+        "deleted": message.deleted_at is not None,
+        "reactions": message.reactions,
+        "reply_to": message.reply_to_id,
+        "mentions": message.mentions,
+        "attachments": message.attachments,
+    }
+
+
+def display_name(user) -> str:
+    """How support shows a person: their full name (a visitor's is the name
+    they gave, chat.services.support), else the username."""
+    return user.get_full_name() or user.username
 
 
 def upload_payload(upload) -> dict:
@@ -191,6 +225,11 @@ def message_groups(message: Message) -> list[str]:
     conversation = message.conversation
     if conversation.is_room:
         return [room_group(conversation.pk)]
+    if conversation.kind == Conversation.Kind.SUPPORT:
+        # Its members' own groups (the visitor, the agent): set by
+        # chat.services.support_conversations on the conversation it publishes.
+        ids = getattr(conversation, "support_user_ids", ())
+        return [user_group(user_id) for user_id in ids]
     return [
         user_group(conversation.direct_low_id),
         user_group(conversation.direct_high_id),
@@ -407,3 +446,26 @@ async def publish_access_lost(
         "session": session_digest(session_key) if session_key else None,
     }
     return await _installed().publish([user_group(user_id)], event)
+
+
+async def publish_to_users(*, user_ids, text: str) -> bool:
+    """Send a ready frame to every connection of these users (support's
+    queue, agent and note frames: chat.services.support_conversations)."""
+    groups = [user_group(user_id) for user_id in sorted(set(user_ids))]
+    if not groups:
+        return True
+    fanout = _installed()
+    in_order = getattr(fanout, "publish_in_order", None)
+    if in_order is None:
+        return await fanout.publish(groups, {"type": FRAME, "text": text})
+    await in_order(groups, {"type": FRAME, "text": text})
+    return True
+
+
+async def publish_typing_to_users(*, user, user_ids, text: str) -> bool:
+    """A typing frame for these users' connections but the sender's own."""
+    groups = [user_group(user_id) for user_id in sorted(set(user_ids))]
+    if not groups:
+        return True
+    event = {"type": TYPING, "text": text, "sender_id": user.pk}
+    return await _installed().publish(groups, event)

@@ -23,8 +23,10 @@ class Conversation(models.Model):
     class Kind(models.TextChoices):
         ROOM = "room", "Room"
         DIRECT = "direct", "Direct"
+        # A website visitor and the support team (chat.models_support).
+        SUPPORT = "support", "Support"
 
-    kind = models.CharField(max_length=6, choices=Kind.choices)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
     slug = models.CharField(
         max_length=50, unique=True, null=True, blank=True, validators=[slug_validator]
     )
@@ -59,6 +61,12 @@ class Conversation(models.Model):
                         slug__isnull=True,
                         direct_low__lt=models.F("direct_high"),
                     )
+                    | models.Q(
+                        kind="support",
+                        slug__isnull=True,
+                        direct_low__isnull=True,
+                        direct_high__isnull=True,
+                    )
                 ),
                 name="conversation_kind_fields",
             ),
@@ -70,6 +78,8 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         if self.is_room:
             return self.slug
+        if self.kind == self.Kind.SUPPORT:
+            return f"support {self.pk}"
         return f"direct {self.direct_low_id}-{self.direct_high_id}"
 
     @property
@@ -633,3 +643,14 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} of #{self.message_ref} ({self.status})"
+
+
+# The customer-support models live beside these (one module per concern).
+from .models_canned import CannedReply  # noqa: E402, F401
+from .models_support import (  # noqa: E402, F401
+    SupportConversation,
+    SupportNote,
+    SupportOpening,
+    SupportSite,
+    Visitor,
+)

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import moderation_views, views
+from . import moderation_views, support_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,13 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("search/", views.search, name="search"),
     path("dm/<str:username>/", views.direct, name="direct"),
+    path("support/", support_views.agent_page, name="support"),
+    path("support/metrics/", support_views.metrics_page, name="support-metrics"),
+    path(
+        "support/widget/<str:key>/",
+        support_views.widget_frame,
+        name="support-widget",
+    ),
     # The language switch (Django's set_language: a POST with the CSRF token).
     path("i18n/", include("django.conf.urls.i18n")),
     # The browser client's strings in the page's language, as a static script

@@ -1,9 +1,10 @@
 """The Content-Security-Policy header of every HTTP response.
 
 Pages load scripts and styles from this site only: no inline script (nor
-`eval`), no inline style, no plugin, no framing by other sites, forms post
-here only. The WebSocket may connect back to this host. The admin works under
-it (Django 5.2's admin has no inline scripts).
+`eval`), no inline style, no plugin, no framing by other sites (but the support
+widget's frame, by its site's allowed origins), forms post here only. The
+WebSocket may connect back to this host. The admin works under it (Django
+5.2's admin has no inline scripts).
 """
 
 from django.core.exceptions import DisallowedHost
@@ -18,19 +19,23 @@ POLICY = (
     "object-src 'none'",
     "base-uri 'self'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
 )
 
 
-def policy_for(request: HttpRequest) -> str:
-    """The policy, with this host's WebSocket URLs (older browsers need them)."""
+def policy_for(request: HttpRequest, *, frame_ancestors: tuple[str, ...] = ()) -> str:
+    """The policy, with this host's WebSocket URLs (older browsers need them).
+
+    `frame_ancestors`: the origins that may frame the page (the support
+    widget's frame, for its site's allowed origins); by default none may.
+    """
     scheme = "wss" if request.is_secure() else "ws"
     try:
         host = request.get_host()
     except DisallowedHost:  # Django answers 400 anyway
         host = None
     connect = "connect-src 'self'" + (f" {scheme}://{host}" if host else "")
-    return "; ".join((*POLICY, connect))
+    ancestors = "frame-ancestors " + (" ".join(frame_ancestors) or "'none'")
+    return "; ".join((*POLICY, ancestors, connect))
 
 
 class ContentSecurityPolicyMiddleware(MiddlewareMixin):

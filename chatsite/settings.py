@@ -320,6 +320,12 @@ if CHAT_NOTIFY_INTERVAL_SECONDS <= 0:
 CHAT_SITE_URL = env_str("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
 if urlsplit(CHAT_SITE_URL).scheme not in {"http", "https"}:
     fail("CHAT_SITE_URL must be an http:// or https:// URL.")
+# --- Customer support (issue 19) ---------------------------------------------------
+# An agent offered a new support conversation has this long to take it before
+# it is offered to the next (chat.services.support_conversations).
+SUPPORT_ACCEPT_SECONDS = env_int("SUPPORT_ACCEPT_SECONDS", 60)
+if SUPPORT_ACCEPT_SECONDS < 1:
+    fail("SUPPORT_ACCEPT_SECONDS must be 1 or more.")
 # Email through Django's backend: the console (stdout) unless EMAIL_HOST is set,
 # then SMTP; EMAIL_BACKEND names any other.
 EMAIL_HOST = env_str("EMAIL_HOST", "")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import service_worker
+from chat.support_views import widget_script
 from chatsite.post_only import post_only
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # The Web Push service worker, at the root so that it may control every page.
     path("sw.js", service_worker, name="service-worker"),
+    # The support widget's loader, at the root as the snippet names it.
+    path("widget.js", widget_script, name="support-widget-script"),
     path("", include("chat.urls")),
 ]
 

@@ -4,7 +4,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.api import PushSubscriptionsView, TicketView, TokenView
 
-from . import changes, invites, moderation, reports, views
+from . import changes, invites, moderation, reports, support, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
@@ -22,6 +22,64 @@ class SchemaView(SpectacularAPIView):
 
 
 urlpatterns = [
+    path(
+        "support/conversations/",
+        support.AgentConversationsView.as_view(),
+        name="api-support-conversations",
+    ),
+    path(
+        "support/conversations/<int:pk>/",
+        support.AgentConversationView.as_view(),
+        name="api-support-conversation",
+    ),
+    *(
+        path(
+            f"support/conversations/<int:pk>/{action}/",
+            support.AgentActionView.as_view(action=action),
+            name=f"api-support-{action}",
+        )
+        for action in ("messages", "notes", "take", "transfer", "close", "reopen")
+    ),
+    path(
+        "support/metrics/",
+        support.MetricsView.as_view(),
+        name="api-support-metrics",
+    ),
+    path(
+        "support/metrics.csv",
+        support.MetricsCsvView.as_view(),
+        name="api-support-metrics-csv",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/conversation/$",
+        support.VisitorConversationView.as_view(),
+        name="api-support-visitor-conversation",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/offline/$",
+        support.OfflineView.as_view(),
+        name="api-support-offline",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/rating/$",
+        support.RatingView.as_view(),
+        name="api-support-rating",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/transcript/$",
+        support.TranscriptView.as_view(),
+        name="api-support-transcript",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/$",
+        support.SiteConfigView.as_view(),
+        name="api-support-site",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/visitors/$",
+        support.VisitorsView.as_view(),
+        name="api-support-visitors",
+    ),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/ticket/", TicketView.as_view(), name="api-ticket"),
     path(

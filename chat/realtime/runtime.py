@@ -24,6 +24,7 @@ from .notify import NotificationJob
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
 from .retention import prune_changes_periodically, purge_uploads_periodically
+from .support_jobs import sweep_support_periodically
 from .writer import MessageWriter, Publisher
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Runtime:
         self.tasks.append(loop.create_task(prune_changes_periodically()))
         self.tasks.append(loop.create_task(purge_uploads_periodically()))
         self.tasks.append(loop.create_task(self.notifications.run()))
+        self.tasks.append(loop.create_task(sweep_support_periodically()))
 
     async def stop(self) -> None:
         """Stop every job and close the threads' database connections."""
@@ -144,6 +146,14 @@ class ProcessFanout:
         publisher = Publisher(None, _sender_for_this_call())
         await publisher.publish_change(change)
         await publisher.flush()
+
+    async def publish_in_order(self, groups: list[str], event: dict) -> None:
+        """A frame in the order of the process's new messages (Publisher)."""
+        runtime = running_here()
+        if runtime is not None:
+            await runtime.publisher.publish_frame(groups, event)
+            return
+        await self.publish(groups, event)
 
     async def publish(self, groups: list[str], event: dict) -> bool:
         runtime = running_here()

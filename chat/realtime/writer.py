@@ -202,6 +202,13 @@ class Publisher:
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
+    async def publish_frame(self, groups: list[str], event: dict) -> None:
+        """A ready chat.frame for `groups`, in the same queue as new messages:
+        support's frames (agent.joined, queue) come in order with them."""
+        self.queue.append(await self._deliver_here(groups, event))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
     async def flush(self) -> None:
         """Until everything handed over so far has been sent (or failed)."""
         while self.task is not None and not self.task.done():

@@ -466,6 +466,31 @@ def _insert_once(
     return message, True
 
 
+def store_in_conversation(
+    *, conversation: Conversation, sender: User, body, client_id=None, attachments=None
+) -> tuple[Message, bool]:
+    """Store a message in a conversation the caller has checked the sender
+    may write to (a support conversation: chat.services.support_conversations),
+    by the same ordered, idempotent insert as every other message."""
+    upload_ids = uploads.clean_attachment_ids(attachments)
+    if upload_ids and (body is None or (isinstance(body, str) and not body.strip())):
+        body = ""
+    else:
+        body = clean_body(body)
+    fields = {
+        "sender": sender,
+        "conversation": conversation,
+        "body": body,
+        "client_id": clean_client_id(client_id),
+        "attachments": upload_ids,
+    }
+    results: list = [None]
+    _in_id_order(_insert_each, [(0, fields)], results)
+    if isinstance(results[0], Exception):
+        raise results[0]
+    return results[0]
+
+
 def _conversation_for(*, sender: User, room, to) -> Conversation:
     if room is not None:
         conversation = room_membership(user=sender, slug=room).conversation

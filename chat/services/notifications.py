@@ -180,7 +180,7 @@ def _look_at_new_messages(
     wanted: dict[int, set[int]] = defaultdict(set)
     for message in messages:
         conversation = message.conversation
-        if not conversation.is_room:
+        if conversation.kind == conversation.Kind.DIRECT:
             low, high = conversation.direct_low_id, conversation.direct_high_id
             wanted[message.id].add(high if message.sender_id == low else low)
     for message_id, user_id in Mention.objects.filter(

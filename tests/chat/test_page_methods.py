@@ -19,6 +19,7 @@ PARAMETERS = {
     "token": "not-a-token",
     "uidb64": "MQ",
     "code": "no-such-code",
+    "key": "site_none",
 }
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -62,7 +63,11 @@ def test_the_pages_are_all_listed():
     assert "/search/" in paths
     assert "/accounts/settings/" in paths
     assert "/sw.js" in paths
-    assert len(paths) == 25, paths
+    assert "/widget.js" in paths
+    assert "/support/" in paths
+    assert "/support/metrics/" in paths
+    assert "/support/widget/site_none/" in paths
+    assert len(paths) == 29, paths
 
 
 @pytest.mark.parametrize(
@@ -128,7 +133,7 @@ def test_every_page_answers_every_method_without_a_5xx_or_405_on_get(
             answers[method, path] = response.status_code
             assert response.status_code < 500, (method, path)
         assert answers["GET", path] != 405, path
-    assert len(answers) == 25 * len(METHODS)
+    assert len(answers) == 29 * len(METHODS)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug_off", "debug_on"])
