@@ -20,6 +20,7 @@ from .connections import LocalConnections
 from .db_thread import KeptConnectionThread
 from .hub import Hub
 from .layer import RealtimeLayer, realtime_layer
+from .presence import PresenceKeeper
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
 from .retention import prune_changes_periodically, purge_uploads_periodically
@@ -43,6 +44,8 @@ class Runtime:
         # The WebSocket handshakes' reads and the tokens' last-use writes.
         self.handshake_db = KeptConnectionThread("chat-handshake-db")
         self.relay = Relay(self.layer) if outbox_in_use(self.layer) else None
+        # The connections' presence records and the job that tells the others.
+        self.presence = PresenceKeeper(self.clock)
         # SIGTERM came: handshakes are refused, /healthz says so.
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -57,6 +60,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self.loop = self.hub.loop = loop
         self.connections.start()
+        self.presence.start()
         if self.relay is not None:
             self.tasks.append(loop.create_task(self.relay.run()))
         self.tasks.append(loop.create_task(prune_changes_periodically()))
@@ -68,6 +72,7 @@ class Runtime:
             task.cancel()
         self.tasks = []
         await self.connections.close()
+        await self.presence.close()
         await self.hub.close()
         await self.publisher.close()
         await self.writer.close()
