@@ -86,7 +86,7 @@ class RedisRecords:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.client = None
+        self.client: Any = None
 
     def _client(self):
         if self.client is None:
@@ -291,17 +291,21 @@ class PresenceKeeper:
             records = await self.store.read(dirty)
             now = self.wall()
             statuses: dict[int, str] = {}
+            left_at: dict[int, datetime] = {}
             gone: dict[int, list[str]] = {}
             for user_id, mine in records.items():
                 status = domain.status_of(mine.values(), now)
                 if self.known.get(user_id) != status:
                     statuses[user_id] = status
+                    until = domain.online_until(mine.values(), now)
+                    if status != domain.ONLINE and until is not None:
+                        left_at[user_id] = datetime.fromtimestamp(until, tz=UTC)
                 expired = [name for name, r in mine.items() if r.expires <= now]
                 if expired:
                     gone[user_id] = expired
             if statuses:
                 changed = await _in_thread(
-                    domain.record_statuses, statuses, self._now()
+                    domain.record_statuses, statuses, self._now(), left_at
                 )
                 self.known.update(statuses)
                 to_tell.update(changed)

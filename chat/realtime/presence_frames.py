@@ -21,7 +21,7 @@ class PresenceMember:
     runtime: Any
     scope: dict
     channel_name: str
-    presence_seen: "OrderedDict[tuple[int, str], None] | None" = None
+    presence_seen: "OrderedDict[tuple[Any, Any], None] | None" = None
 
     if TYPE_CHECKING:  # the consumer's (a stub here would shadow it)
 

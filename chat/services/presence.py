@@ -61,8 +61,22 @@ class Record(NamedTuple):
 
 def records_key(user_id: int) -> str:
     """The Redis hash of a user's records (field: the connection's name)."""
-    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
-    return f"{config.get('prefix', 'chat')}:presence:{user_id}"
+    layers: dict = settings.CHANNEL_LAYERS
+    prefix = layers.get("default", {}).get("CONFIG", {}).get("prefix", "chat")
+    return f"{prefix}:presence:{user_id}"
+
+
+def online_until(records: Iterable[Record], now: float) -> float | None:
+    """When the user was last known online from records that ran out or
+    closed: a closed one's close, an unrenewed one's last renewal."""
+    grace = settings.CHAT_PRESENCE_GRACE_SECONDS
+    renewal = settings.CHAT_PRESENCE_TTL_SECONDS / 2
+    moments = [
+        record.expires - (renewal if record.open else grace)
+        for record in records
+        if record.status == ONLINE
+    ]
+    return min(max(moments), now) if moments else None
 
 
 def status_of(records: Iterable[Record], now: float) -> str:
@@ -87,12 +101,19 @@ def use_open_here(reader: OpenHere | None) -> None:
 # --- what is stored -------------------------------------------------------------
 
 
-def record_statuses(statuses: Mapping[int, str], now: datetime) -> list[int]:
+def record_statuses(
+    statuses: Mapping[int, str],
+    now: datetime,
+    left_at: Mapping[int, datetime] | None = None,
+) -> list[int]:
     """Store each user's status; the ids of those whose status changed.
 
     One transaction for the lot; a user leaving or coming online closes or
-    opens their OnlineSpan and moves last_active_at.
+    opens their OnlineSpan and moves last_active_at (to `left_at`, when their
+    last online record stopped being renewed, if known: not the end of the
+    grace).
     """
+    left_at = left_at or {}
     changed: list[int] = []
     with transaction.atomic():
         missing = set(statuses) - set(
@@ -113,17 +134,19 @@ def record_statuses(statuses: Mapping[int, str], now: datetime) -> list[int]:
             row.status = status
             fields = ["status"]
             if was_online or status == ONLINE:
-                row.last_active_at = now
+                row.last_active_at = (
+                    now if status == ONLINE else left_at.get(row.pk, now)
+                )
                 fields.append("last_active_at")
             row.save(update_fields=fields)
             changed.append(row.pk)
             if status == ONLINE:
                 opened.append(OnlineSpan(user_id=row.pk, started_at=now))
             elif was_online:
-                closed.append(row.pk)
-        if closed:
-            OnlineSpan.objects.filter(user_id__in=closed, ended_at=None).update(
-                ended_at=now
+                closed.append(row)
+        for row in closed:
+            OnlineSpan.objects.filter(user_id=row.pk, ended_at=None).update(
+                ended_at=row.last_active_at
             )
         if opened:
             OnlineSpan.objects.bulk_create(opened)
@@ -134,9 +157,9 @@ def users_to_check() -> list[int]:
     """Users shown other than offline, or told other than what they are: the
     sweep looks at their records again (a process that died, a debounce)."""
     return list(
-        Presence.objects.filter(
-            ~Q(status=OFFLINE) | ~Q(told=F("status"))
-        ).values_list("pk", flat=True)
+        Presence.objects.filter(~Q(status=OFFLINE) | ~Q(told=F("status"))).values_list(
+            "pk", flat=True
+        )
     )
 
 
@@ -213,9 +236,8 @@ def audience_groups(user_id: int) -> list[str]:
     """The groups reaching everyone who shares a conversation with the user:
     their rooms' groups and their direct conversations' other users'."""
     groups = []
-    conversations = Conversation.objects.filter(memberships__user_id=user_id).values_list(
-        "pk", "kind", "direct_low_id", "direct_high_id"
-    )
+    mine = Conversation.objects.filter(memberships__user_id=user_id)
+    conversations = mine.values_list("pk", "kind", "direct_low_id", "direct_high_id")
     for pk, kind, low, high in conversations:
         if kind == Conversation.Kind.ROOM:
             groups.append(events.room_group(pk))
@@ -244,8 +266,10 @@ def set_hidden(*, user: User, hidden: bool) -> bool:
     are told once it commits: `offline` when hidden, the status when shown."""
     with transaction.atomic():
         Presence.objects.get_or_create(user=user)
-        changed = Presence.objects.filter(pk=user.pk).exclude(hidden=hidden).update(
-            hidden=hidden
+        changed = (
+            Presence.objects.filter(pk=user.pk)
+            .exclude(hidden=hidden)
+            .update(hidden=hidden)
         )
         if changed and settings.CHAT_PRESENCE_ENABLED:
             transaction.on_commit(lambda: announce_now(user.pk))

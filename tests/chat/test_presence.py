@@ -177,8 +177,12 @@ async def test_hidden_presence_is_never_shown(connect, alice, bob, lobby):
     body = await database_sync_to_async(api_presence)(alice)
     assert body == {
         "users": [
-            {"id": bob.user.pk, "username": "bob", "status": "offline",
-             "last_active_at": None}
+            {
+                "id": bob.user.pk,
+                "username": "bob",
+                "status": "offline",
+                "last_active_at": None,
+            }
         ]
     }
     await database_sync_to_async(set_hidden)(user=bob.user, hidden=False)
