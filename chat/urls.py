@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/<str:slug>/join/", views.join_room_page, name="room-join"),
     path("dm/", views.start_direct, name="direct-start"),
     path("people/", views.people, name="people"),
+    path("account/", views.account, name="account"),
     path("search/", views.search, name="search"),
     path("dm/<str:username>/", views.direct, name="direct"),
     # The language switch (Django's set_language: a POST with the CSRF token).

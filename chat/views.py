@@ -19,7 +19,7 @@ from chatsite.post_only import post_only
 from . import events
 from .change_feed import last_change_id
 from .errors import ChatError, NotFound
-from .forms import CreateRoomForm, DirectForm
+from .forms import CreateRoomForm, DirectForm, PresenceSettingsForm
 from .search.query import search_messages
 from .selectors import (
     direct_conversation,
@@ -34,6 +34,7 @@ from .selectors import (
     rooms_of,
     user_by_username,
 )
+from .services.presence import is_hidden, set_hidden
 from .services.rooms import RoomExists, create_room, join_room
 
 
@@ -72,6 +73,11 @@ def page_data(request, **extra) -> dict:
         # What the message actions may offer (the server decides again).
         "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
         "moderator": request.user.is_staff,
+        # The dots and the page's own status (static/chat/views/presence.js).
+        "presence": {
+            "enabled": settings.CHAT_PRESENCE_ENABLED,
+            "away_after": settings.CHAT_PRESENCE_AWAY_SECONDS,
+        },
         **extra,
     }
 
@@ -288,5 +294,27 @@ def direct(request, username):
             "title": other.username,
             "page_data": data,
             **shell_context(request),
+        },
+    )
+
+
+@login_required
+def account(request):
+    """My account's settings: presence (hide it)."""
+    if request.method == "POST":
+        form = PresenceSettingsForm(request.POST)
+        if form.is_valid():
+            set_hidden(user=request.user, hidden=form.cleaned_data["hide_presence"])
+            messages.success(request, _("Your settings are saved."))
+            return redirect("account")
+    else:
+        form = PresenceSettingsForm(initial={"hide_presence": is_hidden(request.user)})
+    return render(
+        request,
+        "chat/account.html",
+        {
+            **shell_context(request),
+            "presence_form": form,
+            "page_data": page_data(request, page="account"),
         },
     )

@@ -238,3 +238,23 @@ async def test_the_member_list_has_each_members_status(connect, alice, bob, lobb
     row = await Presence.objects.aget(pk=bob.user.pk)
     assert row.status == "online"
     assert json.loads(json.dumps(listed))  # plain JSON
+
+
+def test_the_account_page_hides_and_shows_my_presence(client, make_user):
+    """The account page's checkbox is the setting: saved, shown checked."""
+    bob = make_user("bob")
+    client.force_login(bob)
+    page = client.get("/account/")
+    assert page.status_code == 200
+    assert 'name="hide_presence"' in page.text
+    assert "checked" not in page.text.split('name="hide_presence"')[1].split(">")[0]
+    saved = client.post("/account/", {"hide_presence": "on"}, follow=True)
+    assert saved.status_code == 200
+    assert Presence.objects.get(pk=bob.pk).hidden
+    assert "checked" in saved.text.split('name="hide_presence"')[1].split(">")[0]
+    client.post("/account/", {})
+    assert not Presence.objects.get(pk=bob.pk).hidden
+
+
+def test_the_account_page_needs_a_login(client):
+    assert client.get("/account/").status_code == 302
