@@ -175,6 +175,7 @@ class PresenceKeeper:
         self.tasks: list[asyncio.Task] = []
         # Counts for the benchmark and the logs.
         self.frames_published = 0
+        self.db_calls = 0  # database calls under way
 
     @property
     def enabled(self) -> bool:
@@ -193,6 +194,12 @@ class PresenceKeeper:
         for task in [*self.tasks, *self.timers, self.worker]:
             if task is not None and not task.get_loop().is_closed():
                 task.cancel()
+        # A cancelled call's thread goes on: wait for it, so that nothing
+        # writes to the database once the runtime has stopped.
+        for _ in range(500):
+            if not self.db_calls:
+                break
+            await asyncio.sleep(0.01)
         self.tasks, self.timers, self.worker = [], set(), None
         if isinstance(self.store, MemoryRecords):
             domain.use_open_here(None)
@@ -304,7 +311,7 @@ class PresenceKeeper:
                 if expired:
                     gone[user_id] = expired
             if statuses:
-                changed = await _in_thread(
+                changed = await self._in_thread(
                     domain.record_statuses, statuses, self._now(), left_at
                 )
                 self.known.update(statuses)
@@ -312,7 +319,7 @@ class PresenceKeeper:
             if gone:
                 await self.store.remove(gone)
         if to_tell:
-            announcements, waits = await _in_thread(
+            announcements, waits = await self._in_thread(
                 domain.take_announcements,
                 to_tell,
                 self._now(),
@@ -323,6 +330,12 @@ class PresenceKeeper:
                 self.frames_published += 1
             for user_id, wait in waits.items():
                 self.later(wait + 0.01, _bound(self._tell, [user_id]))
+
+    async def _in_thread(self, function: Callable, *args) -> Any:
+        call: Callable[..., Awaitable] = database_sync_to_async(
+            _counted(self, function)
+        )
+        return await call(*args)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.wall(), tz=UTC)
@@ -350,28 +363,37 @@ class PresenceKeeper:
                 await self.sweep()
                 if self.clock.now() - pruned_at > 3600:
                     pruned_at = self.clock.now()
-                    await _in_thread(domain.prune_spans, self._now())
+                    await self._in_thread(domain.prune_spans, self._now())
             except Exception:
                 logger.warning("presence: the sweep failed", exc_info=True)
             await self.clock.sleep(settings.CHAT_PRESENCE_TTL_SECONDS / 4)
 
     async def sweep(self) -> None:
         """Look again at everyone not shown offline, or not told as they are."""
-        user_ids = await _in_thread(domain.users_to_check)
+        user_ids = await self._in_thread(domain.users_to_check)
         if user_ids:
             self._look_at(user_ids, again=True)
             self._tell(user_ids)
 
     async def settled(self) -> None:
         """Wait until the job has nothing left (tests, the benchmark)."""
-        while self.worker is not None and not self.worker.done():
-            await asyncio.shield(self.worker)
+        while self.db_calls or (self.worker is not None and not self.worker.done()):
+            if self.worker is not None and not self.worker.done():
+                await asyncio.shield(self.worker)
+            else:
+                await asyncio.sleep(0.005)  # a sweep's read
 
 
 def _bound(function: Callable[[list[int]], None], user_ids: list[int]):
     return lambda: function(user_ids)
 
 
-async def _in_thread(function: Callable, *args) -> Any:
-    call: Callable[..., Awaitable] = database_sync_to_async(function)
-    return await call(*args)
+def _counted(keeper: "PresenceKeeper", function: Callable) -> Callable:
+    def call(*args):
+        keeper.db_calls += 1
+        try:
+            return function(*args)
+        finally:
+            keeper.db_calls -= 1
+
+    return call

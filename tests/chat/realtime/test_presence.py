@@ -12,6 +12,7 @@ from chat.realtime.clock import ManualClock
 from chat.realtime.presence import MemoryRecords, PresenceKeeper
 from chat.services import presence as domain
 from chat.services.presence import Record, status_of
+from tests.chat.communicator import close_thread_connections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,9 @@ def _settings(settings):
     settings.CHAT_PRESENCE_TTL_SECONDS = TTL
     settings.CHAT_PRESENCE_GRACE_SECONDS = GRACE
     settings.CHAT_PRESENCE_DEBOUNCE_SECONDS = DEBOUNCE
+    # The records in memory (MemoryRecords) on both engines; the consumer's
+    # and the multi-process tests use Redis's.
+    settings.REDIS_URL = ""
 
 
 @pytest.fixture
@@ -53,6 +57,7 @@ async def keeper():
     await kept.settled()
     yield kept
     await kept.close()
+    await close_thread_connections()
 
 
 async def advance(keeper: PresenceKeeper, seconds: float) -> None:
