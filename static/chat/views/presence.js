@@ -19,6 +19,18 @@ export class PresenceStore {
   constructor(me) {
     this.me = me;
     this.users = new Map(); // id -> { status, last_active_at }
+    // Ids seen on the page but not in the last answer (a new member, a
+    // stranger): asked about once, with the next load.
+    this.asked = new Set();
+    this.reloading = null;
+  }
+
+  reloadSoon() {
+    if (this.reloading) return;
+    this.reloading = setTimeout(() => {
+      this.reloading = null;
+      this.load();
+    }, 300);
   }
 
   async load() {
@@ -69,7 +81,12 @@ export class PresenceStore {
     const id = Number(node.dataset.user);
     if (!id || id === this.me.id) return;
     if (!this.users.has(id)) {
-      // Someone I share nothing with: their presence is not mine to see.
+      // Someone new to me (asked about once), or a stranger: their presence
+      // is not mine to see.
+      if (!this.asked.has(id)) {
+        this.asked.add(id);
+        this.reloadSoon();
+      }
       delete node.dataset.presence;
       node.removeAttribute("title");
       return;
