@@ -14,6 +14,7 @@ should stay within 10 % of the run without.
 import asyncio
 import itertools
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -23,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from .client import Target, close_all, frame_type, open_socket
 
 SENDER_ROOMS = ("presence-big0", "presence-small0")
+STATUS_RE = re.compile(r'"status":"([a-z]+)"')
 
 
 def room_specs(count: int, big: int, small: int) -> list[str]:
@@ -50,7 +52,11 @@ class Reader:
         try:
             async for text in self.socket:
                 if isinstance(text, str):
-                    self.counts[frame_type(text) or "other"] += 1
+                    kind = frame_type(text) or "other"
+                    self.counts[kind] += 1
+                    if kind == "presence":
+                        match = STATUS_RE.search(text)
+                        self.counts[f"presence {match and match.group(1)}"] += 1
         except ConnectionClosed:
             pass
 
@@ -75,6 +81,18 @@ async def _open_all(readers, urls, concurrency: int) -> tuple[float, int]:
     started = time.perf_counter()
     await asyncio.gather(*(one(r, u) for r, u in zip(readers, urls, strict=True)))
     return time.perf_counter() - started, failed
+
+
+async def _quiet(counts: Counter, settle: float, limit: float = 120.0) -> None:
+    """Wait until no frame has come for `settle` seconds (at most `limit`)."""
+    deadline = time.perf_counter() + limit
+    seen = -1
+    while time.perf_counter() < deadline:
+        total = sum(counts.values())
+        if total == seen:
+            return
+        seen = total
+        await asyncio.sleep(settle)
 
 
 async def _send_steadily(socket, room: str, rate: float, until: float) -> int:
@@ -107,7 +125,7 @@ async def run_presence(
     count: int,
     rate: float,
     duration: float,
-    settle: float = 3.0,
+    settle: float = 5.0,
     concurrency: int = 200,
     progress=None,
 ) -> dict:
@@ -124,7 +142,7 @@ async def run_presence(
     senders = [Reader(ignored), Reader(ignored)]
     for sender, person in zip(senders, (people[0], people[half]), strict=True):
         await sender.open(target.ws_url(token=person["token"], room=""))
-    await asyncio.sleep(settle)
+    await _quiet(counts, settle)  # the connects' frames are all in
     at_connect = counts["presence"]
     counts.clear()
     if progress is not None:
@@ -167,6 +185,10 @@ async def run_presence(
         "open_s": round(opened_in, 2),
         "presence_frames_at_connect": at_connect,
         "presence_frames_storm": counts["presence"],
+        "presence_frames_storm_by_status": {
+            status: counts[f"presence {status}"]
+            for status in ("online", "away", "offline")
+        },
         "messages_sent": sum(sent),
         "deliveries": deliveries,
         "fanout_per_s": round(deliveries / elapsed, 1) if elapsed else None,

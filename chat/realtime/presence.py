@@ -168,8 +168,11 @@ class PresenceKeeper:
         self.dirty: set[int] = set()
         self.to_tell: set[int] = set()
         # The status this process last stored for each user: no database
-        # work when a connection's news changes nothing.
+        # work when a connection's news changes nothing. Only with the records
+        # in memory (one process): with Redis another process may have stored
+        # another status since, so the database is asked each time.
         self.known: dict[int, str] = {}
+        self.trust_known = isinstance(self.store, MemoryRecords)
         self.worker: asyncio.Task | None = None
         self.timers: set[asyncio.Task] = set()
         self.tasks: list[asyncio.Task] = []
@@ -302,7 +305,7 @@ class PresenceKeeper:
             gone: dict[int, list[str]] = {}
             for user_id, mine in records.items():
                 status = domain.status_of(mine.values(), now)
-                if self.known.get(user_id) != status:
+                if not self.trust_known or self.known.get(user_id) != status:
                     statuses[user_id] = status
                     until = domain.online_until(mine.values(), now)
                     if status != domain.ONLINE and until is not None:

@@ -125,25 +125,27 @@ def record_statuses(
                 ignore_conflicts=True,
             )
         rows = Presence.objects.select_for_update().filter(pk__in=list(statuses))
-        opened, closed = [], []
+        opened, closed, saved = [], [], []
         for row in rows.order_by("pk"):
             status = statuses[row.pk]
             if row.status == status:
                 continue
             was_online = row.status == ONLINE
             row.status = status
-            fields = ["status"]
             if was_online or status == ONLINE:
                 row.last_active_at = (
                     now if status == ONLINE else left_at.get(row.pk, now)
                 )
-                fields.append("last_active_at")
-            row.save(update_fields=fields)
+            saved.append(row)
             changed.append(row.pk)
             if status == ONLINE:
                 opened.append(OnlineSpan(user_id=row.pk, started_at=now))
             elif was_online:
                 closed.append(row)
+        if saved:
+            Presence.objects.bulk_update(
+                saved, ["status", "last_active_at"], batch_size=500
+            )
         for row in closed:
             OnlineSpan.objects.filter(user_id=row.pk, ended_at=None).update(
                 ended_at=row.last_active_at
@@ -202,47 +204,63 @@ def take_announcements(
     """The frames due for these users, marked as told; and, for those whose
     last frame is too recent (the debounce), how many seconds to wait.
 
-    A conditional update marks each as told: when processes race, one sends.
+    The rows are locked while they are marked: when processes race, one
+    sends each change. A few queries for the lot, however many users.
     """
     announcements: list[Announcement] = []
     waits: dict[int, float] = {}
-    rows = Presence.objects.filter(pk__in=list(user_ids)).select_related("user")
-    for row in rows:
-        status, last_active_at = visible(row, now)
-        if status == row.told:
-            continue
-        if row.told_at is not None:
-            since = (now - row.told_at).total_seconds()
-            if 0 <= since < debounce:
-                waits[row.pk] = debounce - since
-                continue
-        won = Presence.objects.filter(
-            pk=row.pk, told=row.told, told_at=row.told_at
-        ).update(told=status, told_at=now)
-        if not won:
-            continue  # another process told it
-        text = events.presence_frame(
-            user=row.user, status=status, last_active_at=last_active_at
+    due: list[tuple[Presence, str, datetime | None]] = []
+    with transaction.atomic():
+        rows = (
+            Presence.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(user_ids))
+            .select_related("user")
+            .order_by("pk")
         )
-        groups = audience_groups(row.pk)
+        for row in rows:
+            status, last_active_at = visible(row, now)
+            if status == row.told:
+                continue
+            if row.told_at is not None:
+                since = (now - row.told_at).total_seconds()
+                if 0 <= since < debounce:
+                    waits[row.pk] = debounce - since
+                    continue
+            row.told, row.told_at = status, now
+            due.append((row, status, last_active_at))
+        if due:
+            told = [row for row, _, _ in due]
+            Presence.objects.bulk_update(told, ["told", "told_at"], batch_size=500)
+    audiences = audience_groups([row.pk for row, _, _ in due])
+    seq = f"{now.timestamp():.6f}"
+    for row, status, last_active_at in due:
+        groups = audiences.get(row.pk)
         if groups:
-            announcements.append(
-                Announcement(row.pk, groups, text, seq=f"{now.timestamp():.6f}")
+            text = events.presence_frame(
+                user=row.user, status=status, last_active_at=last_active_at
             )
+            announcements.append(Announcement(row.pk, groups, text, seq))
     return announcements, waits
 
 
-def audience_groups(user_id: int) -> list[str]:
-    """The groups reaching everyone who shares a conversation with the user:
-    their rooms' groups and their direct conversations' other users'."""
-    groups = []
-    mine = Conversation.objects.filter(memberships__user_id=user_id)
-    conversations = mine.values_list("pk", "kind", "direct_low_id", "direct_high_id")
-    for pk, kind, low, high in conversations:
+def audience_groups(user_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each user, the groups reaching everyone who shares a conversation
+    with them: their rooms' groups and their direct conversations' other
+    users'. One query."""
+    groups: dict[int, list[str]] = {}
+    memberships = Membership.objects.filter(user_id__in=list(user_ids)).values_list(
+        "user_id",
+        "conversation_id",
+        "conversation__kind",
+        "conversation__direct_low_id",
+        "conversation__direct_high_id",
+    )
+    for user_id, pk, kind, low, high in memberships:
         if kind == Conversation.Kind.ROOM:
-            groups.append(events.room_group(pk))
+            group = events.room_group(pk)
         else:
-            groups.append(events.user_group(high if low == user_id else low))
+            group = events.user_group(high if low == user_id else low)
+        groups.setdefault(user_id, []).append(group)
     return groups
 
 
