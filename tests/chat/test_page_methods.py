@@ -54,7 +54,8 @@ def test_the_pages_are_all_listed():
     assert "/admin/logout/" in paths
     assert "/people/" in paths
     assert "/search/" in paths
-    assert len(paths) == 14, paths
+    assert "/account/" in paths
+    assert len(paths) == 15, paths
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ def test_every_page_answers_every_method_without_a_5xx_or_405_on_get(
             answers[method, path] = response.status_code
             assert response.status_code < 500, (method, path)
         assert answers["GET", path] != 405, path
-    assert len(answers) == 14 * len(METHODS)
+    assert len(answers) == 15 * len(METHODS)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug_off", "debug_on"])

@@ -121,7 +121,7 @@ def test_api_answers_every_generated_request_within_its_schema(
 
 
 def test_schema_lists_every_api_operation():
-    """The fuzzer reaches the whole API: the schema holds all 32 operations."""
+    """The fuzzer reaches the whole API: the schema holds all 33 operations."""
     labels = _operation_labels()
     assert "POST /api/auth/ticket/" in labels
     assert "POST /api/rooms/{slug}/read/" in labels
@@ -144,7 +144,8 @@ def test_schema_lists_every_api_operation():
     assert "GET /api/search/" in labels
     assert "POST /api/uploads/" in labels
     assert "GET /api/uploads/{upload_id}/{key}/" in labels
-    assert len(labels) == 32, json.dumps(labels)
+    assert "GET /api/presence/" in labels
+    assert len(labels) == 33, json.dumps(labels)
 
 
 # --- Beside the schema: shapes, methods and paths it does not describe --------------
