@@ -23,6 +23,7 @@ from .realtime import incoming, process
 from .realtime.answers import AnswersInOrder, HeldEvents
 from .realtime.change_frames import ChangeFrames
 from .realtime.member import RuntimeMember
+from .realtime.presence_frames import PresenceMember
 from .realtime.runtime import Runtime, current
 from .realtime.writer import submit_message
 from .services import admission
@@ -38,7 +39,12 @@ _connection_numbers = itertools.count(1)
 
 
 class ChatConsumer(
-    AnswersInOrder, HeldEvents, RuntimeMember, ChangeFrames, AsyncConsumer
+    AnswersInOrder,
+    HeldEvents,
+    RuntimeMember,
+    ChangeFrames,
+    PresenceMember,
+    AsyncConsumer,
 ):
     """Authenticated by accounts.middleware (scope["user"]). The runtime's hub
     hands it its groups' events; what only some connections need (typing,
@@ -65,6 +71,7 @@ class ChatConsumer(
             # However it ended: no more renewals, pings or group deliveries.
             self.runtime.connections.discard(self)
             self.runtime.hub.forget(self)
+            self.runtime.presence.closed(self.channel_name)
 
     async def dispatch(self, message):
         # No hop to a thread per event (channels' own): database_sync_to_async
@@ -110,6 +117,7 @@ class ChatConsumer(
         )
         await self.send_text(hello)
         self.runtime.connections.add(self)  # renewed and pinged from now on
+        self.runtime.presence.connected(self.channel_name, user.pk)
         if self.runtime.draining:
             await self.close_for_restart()
         return None
@@ -225,6 +233,7 @@ class ChatConsumer(
         "room.leave": on_room_leave,
         "typing": on_typing,
         "read": on_read,
+        "presence": PresenceMember.on_presence,
     }
 
     event_handlers = {
@@ -236,6 +245,7 @@ class ChatConsumer(
         events.UNSUBSCRIBE: RuntimeMember.on_layer_unsubscribe,
         events.TYPING: RuntimeMember.on_layer_typing,
         events.ACCESS_LOST: RuntimeMember.on_layer_access_lost,
+        events.PRESENCE: PresenceMember.on_layer_presence,
     }
 
     # --- helpers ------------------------------------------------------------------

@@ -76,6 +76,8 @@ def server_env(**overrides: str) -> dict:
         CHAT_RATE_BURST="1000000",
         CHAT_AUTH_RATE_BURST="1000000",
         CHAT_MAX_CONNECTIONS_PER_USER="1000",
+        # On in the tests of presence (tests.settings says why).
+        CHAT_PRESENCE_ENABLED="0",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
