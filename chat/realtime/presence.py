@@ -335,10 +335,14 @@ class PresenceKeeper:
                 self.later(wait + 0.01, _bound(self._tell, [user_id]))
 
     async def _in_thread(self, function: Callable, *args) -> Any:
-        call: Callable[..., Awaitable] = database_sync_to_async(
-            _counted(self, function)
-        )
-        return await call(*args)
+        # Counted here, on the loop, not in the thread: settled() must see a
+        # call from the moment it is asked for, before the thread picks it up.
+        call: Callable[..., Awaitable] = database_sync_to_async(function)
+        self.db_calls += 1
+        try:
+            return await call(*args)
+        finally:
+            self.db_calls -= 1
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.wall(), tz=UTC)
@@ -389,14 +393,3 @@ class PresenceKeeper:
 
 def _bound(function: Callable[[list[int]], None], user_ids: list[int]):
     return lambda: function(user_ids)
-
-
-def _counted(keeper: "PresenceKeeper", function: Callable) -> Callable:
-    def call(*args):
-        keeper.db_calls += 1
-        try:
-            return function(*args)
-        finally:
-            keeper.db_calls -= 1
-
-    return call
