@@ -23,6 +23,7 @@ from .email import (
 )
 from .forms import EmailForm, NotificationsForm, SignUpForm, VerifiedPasswordResetForm
 from .limits import AttemptLimitMixin, attempt_wait
+from .settings_sections import section_for, sections
 
 
 class LimitedLoginView(AttemptLimitMixin, LoginView):
@@ -83,15 +84,23 @@ def _link_base(request: HttpRequest) -> str:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """The account page: the email address, email notifications, browser push."""
+    """The account page: the email address, email notifications, browser push,
+    and the sections other apps register (accounts.settings_sections)."""
     user = request.user
     email_form = EmailForm(initial={"email": user.email})
     notifications_form = NotificationsForm(
         initial={"email_notifications": user.email_notifications}
     )
+    refused = None
     if request.method == "POST":
         action = request.POST.get("action")
-        if action == "email":
+        section = section_for(action)
+        if section is not None:
+            if section.save(request):
+                messages.info(request, _("Saved."))
+                return redirect("account")
+            refused = section
+        elif action == "email":
             email_form = EmailForm(request.POST)
             if email_form.is_valid():
                 address = email_form.cleaned_data["email"]
@@ -124,6 +133,17 @@ def account(request: HttpRequest) -> HttpResponse:
             "vapid_public_key": settings.CHAT_VAPID_PUBLIC_KEY
             if settings.CHAT_VAPID_PRIVATE_KEY
             else "",
+            # Other apps' sections (accounts.settings_sections), a refused one
+            # with what was sent.
+            "sections": [
+                {
+                    "template": section.template,
+                    **section.context(
+                        request, request.POST if section is refused else None
+                    ),
+                }
+                for section in sections()
+            ],
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -18,6 +18,7 @@ from . import report
 from .client import Target
 from .engines import ENGINES, Engine
 from .fanout import FanoutPlan, run_fanout
+from .presence import compare, room_specs, run_presence
 from .profile import Profiler
 from .progress import Progress
 from .scenarios import run_idle, run_longpoll, run_pages, run_search
@@ -37,6 +38,7 @@ SCENARIOS = (
     "writers",
     "writers-changes",
     "fanout-changes",
+    "presence",
 )
 TARGETS = ("ours", "tutorial", "bare")
 FANOUT_ROOM = "fanout"
@@ -67,6 +69,9 @@ class Sizes:
     writer_clients: int = 5
     writer_window: int = 10
     writer_duration: float = 8.0
+    presence: int = 2000
+    presence_rate: float = 20.0
+    presence_duration: float = 15.0
 
     @classmethod
     def quick(cls) -> "Sizes":
@@ -84,6 +89,9 @@ class Sizes:
             longpoll_wait=10.0,
             writers=(1, 2),
             writer_duration=2.0,
+            presence=200,
+            presence_rate=10.0,
+            presence_duration=4.0,
         )
 
 
@@ -167,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument(
         "--writer-duration", type=float, help="seconds per writers run (8)"
     )
+    sizes.add_argument("--presence", type=int, help="presence storm connections (2000)")
+    sizes.add_argument(
+        "--presence-rate", type=float, help="messages/s during the storm (20)"
+    )
+    sizes.add_argument(
+        "--presence-duration", type=float, help="seconds of each storm run (15)"
+    )
     sizes.add_argument(
         "--change-every",
         type=int,
@@ -232,6 +247,9 @@ def sizes_from(args) -> Sizes:
         "writer_clients",
         "writer_window",
         "writer_duration",
+        "presence",
+        "presence_rate",
+        "presence_duration",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -263,6 +281,7 @@ class Bench:
         ours_only += len(self.sizes.writers) if "writers" in chosen else 0
         ours_only += len(self.sizes.writers) if "writers-changes" in chosen else 0
         ours_only += "fanout-changes" in chosen
+        ours_only += 2 * ("presence" in chosen)
         steps = per_target * len(targets) + ours_only * ("ours" in targets)
         return steps * len(self.engines)
 
@@ -273,10 +292,18 @@ class Bench:
         return ("embedded",) if self.args.quick else ENGINES
 
     def start(
-        self, engine: Engine, target: str, slot: str, *, pinned: bool = True, name=""
+        self,
+        engine: Engine,
+        target: str,
+        slot: str,
+        *,
+        pinned: bool = True,
+        name="",
+        extra_env: dict | None = None,
     ) -> Server:
         log = self.folder / f"server-{engine.name}-{target}{name}.log"
         env = engine.env(slot=slot, target=target)
+        env.update(extra_env or {})
         for assignment in self.args.server_env:
             name, _, value = assignment.partition("=")
             env[name] = value
@@ -339,6 +366,8 @@ class Bench:
             await self.run_history(engine)
         if "ours" in self.args.targets and "search" in chosen:
             await self.run_search(engine)
+        if "ours" in self.args.targets and "presence" in chosen:
+            await self.run_presence(engine)
 
     async def run_target(self, engine: Engine, target: str, users: list) -> None:
         sizes, chosen = self.sizes, self.args.scenarios
@@ -607,6 +636,57 @@ class Bench:
         finally:
             if server is not None:
                 server.stop()
+
+    async def run_presence(self, engine: Engine) -> None:
+        """The presence scenario: the same storm with presence on, then off
+        (a database of its own: users in rooms of big_members and members)."""
+        sizes = self.sizes
+        count = sizes.presence
+        spread = room_specs(count, sizes.big_members, sizes.members)
+        people = engine.fixtures(
+            "population",
+            "--users",
+            str(count),
+            *(arg for spec in spread for arg in ("--spread", spec)),
+            slot="presence",
+        )["users"]
+        results = {}
+        for enabled in ("1", "0"):
+            label = "on" if enabled == "1" else "off"
+            server = self.start(
+                engine,
+                "ours",
+                "presence",
+                name=f"-presence-{label}",
+                extra_env={"CHAT_PRESENCE_ENABLED": enabled},
+            )
+            try:
+                self.progress.begin(
+                    f"{engine.name}/ours presence {label}: {count} reconnect",
+                    sizes.presence_duration,
+                    server,
+                )
+                result = await run_presence(
+                    Target("ours", server.port, stores=True),
+                    server,
+                    people,
+                    count=count,
+                    rate=sizes.presence_rate,
+                    duration=sizes.presence_duration,
+                    progress=self.progress,
+                )
+                results[label] = result
+                self.record(engine.name, "ours", f"presence-{label}", result)
+                self.progress.end(
+                    f"{result['presence_frames_storm']} presence frames, "
+                    f"{result['fanout_per_s']} deliveries/s, "
+                    f"CPU {result['server_cpu_s']} s"
+                )
+            finally:
+                server.stop()
+        self.record(
+            engine.name, "ours", "presence", compare(results["on"], results["off"])
+        )
 
     async def run(self) -> None:
         self.cores.pin_client()

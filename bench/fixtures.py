@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 
 
 def _setup_django() -> None:
@@ -26,11 +27,14 @@ def make_population(
     users: int,
     rooms: list[tuple[str, int]],
     own_rooms: tuple[str, int] | None = None,
+    spread: Sequence[tuple[str, int, int, int]] = (),
 ) -> dict:
     """`users` users with a token each; each room has the first `count` users.
 
     `own_rooms` (PREFIX, N): the first N users each get a room of their own,
     PREFIX<i>, with no other member (the writers scenario).
+    `spread` (PREFIX, SIZE, ROOMS, OFFSET): ROOMS rooms PREFIX<i> of SIZE
+    users each, one after the other from user OFFSET (the presence scenario).
     """
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -59,6 +63,16 @@ def make_population(
             for user in people[1:count]:
                 join_room(user=user, slug=slug)
         room_ids[slug] = room.pk
+    for prefix, size, count, offset in spread:
+        for i in range(count):
+            members = people[offset + i * size : offset + (i + 1) * size]
+            if not members:
+                break
+            with transaction.atomic():
+                room = create_room(slug=f"{prefix}{i}", owner=members[0], title=prefix)
+                for user in members[1:]:
+                    join_room(user=user, slug=room.slug)
+            room_ids[room.slug] = room.pk
     if own_rooms is not None:
         prefix, count = own_rooms
         with transaction.atomic():
@@ -188,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     population.add_argument(
         "--own-rooms", help="PREFIX:N, a room of its own for each of the first N"
     )
+    population.add_argument(
+        "--spread",
+        action="append",
+        default=[],
+        help="PREFIX:SIZE:ROOMS:OFFSET, ROOMS rooms of SIZE users from OFFSET",
+    )
     history = commands.add_parser("history")
     history.add_argument("--total", type=int, required=True)
     history.add_argument("--big", default="history")
@@ -207,7 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.own_rooms:
             prefix, _, count = args.own_rooms.partition(":")
             own = (prefix, int(count))
-        result = make_population(users=args.users, rooms=rooms, own_rooms=own)
+        spread = []
+        for spec in args.spread:
+            prefix, size, count, offset = spec.split(":")
+            spread.append((prefix, int(size), int(count), int(offset)))
+        result = make_population(
+            users=args.users, rooms=rooms, own_rooms=own, spread=spread
+        )
     elif args.command == "needles":
         result = plant_needles(room=args.room, count=args.count)
     else:

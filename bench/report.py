@@ -186,6 +186,14 @@ def targets(runs: list[dict]) -> list[dict]:
                 "<= 3x",
                 _le(worst[0], 3),
             )
+        storm = _find(runs, engine, "ours", "presence")
+        if storm:
+            add(
+                "presence storm: fan-out / without presence",
+                storm["fanout_ratio"],
+                ">= 0.9x",
+                bool(storm["within_10pct"]),
+            )
         poll = _find(runs, engine, "ours", "longpoll")
         if poll:
             add(
@@ -499,6 +507,36 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             "their saturated rate)"
         )
         out.append((title, headers, rows))
+    storms = [r for r in runs if r["scenario"] in {"presence-on", "presence-off"}]
+    if storms:
+        headers = [
+            "engine",
+            "presence",
+            "connections",
+            "frames at connect",
+            "frames in the storm",
+            "reconnect s",
+            "messages sent",
+            "deliveries/s",
+            "server CPU s",
+            "server CPU share",
+        ]
+        rows = [
+            [
+                r["engine"],
+                r["scenario"].removeprefix("presence-"),
+                _fmt(r["connections"]),
+                _fmt(r["presence_frames_at_connect"]),
+                _fmt(r["presence_frames_storm"]),
+                _fmt(r["reconnect_s"]),
+                _fmt(r["messages_sent"]),
+                _fmt(r["fanout_per_s"]),
+                _fmt(r["server_cpu_s"]),
+                _fmt(r["server_cpu_share"]),
+            ]
+            for r in storms
+        ]
+        out.append(("Presence: every connection drops and reconnects", headers, rows))
     if results["targets"]:
         headers = ["engine", "target of the issue", "measured", "goal", "met"]
         rows = [

@@ -334,8 +334,21 @@ class MessageAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deleted {deleted} {noun} for everyone.")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only: listed, never added or changed here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(ReadOnlyAdmin):
     """Uploads, read-only: who stored what, where it is attached, when it goes.
 
     No delete either: a file leaves with its message (or unattached, after
@@ -373,19 +386,6 @@ class UploadAdmin(admin.ModelAdmin):
     exclude = ("key",)
     ordering = ("-id",)
     show_full_result_count = False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by services only: listed, never added or changed here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEntry)

@@ -12,6 +12,10 @@ class ChatConfig(AppConfig):
 
         # accounts does not import chat: chat listens for what must close.
         access_lost.connect(close_lost_access, dispatch_uid="chat.close_lost_access")
+        # The account page's presence section (accounts.settings_sections).
+        from .account_settings import register_presence_section
+
+        register_presence_section()
         # SQLite's search index calls a function of ours (chat.search.sqlite).
         from django.db.backends.signals import connection_created
 

@@ -23,6 +23,7 @@ from .realtime import incoming, process
 from .realtime.answers import AnswersInOrder, HeldEvents
 from .realtime.change_frames import ChangeFrames
 from .realtime.member import RuntimeMember
+from .realtime.presence_frames import PresenceMember
 from .realtime.runtime import Runtime, current
 from .realtime.support_frames import AgentFrames
 from .realtime.writer import submit_message
@@ -39,7 +40,13 @@ _connection_numbers = itertools.count(1)
 
 
 class ChatConsumer(
-    AnswersInOrder, HeldEvents, RuntimeMember, ChangeFrames, AgentFrames, AsyncConsumer
+    AnswersInOrder,
+    HeldEvents,
+    RuntimeMember,
+    ChangeFrames,
+    PresenceMember,
+    AgentFrames,
+    AsyncConsumer,
 ):
     """Authenticated by accounts.middleware (scope["user"]). The runtime's hub
     hands it its groups' events; what only some connections need (typing,
@@ -66,6 +73,7 @@ class ChatConsumer(
             # However it ended: no more renewals, pings or group deliveries.
             self.runtime.connections.discard(self)
             self.runtime.hub.forget(self)
+            self.runtime.presence.closed(self.channel_name)
 
     async def dispatch(self, message):
         # No hop to a thread per event (channels' own): database_sync_to_async
@@ -111,6 +119,7 @@ class ChatConsumer(
         )
         await self.send_text(hello)
         self.runtime.connections.add(self)  # renewed and pinged from now on
+        self.runtime.presence.connected(self.channel_name, user.pk)
         if self.runtime.draining:
             await self.close_for_restart()
         return None
@@ -226,6 +235,7 @@ class ChatConsumer(
         "room.leave": on_room_leave,
         "typing": on_typing,
         "read": on_read,
+        "presence": PresenceMember.on_presence,
         # Customer support's agents (chat.realtime.support_frames).
         "support.send": AgentFrames.on_support_send,
         "support.typing": AgentFrames.on_support_typing,
@@ -240,6 +250,7 @@ class ChatConsumer(
         events.UNSUBSCRIBE: RuntimeMember.on_layer_unsubscribe,
         events.TYPING: RuntimeMember.on_layer_typing,
         events.ACCESS_LOST: RuntimeMember.on_layer_access_lost,
+        events.PRESENCE: PresenceMember.on_layer_presence,
     }
 
     # --- helpers ------------------------------------------------------------------

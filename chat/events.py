@@ -26,6 +26,9 @@ SUBSCRIBE = "chat.subscribe"
 UNSUBSCRIBE = "chat.unsubscribe"
 TYPING = "chat.typing"  # a frame for everyone in the groups but its sender
 ACCESS_LOST = "chat.access_lost"
+# A `presence` frame: `user_id` (its own connections skip it) and `seq` (a
+# connection in several of the user's groups writes it once).
+PRESENCE = "chat.presence"
 
 
 def room_group(conversation_id: int) -> str:
@@ -468,4 +471,25 @@ async def publish_typing_to_users(*, user, user_ids, text: str) -> bool:
     if not groups:
         return True
     event = {"type": TYPING, "text": text, "sender_id": user.pk}
+    return await _installed().publish(groups, event)
+
+
+def presence_frame(*, user, status: str, last_active_at: datetime | None) -> str:
+    """`user`'s presence as the others see it (docs/protocol.md, "Presence")."""
+    return dumps(
+        {
+            "type": "presence",
+            "user": user_payload(user),
+            "status": status,
+            "last_active_at": isoformat(last_active_at) if last_active_at else None,
+        }
+    )
+
+
+async def publish_presence(
+    *, groups: list[str], user_id: int, seq: str, text: str
+) -> bool:
+    """Tell the connections of `groups` (the user's rooms, their direct
+    conversations' other users) of a presence change."""
+    event = {"type": PRESENCE, "text": text, "user_id": user_id, "seq": seq}
     return await _installed().publish(groups, event)

@@ -32,3 +32,11 @@ class CreateRoomForm(forms.Form):
 
 class DirectForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
+
+
+class PresenceSettingsForm(forms.Form):
+    hide_presence = forms.BooleanField(
+        label=_("Hide my presence"),
+        help_text=_("Others then always see me as offline, with no “last seen” time."),
+        required=False,
+    )

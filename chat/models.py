@@ -645,6 +645,60 @@ class Report(models.Model):
         return f"report {self.pk} of #{self.message_ref} ({self.status})"
 
 
+class Presence(models.Model):
+    """A user's presence as last worked out from their connections' records
+    (chat.realtime.presence), what others were last told of it, and the
+    "hide my presence" setting (chat.services.presence)."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        OFFLINE = "offline", "Offline"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="presence",
+    )
+    status = models.CharField(
+        max_length=7, choices=Status.choices, default=Status.OFFLINE
+    )
+    # The last moment the user was online: when they left it, or came to it.
+    last_active_at = models.DateTimeField(null=True, blank=True)
+    # What the others were last sent (a `presence` frame), and when: the
+    # debounce, and what the sweep compares with.
+    told = models.CharField(max_length=7, choices=Status.choices, default="offline")
+    told_at = models.DateTimeField(null=True, blank=True)
+    hidden = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="presence_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status}"
+
+
+class OnlineSpan(models.Model):
+    """A stretch of time a user was online (not away): was_online_at reads them.
+    Open (no ended_at) while it lasts; kept CHAT_PRESENCE_SPAN_DAYS."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "started_at"], name="online_span_user"),
+            models.Index(fields=["ended_at"], name="online_span_ended"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at}-{self.ended_at}"
+
+
 # The customer-support models live beside these (one module per concern).
 from .models_canned import CannedReply  # noqa: E402, F401
 from .models_support import (  # noqa: E402, F401

@@ -73,6 +73,11 @@ def page_data(request, **extra) -> dict:
         # What the message actions may offer (the server decides again).
         "edit_window": settings.CHAT_EDIT_WINDOW_SECONDS,
         "moderator": request.user.is_staff,
+        # The dots and the page's own status (static/chat/views/presence.js).
+        "presence": {
+            "enabled": settings.CHAT_PRESENCE_ENABLED,
+            "away_after": settings.CHAT_PRESENCE_AWAY_SECONDS,
+        },
         **extra,
     }
 

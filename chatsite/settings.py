@@ -357,6 +357,23 @@ if CHAT_PUSH_TTL_SECONDS < 0:
     fail("CHAT_PUSH_TTL_SECONDS must be 0 or more.")
 # Browsers' push endpoints are https:// URLs; a test's own push service is not.
 CHAT_PUSH_HTTP_ENDPOINTS = env_bool("CHAT_PUSH_HTTP_ENDPOINTS")
+# --- Presence (issue 16; docs/protocol.md, "Presence") -----------------------------
+# Off: no records, no `presence` frames, everyone shown offline (its cost made
+# matrix.org turn it off; here it is a switch).
+CHAT_PRESENCE_ENABLED = env_bool("CHAT_PRESENCE_ENABLED", True)
+# A user whose last connection closed stays as they were this long (a reload).
+CHAT_PRESENCE_GRACE_SECONDS = max(0.0, env_float("CHAT_PRESENCE_GRACE_SECONDS", 20))
+# A connection's record lives this long unless its process renews it: a killed
+# process's users are offline within it.
+CHAT_PRESENCE_TTL_SECONDS = max(4.0, env_float("CHAT_PRESENCE_TTL_SECONDS", 60))
+# At most one `presence` frame per user this often.
+CHAT_PRESENCE_DEBOUNCE_SECONDS = max(
+    0.0, env_float("CHAT_PRESENCE_DEBOUNCE_SECONDS", 10)
+)
+# The pages send `away` after this long without input.
+CHAT_PRESENCE_AWAY_SECONDS = max(1.0, env_float("CHAT_PRESENCE_AWAY_SECONDS", 300))
+# Online spans (was_online_at) are kept this many days.
+CHAT_PRESENCE_SPAN_DAYS = max(1, env_int("CHAT_PRESENCE_SPAN_DAYS", 7))
 
 # --- Security: limits and abuse (docs/security.md) ---------------------------------
 # Per-user token bucket shared by WebSocket frames and HTTP API requests.

@@ -117,7 +117,6 @@ ZH_HANS = {
     "Room settings": "房间设置",
     "Name": "名称",
     "Private: only members can see it": "私密：只有成员能看到",
-    "Save": "保存",
     "Add a member by username": "按用户名添加成员",
     "Add": "添加",
     "Delete the room": "删除房间",
@@ -428,6 +427,17 @@ ZH_HANS = {
     "From": "从",
     "Show": "显示",
     "Typed after “/”.": "在“/”之后输入。",
+    # Presence (issue 16)
+    "Hide my presence": "隐藏我的在线状态",
+    "Others then always see me as offline, with no “last seen” time.": "其他人将始终看到我离线，也看不到“最后在线”时间。",  # noqa: E501
+    "Your settings are saved.": "设置已保存。",
+    "Presence": "在线状态",
+    "People who share a conversation with you see whether you are online, away or offline, and when you were last seen.": "与你同在一个会话中的人能看到你是在线、离开还是离线，以及你最后在线的时间。",  # noqa: E501
+    "Save": "保存",
+    "Online": "在线",
+    "Away": "离开",
+    "Offline": "离线",
+    "last seen %(when)s": "最后在线：%(when)s",
 }
 
 

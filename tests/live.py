@@ -76,6 +76,12 @@ def server_env(**overrides: str) -> dict:
         CHAT_RATE_BURST="1000000",
         CHAT_AUTH_RATE_BURST="1000000",
         CHAT_MAX_CONNECTIONS_PER_USER="1000",
+        # On in the tests of presence (tests.settings says why).
+        CHAT_PRESENCE_ENABLED="0",
+        # No notifications round unless a test asks for one: a round reading
+        # the tables while pytest-django flushes them after a test can
+        # deadlock with the flush's TRUNCATE on PostgreSQL.
+        CHAT_NOTIFY_INTERVAL_SECONDS="3600",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

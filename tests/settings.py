@@ -31,3 +31,7 @@ PASSWORD_HASHERS = [
 # a test: tests run rounds themselves (run_round); the daphne processes the
 # end-to-end tests start keep the default or set their own.
 CHAT_NOTIFY_INTERVAL_SECONDS = 3600.0
+# Presence (issue 16) sends frames the other tests do not expect: the tests of
+# presence turn it on (tests/chat/test_presence*.py and their e2e, browser and
+# multi-process tests); so do the daphne processes those start.
+CHAT_PRESENCE_ENABLED = False

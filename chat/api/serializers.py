@@ -240,3 +240,5 @@ class MemberSerializer(serializers.Serializer):
     user = UserSerializer()
     role = serializers.CharField()
     joined_at = serializers.DateTimeField()
+    # Presence as the others see it (docs/protocol.md, "Presence").
+    status = serializers.ChoiceField(["online", "away", "offline"])

@@ -8,6 +8,7 @@ from . import changes, invites, moderation, reports, support, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
+from .presence import PresenceView
 from .search import SearchView
 from .uploads import DownloadView, UploadView
 
@@ -186,6 +187,7 @@ urlpatterns = [
     ),
     path("changes/", changes.ChangesView.as_view(), name="api-changes"),
     path("users/", PeopleView.as_view(), name="api-users"),
+    path("presence/", PresenceView.as_view(), name="api-presence"),
     path("search/", SearchView.as_view(), name="api-search"),
     path("uploads/", UploadView.as_view(), name="api-uploads"),
     path(

@@ -28,6 +28,7 @@ from chat.selectors import (
     with_room_counts,
 )
 from chat.services.messages import send_message
+from chat.services.presence import statuses_of
 from chat.services.reads import mark_read
 from chat.services.rooms import (
     add_member,
@@ -285,13 +286,17 @@ class RoomMembersView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         """The members of a room I am in."""
         room = readable_room(user=request.user, slug=slug)
-        members = room.memberships.select_related("user").order_by("joined_at", "pk")
+        members = list(
+            room.memberships.select_related("user").order_by("joined_at", "pk")
+        )
+        statuses = statuses_of([m.user_id for m in members])
         return Response(
             [
                 {
                     "user": events.user_payload(m.user),
                     "role": m.role,
                     "joined_at": events.isoformat(m.joined_at),
+                    "status": statuses[m.user_id],
                 }
                 for m in members
             ]

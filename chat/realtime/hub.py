@@ -46,7 +46,7 @@ from .layer import RealtimeLayer
 logger = logging.getLogger(__name__)
 
 # Handled inline, member after member: they only write to sockets.
-INLINE = frozenset({events.FRAME, events.FRAMES, events.TYPING})
+INLINE = frozenset({events.FRAME, events.FRAMES, events.TYPING, events.PRESENCE})
 # Events waiting in the inbox at most; past it they are dropped (and logged), as
 # a full layer channel drops them: the clients catch up with `sync`.
 INBOX_LIMIT = 10_000

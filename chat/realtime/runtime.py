@@ -21,6 +21,7 @@ from .db_thread import KeptConnectionThread
 from .hub import Hub
 from .layer import RealtimeLayer, realtime_layer
 from .notify import NotificationJob
+from .presence import PresenceKeeper
 from .publishing import LayerSender, Unpublished
 from .relay import Relay, outbox_in_use
 from .retention import prune_changes_periodically, purge_uploads_periodically
@@ -47,6 +48,8 @@ class Runtime:
         self.relay = Relay(self.layer) if outbox_in_use(self.layer) else None
         # Email and push for what users missed (chat.services.notifications).
         self.notifications = NotificationJob()
+        # The connections' presence records and the job that tells the others.
+        self.presence = PresenceKeeper(self.clock)
         # SIGTERM came: handshakes are refused, /healthz says so.
         self.draining = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -61,6 +64,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self.loop = self.hub.loop = loop
         self.connections.start()
+        self.presence.start()
         if self.relay is not None:
             self.tasks.append(loop.create_task(self.relay.run()))
         self.tasks.append(loop.create_task(prune_changes_periodically()))
@@ -74,6 +78,7 @@ class Runtime:
             task.cancel()
         self.tasks = []
         await self.connections.close()
+        await self.presence.close()
         await self.hub.close()
         await self.publisher.close()
         await self.writer.close()

@@ -16,6 +16,7 @@ import { Connection, showState } from "./lib/connection.js";
 import { ConversationStore, directKey, roomKey } from "./lib/store.js";
 import { localizeTimes } from "./lib/util.js";
 import { bindNotifications, bindTitle } from "./views/attention.js";
+import { bindPresence } from "./views/presence.js";
 import { ConversationView } from "./views/conversation.js";
 import { bindReports } from "./views/reports.js";
 import { applyRoom, bindRoomSettings } from "./views/settings.js";
@@ -62,14 +63,17 @@ function start() {
   const notify = bindNotifications({ me: data.me, store });
 
   let view = null;
+  let presence = null;
   const connection = new Connection({
     onHello: (hello) => {
+      presence?.onHello();
       view?.onHello(hello);
       store.refreshSoon();
     },
     onFrame: (frame) => {
       if (frame.type === "room.left") store.forget(roomKey(frame.room));
       if (frame.type === "room.updated" && frame.detail) applyRoom(frame.detail, store);
+      presence?.onFrame(frame);
       view?.onFrame(frame);
       if (LIST_FRAMES.has(frame.type)) store.refreshSoon();
       notify(frame);
@@ -79,6 +83,8 @@ function start() {
       view?.onState(state, sessions);
     },
   });
+
+  presence = bindPresence(data, connection);
 
   if (data.page === "conversation") {
     view = new ConversationView(data, { connection, store, announce: announcer() });

@@ -409,3 +409,63 @@ def test_the_history_fixture_stores_rows_the_server_reads(make_user):
     newest = with_message_relations(Message.objects.order_by("-id")).first()
     payload = events.message_payload(newest)
     assert (payload["reactions"], payload["mentions"]) == ([], [])
+
+
+@embedded_only
+def test_the_presence_storm_runs_with_and_without_presence(tmp_path):
+    """40 connections in rooms of 10 and 5 drop and reconnect at once, with
+    presence on and off: the reconnect (within the grace) tells nobody; the
+    connects told each user's rooms; fan-out is compared between the runs."""
+    out = tmp_path / "out"
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--engines",
+            "embedded",
+            "--targets",
+            "ours",
+            "--scenarios",
+            "presence",
+            "--presence",
+            "40",
+            "--big-members",
+            "10",
+            "--members",
+            "5",
+            "--presence-duration",
+            "2",
+            "--presence-rate",
+            "10",
+            "--no-pin",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    runs = {
+        r["scenario"]: r
+        for r in json.loads((folder / "results.json").read_text())["runs"]
+    }
+    on, off, compared = runs["presence-on"], runs["presence-off"], runs["presence"]
+    # 20 users in rooms of 10 (9 others each), 20 in rooms of 5 (4 others).
+    assert 0 < on["presence_frames_at_connect"] <= 20 * 9 + 20 * 4
+    assert off["presence_frames_at_connect"] == 0
+    assert on["presence_frames_storm"] == 0
+    assert off["presence_frames_storm"] == 0
+    for run in (on, off):
+        assert run["connections"] == 40
+        assert run["failed"] == 0
+        assert run["reconnect_failed"] == 0
+        assert run["messages_sent"] > 0
+        assert run["fanout_per_s"] > 0
+        assert run["server_cpu_s"] > 0
+    assert compared["fanout_ratio"] > 0
+    assert "Presence: every connection drops" in (folder / "report.md").read_text()

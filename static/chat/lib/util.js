@@ -187,6 +187,8 @@ export function avatar(user, size = "") {
   return el("span", {
     className: `${avatarClass(user.id)}${size ? ` ${size}` : ""}`,
     "aria-hidden": "true",
+    // Its presence dot and "last seen" (views/presence.js).
+    "data-user": user.id,
     text: initials(user.username),
   });
 }
