@@ -21,6 +21,10 @@ chat.services.presence. Here:
 
 Nothing of this runs on the message path: the consumer only hands over
 `connected`, `changed` and `closed`, which return at once.
+
+With CHAT_PRESENCE_ENABLED off the records are still kept and renewed (what
+`has_open_page` reads: customer support's online agents, the missed-message
+email), but no status is worked out, stored or told, and nothing is swept.
 """
 
 import asyncio
@@ -185,11 +189,10 @@ class PresenceKeeper:
         return settings.CHAT_PRESENCE_ENABLED
 
     def start(self) -> None:
-        if not self.enabled:
-            return
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.renew_periodically()))
-        self.tasks.append(loop.create_task(self.sweep_periodically()))
+        if self.enabled:
+            self.tasks.append(loop.create_task(self.sweep_periodically()))
         if isinstance(self.store, MemoryRecords):
             domain.use_open_here(self.open_here)
 
@@ -216,8 +219,6 @@ class PresenceKeeper:
 
     def connected(self, name: str, user_id: int) -> None:
         """A connection said hello: online until it says otherwise."""
-        if not self.enabled:
-            return
         self.open[name] = (user_id, domain.ONLINE)
         self._put(name, user_id, domain.ONLINE, open_=True)
 
@@ -248,7 +249,10 @@ class PresenceKeeper:
         if lives is None:
             lives = settings.CHAT_PRESENCE_TTL_SECONDS / 2
         self.to_put[name] = (user_id, Record(status, self.wall() + lives, open_))
-        self._look_at([user_id])
+        if self.enabled:
+            self._look_at([user_id])
+        else:
+            self._kick()  # records only: written, nothing worked out
 
     def _look_at(self, user_ids: Iterable[int], *, again: bool = False) -> None:
         for user_id in user_ids:
@@ -297,7 +301,10 @@ class PresenceKeeper:
     ) -> None:
         if to_put:
             await self.store.put(to_put)
-        if dirty:
+        if dirty and not self.enabled:
+            # Records only: drop the ones run out, work out nothing.
+            await self._remove_expired(dirty)
+        elif dirty:
             records = await self.store.read(dirty)
             now = self.wall()
             statuses: dict[int, str] = {}
@@ -321,7 +328,7 @@ class PresenceKeeper:
                 to_tell.update(changed)
             if gone:
                 await self.store.remove(gone)
-        if to_tell:
+        if to_tell and self.enabled:
             announcements, waits = await self._in_thread(
                 domain.take_announcements,
                 to_tell,
@@ -333,6 +340,16 @@ class PresenceKeeper:
                 self.frames_published += 1
             for user_id, wait in waits.items():
                 self.later(wait + 0.01, _bound(self._tell, [user_id]))
+
+    async def _remove_expired(self, user_ids: set[int]) -> None:
+        now = self.wall()
+        gone = {
+            user_id: expired
+            for user_id, mine in (await self.store.read(user_ids)).items()
+            if (expired := [name for name, r in mine.items() if r.expires <= now])
+        }
+        if gone:
+            await self.store.remove(gone)
 
     async def _in_thread(self, function: Callable, *args) -> Any:
         # Counted here, on the loop, not in the thread: settled() must see a

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chat.services import presence, support
+from chat.services import support
 from tests.e2e.test_support_live import SHOP, register, visitor_socket
 from tests.live import open_chat, recv_frame, recv_until
 
@@ -15,11 +15,9 @@ from .support import SERVICES_ONLY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), SERVICES_ONLY]
 
-# The placeholder says no one is ever online: routing needs the real presence.
-PRESENCE = pytest.mark.skipif(
-    "placeholder" in (presence.__doc__ or ""),
-    reason="chat.services.presence is the placeholder (the presence branch has it)",
-)
+# Who is online is presence's: each agent's socket leaves a record in Redis,
+# which the routing on either process reads.
+PRESENCE = {"CHAT_PRESENCE_ENABLED": "1", "CHAT_PRESENCE_GRACE_SECONDS": "1"}
 
 
 @pytest.fixture
@@ -29,14 +27,13 @@ def site(alice, bob):
     )
 
 
-@PRESENCE
 async def test_routing_and_accept_timeout_across_processes(
     start_daphnes, site, alice, bob
 ):
     """alice on one process, bob on another, the visitor on the first: the
     offer goes to one agent, passes to the other after the accept timeout,
     who takes it by replying; the visitor sees agent.joined and the reply."""
-    one, two = start_daphnes(2, SUPPORT_ACCEPT_SECONDS="1")
+    one, two = start_daphnes(2, SUPPORT_ACCEPT_SECONDS="1", **PRESENCE)
     async with open_chat(one, alice.token) as a, open_chat(two, bob.token) as b:
         _, _, body = await asyncio.to_thread(register, one, site, name="Ann")
         async with visitor_socket(one, site, body["token"]) as ws:

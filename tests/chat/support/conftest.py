@@ -1,8 +1,10 @@
 """A support site with two agents, visitors, and who is online (presence)."""
 
 import datetime as dt
+import time
 
 import pytest
+from django.conf import settings
 
 from chat.services import business_hours, presence, support
 
@@ -10,23 +12,41 @@ SHOP = "https://shop.example"
 
 
 class Online:
-    """Who presence says has a page open: the test sets it."""
+    """Who has a page open, as the real `presence.has_open_page` reads it: an
+    open connection's record in Redis (with REDIS_URL), else the serving
+    process's own connections (the hook its presence keeper installs)."""
 
     def __init__(self) -> None:
         self.ids: set[int] = set()
+        self.keys: set[str] = set()
 
-    def __call__(self, user_id: int) -> bool:
+    def open_here(self, user_id: int) -> bool:
         return user_id in self.ids
 
     def set(self, *users) -> None:
+        self.clear()
         self.ids = {user.pk for user in users}
+        if settings.REDIS_URL:
+            record = presence.Record(presence.ONLINE, time.time() + 3600, True)
+            for user_id in self.ids:
+                key = presence.records_key(user_id)
+                self.keys.add(key)
+                presence._redis().hset(key, "conn.test", record.dump())
+
+    def clear(self) -> None:
+        self.ids = set()
+        if self.keys:
+            presence._redis().delete(*self.keys)
+            self.keys = set()
 
 
 @pytest.fixture
-def online(monkeypatch):
+def online():
     found = Online()
-    monkeypatch.setattr(presence, "has_open_page", found)
-    return found
+    presence.use_open_here(found.open_here)
+    yield found
+    presence.use_open_here(None)
+    found.clear()
 
 
 class Clock:
