@@ -15,6 +15,9 @@ from .models import Conversation, Message, MessageChange
 
 # Layer message types, handled by chat.consumers.ChatConsumer.
 FRAME = "chat.frame"
+# A chat.frame's mark: it tells a visitor their support conversation changed
+# (assigned, queued, closed): the visitor's connection reads it again.
+SUPPORT_STATE = "support_state"
 # One layer message for several new messages of one group: `frames` holds their
 # chat.frame events, in id order (chat.realtime.writer.Publisher); the hub hands
 # them over one by one (chat.realtime.hub), long polls only wake up.
@@ -451,17 +454,21 @@ async def publish_access_lost(
     return await _installed().publish([user_group(user_id)], event)
 
 
-async def publish_to_users(*, user_ids, text: str) -> bool:
+async def publish_to_users(*, user_ids, text: str, state: bool = False) -> bool:
     """Send a ready frame to every connection of these users (support's
-    queue, agent and note frames: chat.services.support_conversations)."""
+    queue, agent and note frames: chat.services.support_conversations);
+    `state`: it tells a visitor their conversation changed (SUPPORT_STATE)."""
     groups = [user_group(user_id) for user_id in sorted(set(user_ids))]
     if not groups:
         return True
+    event: dict = {"type": FRAME, "text": text}
+    if state:
+        event[SUPPORT_STATE] = True
     fanout = _installed()
     in_order = getattr(fanout, "publish_in_order", None)
     if in_order is None:
-        return await fanout.publish(groups, {"type": FRAME, "text": text})
-    await in_order(groups, {"type": FRAME, "text": text})
+        return await fanout.publish(groups, event)
+    await in_order(groups, event)
     return True
 
 

@@ -91,6 +91,11 @@ class VisitorConsumer(VisitorFrames, ChatConsumer):
             )(visitor):
                 await self.send_text(text)
 
+    async def receive_frame(self, out: dict, event: dict) -> None:
+        if event.get(events.SUPPORT_STATE):
+            self.forget_support_state()
+        await super().receive_frame(out, event)
+
     # The members' table, with this connect (a table holds functions, not names).
     event_handlers = {
         **ChatConsumer.event_handlers,

@@ -93,13 +93,30 @@ class VisitorFrames(Acknowledging):
             attachments=frame.get("attachments"),
         )
 
+    # (conversation id, agent ids) the visitor's typing goes to, read once per
+    # connection; forgotten when a frame says the conversation changed
+    # (events.SUPPORT_STATE: agent.joined, queue, conversation.closed).
+    typing_targets: tuple[int | None, list[int]] | None = None
+    support_generation = 0
+
+    def forget_support_state(self) -> None:
+        self.typing_targets = None
+        self.support_generation += 1
+
     async def on_visitor_typing(self, frame: dict) -> None:
-        conversation_id, targets = await database_sync_to_async(
-            conversations.visitor_typing_targets
-        )(self.visitor)
-        if conversation_id is not None and targets:
+        targets = self.typing_targets
+        if targets is None:
+            generation = self.support_generation
+            targets = await database_sync_to_async(
+                conversations.visitor_typing_targets
+            )(self.visitor)
+            # A change told while reading: the answer may be stale.
+            if generation == self.support_generation:
+                self.typing_targets = targets
+        conversation_id, user_ids = targets
+        if conversation_id is not None and user_ids:
             await events.publish_typing_to_users(
                 user=self.user,
-                user_ids=targets,
+                user_ids=user_ids,
                 text=_typing_text(self.user, conversation_id),
             )

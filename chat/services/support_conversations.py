@@ -200,7 +200,14 @@ def _tell_team(support: SupportConversation) -> None:
 
 
 def _tell_visitor(support: SupportConversation, text: str) -> None:
-    _later([support.visitor.user_id], text)
+    """A frame of the conversation's state (queue, agent.joined, closed): the
+    visitor's connections forget what they read of it."""
+    _publish(
+        events.publish_to_users,
+        user_ids=[support.visitor.user_id],
+        text=text,
+        state=True,
+    )
 
 
 # --- reading -------------------------------------------------------------------------

@@ -209,3 +209,59 @@ async def test_reconnect_tells_queue_place(site, li, online, open_visitor):
     await recv_type(socket, "ack")
     again = await open_visitor(site, token)
     assert (await again.recv())["type"] == "queue"
+
+
+async def frames_for(socket, seconds: float = 0.3) -> list:
+    found = []
+    while not await socket.communicator.receive_nothing(seconds):
+        found.append(await socket.recv())
+    return found
+
+
+async def test_visitor_typing_reads_the_conversation_once_per_connection(
+    site, li, wu, li_person, make_token, open_visitor, connect, monkeypatch
+):
+    """Typing frames reach the agent with one read of the conversation per
+    connection; a transfer or a close (told to the visitor) makes the next
+    frame read it again: typing then goes to the new agent, then to no one."""
+    reads = []
+    real = sc.visitor_typing_targets
+
+    def counted(visitor):
+        reads.append(visitor.pk)
+        return real(visitor)
+
+    monkeypatch.setattr(sc, "visitor_typing_targets", counted)
+    li_socket = await connect(li_person)
+    wu_socket = await connect(Person(wu, await sync_to_async(make_token)(wu)))
+    visitor, token = await visitor_token(site)
+    socket = await open_visitor(site, token)
+    await socket.send({"type": "message.send", "body": "hi", "client_id": "v1"})
+    await recv_type(socket, "ack")
+    found = await sync_to_async(sc.open_of)(visitor)
+    await sync_to_async(sc.take)(agent=li, conversation_id=found.pk)
+    await recv_type(socket, "agent.joined")
+    await frames_for(li_socket)
+    for _ in range(3):
+        await socket.send({"type": "typing"})
+        assert (await recv_type(li_socket, "typing"))["conversation"] == found.pk
+    assert len(reads) == 1
+
+    await sync_to_async(sc.transfer)(agent=li, conversation_id=found.pk, to="wu")
+    assert (await recv_type(socket, "agent.joined"))["agent"] == {"display_name": "Wu"}
+    await frames_for(li_socket)
+    await frames_for(wu_socket)
+    await socket.send({"type": "typing"})
+    await socket.send({"type": "typing"})
+    typed = [f for f in await frames_for(wu_socket) if f.get("type") == "typing"]
+    assert len(typed) == 2
+    assert not [f for f in await frames_for(li_socket) if f.get("type") == "typing"]
+    assert len(reads) == 2
+
+    await sync_to_async(sc.close)(agent=wu, conversation_id=found.pk)
+    await recv_type(socket, "conversation.closed")
+    await frames_for(wu_socket)
+    await socket.send({"type": "typing"})
+    await socket.send({"type": "typing"})
+    assert not [f for f in await frames_for(wu_socket) if f.get("type") == "typing"]
+    assert len(reads) == 3
