@@ -2,6 +2,8 @@
 visitor endpoints (no account; the Origin must be one of the site's) and the
 agents' endpoints. The views enter at chat.services.support*."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -34,11 +36,32 @@ def own_origin(request: Request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def check_origin(request: Request, site) -> str:
-    """The request's Origin: one of the site's, or ours (the widget's frame,
-    which only the site's origins may embed: frame-ancestors)."""
+def request_origin(request: Request) -> str:
+    """The origin of the page a request comes from, or "".
+
+    The Origin header if sent. A browser sends none with a same-origin GET
+    (the widget's frame asking after a reload whether to offer the rating),
+    so for a GET without one: ours if Sec-Fetch-Site says same-origin; with
+    no Sec-Fetch-Site (an older browser), the Referer's origin. Anything else
+    (a cross-site or typed-in GET without Origin, a POST without one) is "".
+    """
     origin = request.headers.get("Origin", "")
-    if origin.rstrip("/") in {own_origin(request), settings.CHAT_SITE_URL}:
+    if origin or request.method not in ("GET", "HEAD"):
+        return origin
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return own_origin(request) if fetch_site == "same-origin" else ""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.scheme in ("http", "https") and referer.netloc:
+        return f"{referer.scheme}://{referer.netloc}"
+    return ""
+
+
+def check_origin(request: Request, site) -> str:
+    """The request's origin: one of the site's, or ours (the widget's frame,
+    which only the site's origins may embed: frame-ancestors)."""
+    origin = request_origin(request)
+    if origin and origin.rstrip("/") in {own_origin(request), settings.CHAT_SITE_URL}:
         return origin
     support.require_origin(site, origin)
     return origin

@@ -182,7 +182,7 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
     The agent opens it in /support/ and reopens it; the visitor sees them join;
     typing both ways; a canned reply with the visitor's name; an internal note
     the visitor never receives (not on their socket either); a transfer; the
-    close; the visitor rates."""
+    close; the visitor reloads and is offered the rating, and rates."""
     li = make_user("li", first_name="Li")
     wu = make_user("wu", first_name="Wu")
     with CustomerSite(live.http_url) as shop:
@@ -266,7 +266,10 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
 
         page.locator("#action-close").click()
         expect(frame.locator(".notice.closed")).to_be_visible()
+        # A reload still offers the rating (the frame's same-origin GET).
+        frame = open_widget(guest, shop, site.public_key)
         rating = frame.locator("#widget-rating")
+        expect(rating).to_be_visible()
         rating.locator("input[value='5']").check()
         rating.locator("#rating-comment").fill("Quick, thanks")
         rating.locator("button[type=submit]").click()

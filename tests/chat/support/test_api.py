@@ -167,3 +167,43 @@ def test_metrics_from_each_reopen_in_calendar_and_business_hours(
     assert parsed[0]["conversations"] == "2"
     assert parsed[0]["resolution_seconds"] == "120.0"
     assert_error(Api(li).get("/api/support/metrics/"), 403, "forbidden")
+
+
+def test_rating_is_offered_again_after_a_reload(started, site, li):
+    """After the agent closes, the widget's frame (our origin) asks again on a
+    reload: a same-origin GET carries no Origin, and is answered; a GET from
+    anywhere else without an Origin is refused."""
+    visitor, pk = started
+    sc.close(agent=li, conversation_id=pk)
+    url = f"/api/support/{site.public_key}/conversation/"
+    query = {"token": support.visitor_token(visitor)}
+
+    def state(**headers):
+        return Client().get(url, query, **headers)
+
+    for headers in (
+        {"HTTP_SEC_FETCH_SITE": "same-origin"},
+        {"HTTP_REFERER": f"http://testserver/support/widget/{site.public_key}/"},
+        {"HTTP_REFERER": f"{SHOP}/cart"},
+    ):
+        answer = state(**headers)
+        assert answer.status_code == 200, headers
+        found = answer.json()["conversation"]
+        assert (found["id"], found["status"], found["rating"]) == (pk, "closed", None)
+    for headers in (
+        {},
+        {"HTTP_SEC_FETCH_SITE": "cross-site"},
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_REFERER": f"{SHOP}/cart"},
+        {"HTTP_SEC_FETCH_SITE": "none"},
+        {"HTTP_REFERER": "https://evil.example/"},
+        {"HTTP_ORIGIN": "https://evil.example", "HTTP_SEC_FETCH_SITE": "same-origin"},
+    ):
+        assert_error(state(**headers), 403, "forbidden")
+    # A POST still needs its Origin: Sec-Fetch-Site alone does not do.
+    refused = Client().post(
+        f"/api/support/{site.public_key}/rating/",
+        {**query, "rating": 5},
+        content_type="application/json",
+        HTTP_SEC_FETCH_SITE="same-origin",
+    )
+    assert_error(refused, 403, "forbidden")
