@@ -283,3 +283,61 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         assert not any("VIP" in str(text) or "refund" in str(text) for text in received)
         assert any("Hello Wang" in str(text) for text in received)
         assert not frame.get_by_text("VIP").count()
+
+
+def test_the_queue_moves_and_the_agent_takes_one_by_hand(visitor, live, make_user):
+    """Capacity 1 and li busy with Ann: Bo and Cy wait, Cy second; li takes Bo
+    from the queue by hand ("Take it") in /support/: Bo sees li join, and Cy's
+    place falls from 2 to 1."""
+    li = make_user("li", first_name="Li")
+    with CustomerSite(live.http_url) as shop:
+        site = off_loop(
+            create_site, name="Shop", origins=[shop.origin], agents=[li], capacity=1
+        )
+        agent = visitor("li")
+        support_page(agent)
+        page = agent.page
+        queue = page.locator("#list-queue li[data-id]")
+        mine = page.locator("#list-mine li[data-id]")
+
+        def chat(name: str):
+            guest = visitor(name.lower(), base_url=shop.origin)
+            frame = open_widget(guest, shop, site.public_key)
+            frame.locator("#prechat-name").fill(name)
+            frame.locator("#widget-body").fill(f"{name} here")
+            frame.locator("#widget-body").press("Enter")
+            expect(frame.locator(".message.mine .body")).to_have_text(f"{name} here")
+            return frame
+
+        def take(name: str):
+            queue.filter(has_text=name).locator("button.open-conversation").click()
+            expect(page.locator("#conversation-title")).to_have_text(name)
+            page.locator("#action-take").click()
+            expect(mine.filter(has_text=name)).to_be_visible()
+
+        ann = chat("Ann")
+        expect(queue.filter(has_text="Ann")).to_contain_text("offered to you")
+        take("Ann")
+        expect(ann.locator(".agent-joined")).to_have_text("Li joined the conversation.")
+
+        # li is at capacity: the next two wait, in order, offered to no one.
+        bo = chat("Bo")
+        expect(bo.locator("#widget-queue")).to_have_attribute("data-position", "1")
+        cy = chat("Cy")
+        expect(cy.locator("#widget-queue")).to_have_attribute("data-position", "2")
+        expect(cy.locator("#widget-queue")).to_contain_text("number 2 in the queue")
+        expect(bo.locator("#widget-queue")).to_have_attribute("data-position", "1")
+        expect(queue).to_have_count(2)
+        expect(page.locator("#list-queue .offered")).to_have_count(0)
+
+        take("Bo")
+        expect(bo.locator(".agent-joined")).to_have_text("Li joined the conversation.")
+        expect(bo.locator("#widget-queue")).to_be_hidden()
+        expect(cy.locator("#widget-queue")).to_have_attribute("data-position", "1")
+        expect(cy.locator("#widget-queue")).to_contain_text("number 1 in the queue")
+        expect(queue).to_have_count(1)
+        assert list(
+            SupportConversation.objects.filter(site=site)
+            .order_by("queued_at")
+            .values_list("status", "agent__username")
+        ) == [("assigned", "li"), ("assigned", "li"), ("queued", None)]
