@@ -9,7 +9,7 @@ import pytest
 
 from chat.services import support
 from tests.e2e.test_support_live import SHOP, register, visitor_socket
-from tests.live import open_chat, recv_frame, recv_until
+from tests.live import http_json, open_chat, recv_frame, recv_until
 
 from .support import SERVICES_ONLY
 
@@ -67,3 +67,91 @@ async def test_routing_and_accept_timeout_across_processes(
             assert joined[-1]["agent"] == {"display_name": "bob"}
             message = await recv_until(ws, "message", timeout=10)
             assert message[-1]["body"] == "Bob here"
+
+
+async def support_frames(chat, seconds: float) -> list[dict]:
+    """The `support.conversation` payloads `chat` gets within `seconds`."""
+    found = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            frame = await chat.recv(timeout=left)
+        except TimeoutError:
+            break
+        if isinstance(frame, dict) and frame.get("type") == "support.conversation":
+            found.append(frame["conversation"])
+    return found
+
+
+async def offer_of(chat, name: str, timeout: float = 10) -> dict:
+    """The next `support.conversation` offered to `name`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        assert left > 0, f"no offer to {name}"
+        for conversation in await support_frames(chat, min(left, 0.5)):
+            if (conversation.get("offered_to") or {}).get("username") == name:
+                return conversation
+
+
+@pytest.fixture
+def small_site(alice):
+    return support.create_site(
+        name="Shop", origins=[SHOP], agents=[alice.user], capacity=1
+    )
+
+
+async def test_capacity_holds_across_processes_and_a_close_offers_the_next(
+    start_daphnes, small_site, alice
+):
+    """Capacity 1; alice (the one agent) on process 2, the visitors on 1, with
+    CHAT_PRESENCE_ENABLED off (her open socket counts all the same): Ann's
+    chat is offered to her and taken; Bo's waits, offered to no one, across
+    sweeps; alice closes Ann's over HTTP on process 1 and Bo's is offered to
+    her on process 2."""
+    site = small_site
+    one, two = start_daphnes(2, SUPPORT_ACCEPT_SECONDS="4", CHAT_PRESENCE_ENABLED="0")
+    async with open_chat(two, alice.token) as a:
+        _, _, ann = await asyncio.to_thread(register, one, site, name="Ann")
+        _, _, bo = await asyncio.to_thread(register, one, site, name="Bo")
+        async with (
+            visitor_socket(one, site, ann["token"]) as ann_ws,
+            visitor_socket(one, site, bo["token"]) as bo_ws,
+        ):
+            await recv_frame(ann_ws)
+            await recv_frame(bo_ws)
+            await ann_ws.send(
+                json.dumps({"type": "message.send", "body": "hi", "client_id": "v1"})
+            )
+            first = await offer_of(a, "alice")
+            await a.send(
+                type="support.send", conversation=first["id"], body="Hi", client_id="a1"
+            )
+            await recv_until(ann_ws, "agent.joined", timeout=10)
+
+            await bo_ws.send(
+                json.dumps({"type": "message.send", "body": "bo", "client_id": "v2"})
+            )
+            assert (await recv_until(bo_ws, "queue", timeout=10))[-1]["position"] == 1
+            # Several sweeps (every second with a 4 s accept timeout): no offer.
+            seen = await support_frames(a, 3.0)
+            waiting = [c for c in seen if c["id"] != first["id"]]
+            assert waiting, seen
+            assert {c["status"] for c in waiting} == {"queued"}
+            assert all(c["offered_to"] is None for c in waiting)
+
+            status, _, closed = await asyncio.to_thread(
+                http_json,
+                "POST",
+                f"{one.http_url}/api/support/conversations/{first['id']}/close/",
+                token=alice.token,
+                body={},
+            )
+            assert status == 200, closed
+            assert closed["conversation"]["status"] == "closed"
+            offered = await offer_of(a, "alice")
+            assert offered["id"] == waiting[0]["id"]
+            assert offered["visitor"]["display_name"] == "Bo"
+            assert (await recv_until(ann_ws, "conversation.closed"))[-1][
+                "conversation"
+            ] == first["id"]
