@@ -183,12 +183,15 @@ class PresenceKeeper:
         # Counts for the benchmark and the logs.
         self.frames_published = 0
         self.db_calls = 0  # database calls under way
+        # Closed with its runtime: a socket that ends later starts nothing.
+        self.stopped = False
 
     @property
     def enabled(self) -> bool:
         return settings.CHAT_PRESENCE_ENABLED
 
     def start(self) -> None:
+        self.stopped = False
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.renew_periodically()))
         if self.enabled:
@@ -197,6 +200,7 @@ class PresenceKeeper:
             domain.use_open_here(self.open_here)
 
     async def close(self) -> None:
+        self.stopped = True
         for task in [*self.tasks, *self.timers, self.worker]:
             if task is not None and not task.get_loop().is_closed():
                 task.cancel()
@@ -266,11 +270,15 @@ class PresenceKeeper:
         self._kick()
 
     def _kick(self) -> None:
+        if self.stopped:
+            return
         if self.worker is None or self.worker.done():
             self.worker = asyncio.get_running_loop().create_task(self.work())
 
     def later(self, delay: float, then: Callable[[], None]) -> None:
         """Run `then` in `delay` seconds of the runtime's clock."""
+        if self.stopped:
+            return
 
         async def wait_then() -> None:
             await self.clock.sleep(delay)
