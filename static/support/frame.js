@@ -385,6 +385,10 @@ function start() {
       form.requestSubmit();
     }
   });
+  // Typed into before this script ran, a message would go nowhere: the page
+  // serves the box disabled, and it opens once it sends.
+  box.disabled = false;
+  form.querySelector("button[type=submit]").disabled = false;
   wire("widget-rating", config.rating_url, gettext("Thank you for your rating."));
   wire("widget-transcript", config.transcript_url, gettext("The transcript is on its way."));
   if (state.token) {
