@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from .errors import NotFound
 from .models import CannedReply, SupportSite
-from .services import business_hours, support, support_metrics
+from .services import business_hours, support, support_access, support_metrics
 from .services import support_conversations as conversations
 
 
@@ -54,6 +54,7 @@ def visitor_urls(key: str) -> dict:
         "conversation_url": f"{base}/conversation/",
         "rating_url": f"{base}/rating/",
         "transcript_url": f"{base}/transcript/",
+        "uploads_url": f"{base}/uploads/",
     }
 
 
@@ -69,7 +70,7 @@ def conversations_for(user) -> list[dict]:
 def colleagues_of(user) -> list[dict]:
     """The agents of the user's sites, for a transfer."""
     agents = {}
-    for site in conversations.sites_of(user).prefetch_related("agents"):
+    for site in support_access.sites_of(user).prefetch_related("agents"):
         for agent in site.agents.all():
             agents[agent.pk] = {
                 "id": agent.pk,
@@ -82,7 +83,7 @@ def colleagues_of(user) -> list[dict]:
 def canned_replies_for(user) -> list[dict]:
     """The canned replies of the user's sites: `/shortcut`, its text, its site."""
     replies = CannedReply.objects.filter(
-        site__in=conversations.sites_of(user)
+        site__in=support_access.sites_of(user)
     ).select_related("site")
     return [
         {"shortcut": reply.shortcut, "text": reply.text, "site": reply.site.public_key}

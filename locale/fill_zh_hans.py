@@ -438,6 +438,9 @@ ZH_HANS = {
     "Away": "离开",
     "Offline": "离线",
     "last seen %(when)s": "最后在线：%(when)s",
+    # Customer support: a visitor's files, teams (issue 19)
+    "Files to send": "待发送的文件",
+    "The file could not be opened.": "文件无法打开。",
 }
 
 

@@ -37,6 +37,7 @@ from chat.models import (
 from . import business_hours, presence, publish_after_commit
 from .messages import store_in_conversation
 from .support import register_visitor
+from .support_access import may_work_on, visible_filter
 from .validation import clean_body
 
 logger = logging.getLogger(__name__)
@@ -212,20 +213,6 @@ def _loaded():
     )
 
 
-def may_work_on(user: User, site: SupportSite) -> bool:
-    """Staff, or an agent of the site's team."""
-    if not user.is_active:
-        return False
-    return user.is_staff or site.agents.filter(pk=user.pk).exists()
-
-
-def sites_of(user: User):
-    """The sites `user` may work on (staff: all)."""
-    if user.is_staff:
-        return SupportSite.objects.all()
-    return SupportSite.objects.filter(agents=user)
-
-
 def conversation_for_agent(user: User, conversation_id, *, lock=False):
     if isinstance(conversation_id, bool) or not isinstance(conversation_id, int | str):
         raise InvalidInput("invalid", "'conversation' must be a conversation's id.")
@@ -236,7 +223,7 @@ def conversation_for_agent(user: User, conversation_id, *, lock=False):
     if not 0 < pk < 2**63:
         raise NotFound("No such support conversation.")
     support = _loaded().filter(pk=pk).first()
-    if support is None or not may_work_on(user, support.site):
+    if support is None or not may_work_on(user, support):
         raise NotFound("No such support conversation.")
     if lock:
         # The site first, as route() does: one order of locks, no deadlock.
@@ -250,7 +237,7 @@ def reloaded(support: SupportConversation) -> SupportConversation:
 
 
 def conversations_for_agent(user: User, *, status: str | None = None) -> list[dict]:
-    query = _loaded().filter(site__in=sites_of(user))
+    query = _loaded().filter(visible_filter(user)).distinct()
     if status:
         if status not in SupportConversation.Status.values:
             raise InvalidInput("invalid", "Unknown status.")

@@ -246,6 +246,26 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         expect(frame.locator(".message.theirs .author")).to_have_text("Li")
         expect(frame.locator("#widget-typing")).to_be_hidden()
 
+        # A file, attached in the widget: the agent sees and downloads it, the
+        # visitor opens it with their token.
+        frame.locator("#widget-file").set_input_files(
+            files=[
+                {"name": "order.txt", "mimeType": "text/plain", "buffer": b"order 42\n"}
+            ]
+        )
+        expect(frame.locator("#widget-files .chosen-file")).to_contain_text("order.txt")
+        frame.locator("#widget-body").fill("My order")
+        frame.locator("#widget-body").press("Enter")
+        sent = page.locator("#support-messages .message.from-visitor a")
+        expect(sent).to_have_text("order.txt")
+        fetched = page.request.get(live.http_url + sent.get_attribute("href"))
+        assert (fetched.status, fetched.text()) == (200, "order 42\n")
+        mine = frame.locator(".message.mine a.attachment")
+        expect(mine).to_have_text("order.txt")
+        with guest.page.context.expect_page() as opened:
+            mine.click()
+        expect(opened.value.locator("body")).to_have_text("order 42")
+
         page.locator("#support-note").check()
         box.fill("Secret: VIP customer")
         box.press("Enter")
