@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import NotFound
-from .models import CannedReply, SupportSite
+from .models import CannedReply, SupportSite, SupportTeam
 from .services import business_hours, support, support_access, support_metrics
 from .services import support_conversations as conversations
 
@@ -59,7 +59,10 @@ def visitor_urls(key: str) -> dict:
 
 
 def is_agent(user) -> bool:
-    return user.is_authenticated and user.support_sites.exists()
+    """An agent of a site, or of a team (conversations transferred to it)."""
+    return user.is_authenticated and (
+        user.support_sites.exists() or user.support_teams.exists()
+    )
 
 
 def conversations_for(user) -> list[dict]:
@@ -78,6 +81,11 @@ def colleagues_of(user) -> list[dict]:
                 "display_name": agent.get_full_name() or agent.username,
             }
     return sorted(agents.values(), key=lambda agent: agent["username"])
+
+
+def team_names() -> list[str]:
+    """The teams a conversation can be transferred to (every team)."""
+    return list(SupportTeam.objects.values_list("name", flat=True)[:500])
 
 
 def canned_replies_for(user) -> list[dict]:

@@ -265,6 +265,7 @@ class AgentActionView(APIView):
                 agent=user,
                 conversation_id=pk,
                 to=data.get("to"),
+                team=data.get("team"),
                 note=data.get("note") or "",
             )
         elif self.action == "close":

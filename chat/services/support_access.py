@@ -1,6 +1,6 @@
-"""Who may see and work on a support conversation: staff and the agents of
-its site (docs/protocol.md, "Support"). Reads only; models only, so that
-uploads can ask it too."""
+"""Who may see and work on a support conversation: staff, the agents of its
+site, and the agents of the team it was transferred to (docs/protocol.md,
+"Support"). Reads only; models only, so that uploads can ask it too."""
 
 from django.db.models import Q
 
@@ -16,10 +16,11 @@ def sites_of(user: User):
 
 
 def visible_filter(user: User) -> Q:
-    """The support conversations `user` sees: their sites'."""
+    """The support conversations `user` sees: their sites' and those
+    transferred to a team of theirs."""
     if user.is_staff:
         return Q()
-    return Q(site__agents=user)
+    return Q(site__agents=user) | Q(team__agents=user)
 
 
 def may_work_on(user: User, support: SupportConversation) -> bool:

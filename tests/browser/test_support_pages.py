@@ -16,6 +16,7 @@ from chat.models import (
     Message,
     SupportConversation,
     SupportSite,
+    SupportTeam,
     Visitor,
 )
 from chat.services.support import create_site
@@ -192,6 +193,7 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         CannedReply.objects.create(
             site=site, shortcut="hello", text="Hello {visitor.name}, how can I help?"
         )
+        SupportTeam.objects.create(name="Billing")
         guest = visitor("guest", base_url=shop.origin, timezone_id="Asia/Shanghai")
         received: list[str] = []
         guest.page.on(
@@ -275,7 +277,10 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         page.locator("#support-note").uncheck()
 
         page.locator(".transfer summary").click()
-        page.locator("#transfer-to").select_option("wu")
+        expect(page.locator("#transfer-to option[value='team:Billing']")).to_have_text(
+            "Team Billing"
+        )
+        page.locator("#transfer-to").select_option("agent:wu")
         page.locator("#transfer-note").fill("Wants a refund")
         page.locator("#transfer-form button[type=submit]").click()
         expect(page.locator("#list-team li[data-id]")).to_have_count(1)
