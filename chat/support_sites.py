@@ -71,10 +71,14 @@ def conversations_for(user) -> list[dict]:
 
 
 def colleagues_of(user) -> list[dict]:
-    """The agents of the user's sites, for a transfer."""
+    """The agents of the user's sites and teams, for a transfer."""
     agents = {}
-    for site in support_access.sites_of(user).prefetch_related("agents"):
-        for agent in site.agents.all():
+    groups = [
+        *support_access.sites_of(user).prefetch_related("agents"),
+        *SupportTeam.objects.filter(agents=user).prefetch_related("agents"),
+    ]
+    for group in groups:
+        for agent in group.agents.all():
             agents[agent.pk] = {
                 "id": agent.pk,
                 "username": agent.username,

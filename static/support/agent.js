@@ -226,6 +226,9 @@ async function openConversation(id) {
   renderLists();
   const answer = await getJson(api.conversation(id));
   if (state.open !== id) return;
+  // Known before its messages are drawn: they are told apart by its visitor
+  // (a closed one is in no list the page had).
+  if (answer.conversation) upsert(answer.conversation, { announce: false });
   const thread = [
     ...answer.messages.map((message) => ({ ...message, conversation: id })),
     ...(answer.notes || []).map((note) => ({ ...note, note: true, conversation: id })),
@@ -234,7 +237,6 @@ async function openConversation(id) {
   $("support-messages").replaceChildren(...thread.map(messageNode));
   showHandover(thread);
   $("support-messages").scrollTop = $("support-messages").scrollHeight;
-  if (answer.conversation) upsert(answer.conversation, { announce: false });
   localizeTimes($("support-messages"));
   history.replaceState(null, "", `#conversation-${id}`);
 }

@@ -107,7 +107,8 @@ def test_team_agents_see_only_what_was_transferred_to_them(
     online, clock, site, li, zhao, billing, make_user, make_visitor
 ):
     """zhao (Billing, not of the site) sees the transferred conversation and its
-    files, not the site's others; an agent of neither sees none."""
+    files, not the site's others; an agent of neither sees none; /support/
+    opens for zhao with the teams and his team's colleagues to transfer to."""
     online.set(li)
     ann, bo = make_visitor("Ann"), make_visitor("Bo")
     sent = (
@@ -144,6 +145,7 @@ def test_team_agents_see_only_what_was_transferred_to_them(
     shown = page.get("/support/")
     assert shown.status_code == 200
     assert '"teams": ["Billing"]' in shown.content.decode()
+    assert '"username": "qian"' in shown.content.decode()  # a team colleague
 
 
 def test_transfer_to_a_team_over_http(online, clock, site, li, billing, make_visitor):
