@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import SupportConversation, SupportSite
+from .models import SupportConversation, SupportSite, SupportTeam
 
 
 def snippet(site: SupportSite, base: str) -> str:
@@ -50,9 +50,27 @@ class SupportSiteAdmin(admin.ModelAdmin):
         return format_html("<pre><code>{}</code></pre>", snippet(site, base))
 
 
+@admin.register(SupportTeam)
+class SupportTeamAdmin(admin.ModelAdmin):
+    """Named teams of agents: a conversation transferred to one is routed to
+    its agents (a site's own conversations go to the site's agents)."""
+
+    list_display = ("name",)
+    filter_horizontal = ("agents",)
+
+
 @admin.register(SupportConversation)
 class SupportConversationAdmin(admin.ModelAdmin):
-    list_display = ("pk", "site", "visitor", "status", "agent", "queued_at", "rating")
+    list_display = (
+        "pk",
+        "site",
+        "team",
+        "visitor",
+        "status",
+        "agent",
+        "queued_at",
+        "rating",
+    )
     list_filter = ("status", "site")
 
     def has_add_permission(self, request):

@@ -14,8 +14,6 @@ from django.http import HttpRequest
 from chat import upload_handlers
 from chat.api.errors import body_too_large
 
-UPLOADS_PATH = "/api/uploads/"
-
 
 class BodyLimitMiddleware:
     async_capable = True
@@ -43,7 +41,7 @@ class BodyLimitMiddleware:
 def too_large(request: HttpRequest) -> bool:
     """Whether the body the client announces is over the limit (any content type)."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if request.path == UPLOADS_PATH:
+    if upload_handlers.takes_files(request.path):
         limit = upload_handlers.body_limit()  # a file: its own, larger limit
     length = request.META.get("CONTENT_LENGTH") or "0"
     if limit is None:

@@ -706,5 +706,6 @@ from .models_support import (  # noqa: E402, F401
     SupportNote,
     SupportOpening,
     SupportSite,
+    SupportTeam,
     Visitor,
 )

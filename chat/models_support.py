@@ -70,6 +70,23 @@ class SupportSite(models.Model):
         ]
 
 
+class SupportTeam(models.Model):
+    """A named team of agents (admin-managed), which a conversation can be
+    transferred to: it is then routed to the team's agents, who may see and
+    work on it beside the site's own."""
+
+    name = models.CharField(max_length=100, unique=True)
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="support_teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Visitor(models.Model):
     """Someone on a site's page; no sign-up. Backed by a user of its own that
     can never log in, so that a visitor's messages, memberships and `sync` are
@@ -148,6 +165,14 @@ class SupportConversation(models.Model):
         related_name="+",
     )
     offered_at = models.DateTimeField(null=True, blank=True)
+    # Transferred to this team: routed to its agents (null: the site's).
+    team = models.ForeignKey(
+        SupportTeam,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
     passed_by = models.JSONField(default=list, blank=True)
     # Left outside business hours or with no one online (the offline form).
     offline = models.BooleanField(default=False)
@@ -215,6 +240,14 @@ class SupportNote(models.Model):
     # A transfer's note: shown first to the agent it was handed to.
     transfer_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A transfer to a team: shown first to that team's agents.
+    transfer_team = models.ForeignKey(
+        SupportTeam,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

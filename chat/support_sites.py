@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import NotFound
-from .models import CannedReply, SupportSite
-from .services import business_hours, support, support_metrics
+from .models import CannedReply, SupportSite, SupportTeam
+from .services import business_hours, support, support_access, support_metrics
 from .services import support_conversations as conversations
 
 
@@ -54,11 +54,15 @@ def visitor_urls(key: str) -> dict:
         "conversation_url": f"{base}/conversation/",
         "rating_url": f"{base}/rating/",
         "transcript_url": f"{base}/transcript/",
+        "uploads_url": f"{base}/uploads/",
     }
 
 
 def is_agent(user) -> bool:
-    return user.is_authenticated and user.support_sites.exists()
+    """An agent of a site, or of a team (conversations transferred to it)."""
+    return user.is_authenticated and (
+        user.support_sites.exists() or user.support_teams.exists()
+    )
 
 
 def conversations_for(user) -> list[dict]:
@@ -67,10 +71,14 @@ def conversations_for(user) -> list[dict]:
 
 
 def colleagues_of(user) -> list[dict]:
-    """The agents of the user's sites, for a transfer."""
+    """The agents of the user's sites and teams, for a transfer."""
     agents = {}
-    for site in conversations.sites_of(user).prefetch_related("agents"):
-        for agent in site.agents.all():
+    groups = [
+        *support_access.sites_of(user).prefetch_related("agents"),
+        *SupportTeam.objects.filter(agents=user).prefetch_related("agents"),
+    ]
+    for group in groups:
+        for agent in group.agents.all():
             agents[agent.pk] = {
                 "id": agent.pk,
                 "username": agent.username,
@@ -79,10 +87,15 @@ def colleagues_of(user) -> list[dict]:
     return sorted(agents.values(), key=lambda agent: agent["username"])
 
 
+def team_names() -> list[str]:
+    """The teams a conversation can be transferred to (every team)."""
+    return list(SupportTeam.objects.values_list("name", flat=True)[:500])
+
+
 def canned_replies_for(user) -> list[dict]:
     """The canned replies of the user's sites: `/shortcut`, its text, its site."""
     replies = CannedReply.objects.filter(
-        site__in=conversations.sites_of(user)
+        site__in=support_access.sites_of(user)
     ).select_related("site")
     return [
         {"shortcut": reply.shortcut, "text": reply.text, "site": reply.site.public_key}

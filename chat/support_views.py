@@ -104,6 +104,7 @@ def agent_page(request: HttpRequest) -> HttpResponse:
                 page="support",
                 conversations=sites.conversations_for(request.user),
                 agents=sites.colleagues_of(request.user),
+                teams=sites.team_names(),
                 canned=sites.canned_replies_for(request.user),
             )
         },

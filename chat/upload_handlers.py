@@ -8,15 +8,23 @@ handlers) keeps at most FILE_UPLOAD_MAX_MEMORY_SIZE in memory, the rest in a
 temporary file, so no more than the limit is ever held.
 """
 
+import re
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 # Room for the multipart framing and the form's other fields.
 OVERHEAD_BYTES = 65536
+# The endpoints that take a file: a member's, a visitor's.
+UPLOAD_PATHS = re.compile(r"^/api/(?:support/[A-Za-z0-9_-]{1,64}/)?uploads/$")
+
+
+def takes_files(path: str) -> bool:
+    return UPLOAD_PATHS.match(path) is not None
 
 
 def body_limit() -> int:
-    """The largest request body POST /api/uploads/ takes."""
+    """The largest request body an upload endpoint takes."""
     return settings.CHAT_UPLOAD_MAX_BYTES + OVERHEAD_BYTES
 
 

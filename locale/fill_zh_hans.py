@@ -438,6 +438,15 @@ ZH_HANS = {
     "Away": "离开",
     "Offline": "离线",
     "last seen %(when)s": "最后在线：%(when)s",
+    # Customer support: a visitor's files, teams (issue 19)
+    "Files to send": "待发送的文件",
+    "The file could not be opened.": "文件无法打开。",
+    "Agents": "客服人员",
+    "Teams": "团队",
+    "Team %(name)s": "%(name)s 团队",
+    "Transferred by %(name)s: %(note)s": "%(name)s 转交：%(note)s",
+    "Transfer note for team %(name)s": "给 %(name)s 团队的转交备注",
+    "Waiting for team %(name)s": "等待 %(name)s 团队",
 }
 
 

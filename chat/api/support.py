@@ -87,7 +87,7 @@ class VisitorEndpoint(APIView):
         site = getattr(request, "support_site", None)
         if origin and site is not None and support.origin_allowed(site, origin):
             response["Access-Control-Allow-Origin"] = origin
-            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response["Vary"] = "Origin"
         return response
@@ -288,6 +288,7 @@ class AgentActionView(APIView):
                 agent=user,
                 conversation_id=pk,
                 to=data.get("to"),
+                team=data.get("team"),
                 note=data.get("note") or "",
             )
         elif self.action == "close":

@@ -46,13 +46,19 @@ class UploadView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Upload one file (the form field `file`), to attach to a message."""
-        files = request.FILES.getlist("file")
-        if upload_handlers.too_large(request._request):
-            raise file_too_large()
-        if len(files) != 1:
-            raise InvalidInput("invalid", "Send one file as the form field 'file'.")
-        upload = store_upload(owner=request.user, file=files[0])
-        return Response(events.upload_payload(upload), status=status.HTTP_201_CREATED)
+        return store_one(request, owner=request.user)
+
+
+def store_one(request: Request, *, owner) -> Response:
+    """The one file of a multipart request, stored as `owner`'s (a member's or
+    a visitor's user): 201 with its payload."""
+    files = request.FILES.getlist("file")
+    if upload_handlers.too_large(request._request):
+        raise file_too_large()
+    if len(files) != 1:
+        raise InvalidInput("invalid", "Send one file as the form field 'file'.")
+    upload = store_upload(owner=owner, file=files[0])
+    return Response(events.upload_payload(upload), status=status.HTTP_201_CREATED)
 
 
 class DownloadView(APIView):
@@ -67,33 +73,36 @@ class DownloadView(APIView):
         if not request.user or not request.user.is_authenticated:
             raise NotFound("No such file.")
         upload = visible_upload(user=request.user, upload_id=upload_id, key=key)
-        field = upload.thumbnail if self.thumbnail else upload.file
-        if not field.name:
-            raise InvalidInput("invalid", "This file has no thumbnail.")
-        if self.thumbnail:
-            content_type = THUMBNAIL_TYPES.get(
-                os.path.splitext(field.name)[1], "image/png"
-            )
-        else:
-            content_type = upload.content_type
-        inline = content_type.startswith("image/")
-        prefix = settings.CHAT_UPLOAD_ACCEL_REDIRECT
-        if prefix:
-            response = HttpResponse(content_type=content_type)
-            response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + field.name
-            disposition = FileResponse(
-                b"", as_attachment=not inline, filename=upload.name
-            )["Content-Disposition"]
-            response["Content-Disposition"] = disposition
-        else:
-            response = FileResponse(
-                field.open("rb"),
-                as_attachment=not inline,
-                filename=upload.name,
-                content_type=content_type,
-            )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=3600"
-        # Opened on its own, a file runs nothing (an HTML disguised as text).
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return file_response(upload, thumbnail=self.thumbnail)
+
+
+def file_response(upload, *, thumbnail: bool = False) -> HttpResponse:
+    """The stored file (or its thumbnail) of an upload the caller may see."""
+    field = upload.thumbnail if thumbnail else upload.file
+    if not field.name:
+        raise InvalidInput("invalid", "This file has no thumbnail.")
+    if thumbnail:
+        content_type = THUMBNAIL_TYPES.get(os.path.splitext(field.name)[1], "image/png")
+    else:
+        content_type = upload.content_type
+    inline = content_type.startswith("image/")
+    prefix = settings.CHAT_UPLOAD_ACCEL_REDIRECT
+    if prefix:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + field.name
+        disposition = FileResponse(b"", as_attachment=not inline, filename=upload.name)[
+            "Content-Disposition"
+        ]
+        response["Content-Disposition"] = disposition
+    else:
+        response = FileResponse(
+            field.open("rb"),
+            as_attachment=not inline,
+            filename=upload.name,
+            content_type=content_type,
+        )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    # Opened on its own, a file runs nothing (an HTML disguised as text).
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

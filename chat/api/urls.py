@@ -4,7 +4,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.api import PushSubscriptionsView, TicketView, TokenView
 
-from . import changes, invites, moderation, reports, support, views
+from . import changes, invites, moderation, reports, support, support_uploads, views
 from .errors import not_found
 from .longpoll import LongPollView
 from .people import PeopleView
@@ -80,6 +80,17 @@ urlpatterns = [
         r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/visitors/$",
         support.VisitorsView.as_view(),
         name="api-support-visitors",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/uploads/$",
+        support_uploads.VisitorUploadView.as_view(),
+        name="api-support-uploads",
+    ),
+    re_path(
+        r"^support/(?P<public_key>[A-Za-z0-9_-]{1,64})/uploads/"
+        r"(?P<upload_id>[0-9]{1,18})/(?P<key>[^/]{1,100})/$",
+        support_uploads.VisitorDownloadView.as_view(),
+        name="api-support-upload-file",
     ),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/ticket/", TicketView.as_view(), name="api-ticket"),

@@ -348,9 +348,9 @@ def redact_access_log(generator_class) -> None:
 
 def body_limit_of(path: bytes) -> int:
     """The longest body a request to `path` may send (chat.body_limit's rule)."""
-    from chat import body_limit, upload_handlers
+    from chat import upload_handlers
 
-    if path.split(b"?", 1)[0] == body_limit.UPLOADS_PATH.encode():
+    if upload_handlers.takes_files(path.split(b"?", 1)[0].decode("latin-1")):
         return upload_handlers.body_limit()
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 

@@ -31,12 +31,14 @@ from chat.models import (
     SupportNote,
     SupportOpening,
     SupportSite,
+    SupportTeam,
     Visitor,
 )
 
 from . import business_hours, presence, publish_after_commit
 from .messages import store_in_conversation
 from .support import register_visitor
+from .support_access import may_work_on, visible_filter
 from .validation import clean_body
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ def conversation_payload(support: SupportConversation) -> dict:
         },
         "agent": agent_payload(support.agent),
         "offered_to": agent_payload(support.offered_to),
+        "team": team_payload(support.team),
         "queued_at": events.isoformat(support.queued_at),
         "opened_at": events.isoformat(support.opened_at),
         "assigned_at": _iso(support.assigned_at),
@@ -97,6 +100,10 @@ def conversation_payload(support: SupportConversation) -> dict:
         "rating": support.rating,
         "rating_comment": support.rating_comment,
     }
+
+
+def team_payload(team: SupportTeam | None) -> dict | None:
+    return None if team is None else {"name": team.name}
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -110,6 +117,7 @@ def note_payload(note: SupportNote) -> dict:
         "author": agent_payload(note.author),
         "body": note.body,
         "transfer_to": agent_payload(note.transfer_to),
+        "transfer_team": team_payload(note.transfer_team),
         "created_at": events.isoformat(note.created_at),
     }
 
@@ -188,15 +196,23 @@ async def arun(
     return result
 
 
-def _team_ids(site: SupportSite) -> list[int]:
-    return list(site.agents.values_list("pk", flat=True))
+def _audience(support: SupportConversation) -> list[int]:
+    """Who hears of a conversation: its site's agents and its team's."""
+    ids = set(support.site.agents.values_list("pk", flat=True))
+    if support.team_id is not None:
+        ids.update(
+            User.objects.filter(support_teams=support.team_id).values_list(
+                "pk", flat=True
+            )
+        )
+    return sorted(ids)
 
 
-def _tell_team(support: SupportConversation) -> None:
+def _tell_team(support: SupportConversation, also: Iterable[int] = ()) -> None:
     text = events.dumps(
         {"type": "support.conversation", "conversation": conversation_payload(support)}
     )
-    _later(_team_ids(support.site), text)
+    _later(sorted({*_audience(support), *also}), text)
 
 
 def _tell_visitor(support: SupportConversation, text: str) -> None:
@@ -215,22 +231,8 @@ def _tell_visitor(support: SupportConversation, text: str) -> None:
 
 def _loaded():
     return SupportConversation.objects.select_related(
-        "site", "visitor", "agent", "offered_to", "conversation"
+        "site", "visitor", "agent", "offered_to", "conversation", "team"
     )
-
-
-def may_work_on(user: User, site: SupportSite) -> bool:
-    """Staff, or an agent of the site's team."""
-    if not user.is_active:
-        return False
-    return user.is_staff or site.agents.filter(pk=user.pk).exists()
-
-
-def sites_of(user: User):
-    """The sites `user` may work on (staff: all)."""
-    if user.is_staff:
-        return SupportSite.objects.all()
-    return SupportSite.objects.filter(agents=user)
 
 
 def conversation_for_agent(user: User, conversation_id, *, lock=False):
@@ -243,11 +245,14 @@ def conversation_for_agent(user: User, conversation_id, *, lock=False):
     if not 0 < pk < 2**63:
         raise NotFound("No such support conversation.")
     support = _loaded().filter(pk=pk).first()
-    if support is None or not may_work_on(user, support.site):
+    if support is None or not may_work_on(user, support):
         raise NotFound("No such support conversation.")
     if lock:
-        # The site first, as route() does: one order of locks, no deadlock.
+        # The site, its team, then the row, as route() and route_team() do:
+        # one order of locks, no deadlock.
         SupportSite.objects.select_for_update().filter(pk=support.site_id).first()
+        if support.team_id is not None:
+            SupportTeam.objects.select_for_update().filter(pk=support.team_id).first()
         support = _loaded().select_for_update(of=("self",)).get(pk=pk)
     return support
 
@@ -257,7 +262,7 @@ def reloaded(support: SupportConversation) -> SupportConversation:
 
 
 def conversations_for_agent(user: User, *, status: str | None = None) -> list[dict]:
-    query = _loaded().filter(site__in=sites_of(user))
+    query = _loaded().filter(visible_filter(user)).distinct()
     if status:
         if status not in SupportConversation.Status.values:
             raise InvalidInput("invalid", "Unknown status.")
@@ -289,11 +294,23 @@ def open_count(agent_id: int) -> int:
 
 
 def online_agents(site: SupportSite) -> list[User]:
+    return _online(site.agents.all())
+
+
+def _online(users) -> list[User]:
     return [
         user
-        for user in site.agents.filter(is_active=True).order_by("pk")
+        for user in users.filter(is_active=True).order_by("pk")
         if presence.has_open_page(user.pk)
     ]
+
+
+def _same_queue(support: SupportConversation) -> Q:
+    """The conversations waiting in one queue with this one: its team's
+    (from any site), or else its site's own."""
+    if support.team_id is not None:
+        return Q(team_id=support.team_id)
+    return Q(site_id=support.site_id, team__isnull=True)
 
 
 def is_available(site: SupportSite) -> bool:
@@ -316,7 +333,7 @@ def widget_config(site: SupportSite) -> dict:
 def queue_position(support: SupportConversation) -> tuple[int, int]:
     """(position from 1, estimated wait in seconds) of a waiting conversation."""
     ahead = (
-        SupportConversation.objects.filter(site_id=support.site_id, status__in=WAITING)
+        SupportConversation.objects.filter(_same_queue(support), status__in=WAITING)
         .filter(
             Q(queued_at__lt=support.queued_at)
             | Q(queued_at=support.queued_at, pk__lt=support.pk)
@@ -326,7 +343,7 @@ def queue_position(support: SupportConversation) -> tuple[int, int]:
     position = ahead + 1
     recent = list(
         SupportConversation.objects.filter(
-            site_id=support.site_id, assigned_at__isnull=False
+            _same_queue(support), assigned_at__isnull=False
         )
         .order_by("-assigned_at")
         .values_list("queued_at", "assigned_at")[:20]
@@ -355,21 +372,40 @@ def visitor_state_frames(visitor: Visitor) -> list[str]:
 
 
 def route(site: SupportSite) -> None:
-    """Offer the site's queued conversations, in order, to its online agents
-    under capacity (the one with the fewest open first), then tell everyone
-    waiting their place. Runs in the caller's transaction."""
+    """Offer the site's queued conversations (those not transferred to a
+    team), in order, to its online agents under capacity (the one with the
+    fewest open first), then tell everyone waiting their place. Runs in the
+    caller's transaction."""
     site = SupportSite.objects.select_for_update().get(pk=site.pk)  # one at a time
-    agents = online_agents(site)
+    mine = _loaded().filter(site=site, team__isnull=True)
+    _offer(mine.filter(status=SupportConversation.Status.QUEUED), online_agents(site))
+    _tell_queue(mine)
+
+
+def route_team(team: SupportTeam) -> None:
+    """The same for the conversations transferred to `team`, from any site:
+    its online agents, each conversation's site's capacity."""
+    team = SupportTeam.objects.select_for_update().get(pk=team.pk)
+    mine = _loaded().filter(team=team)
+    queued = mine.filter(status=SupportConversation.Status.QUEUED)
+    _offer(queued.select_for_update(of=("self",)), _online(team.agents.all()))
+    _tell_queue(mine)
+
+
+def _route_for(support: SupportConversation) -> None:
+    """Route the queues a change of this conversation may move."""
+    route(support.site)
+    if support.team_id is not None:
+        route_team(support.team)
+
+
+def _offer(queued, agents: list[User]) -> None:
     counts = {agent.pk: open_count(agent.pk) for agent in agents}
-    queued = list(
-        _loaded()
-        .filter(site=site, status=SupportConversation.Status.QUEUED)
-        .order_by("queued_at", "pk")
-    )
-    for support in queued:
-        free = [a for a in agents if counts[a.pk] < site.capacity]
+    for support in queued.order_by("queued_at", "pk"):
+        capacity = support.site.capacity
+        free = [a for a in agents if counts[a.pk] < capacity]
         if not free:
-            break
+            continue  # another site's conversation may have room still
         fresh = [a for a in free if a.pk not in set(support.passed_by)]
         if not fresh:
             # Every free agent let it pass once: start the round again rather
@@ -383,19 +419,15 @@ def route(site: SupportSite) -> None:
         support.save(update_fields=["status", "offered_to", "offered_at", "passed_by"])
         counts[agent.pk] += 1
         _tell_team(support)
-    _tell_queue(site)
 
 
-def _tell_queue(site: SupportSite) -> None:
+def _tell_queue(conversations) -> None:
     """Each waiting visitor's place (`queue`), and the same to the team."""
-    waiting = list(
-        _loaded().filter(site=site, status__in=WAITING).order_by("queued_at", "pk")
-    )
-    team = _team_ids(site)
+    waiting = list(conversations.filter(status__in=WAITING).order_by("queued_at", "pk"))
     for support in waiting:
         position, wait = queue_position(support)
         _tell_visitor(support, queue_frame(position, wait))
-        _later(team, queue_frame(position, wait, support.pk))
+        _later(_audience(support), queue_frame(position, wait, support.pk))
 
 
 def expire_offers() -> int:
@@ -408,38 +440,59 @@ def expire_offers() -> int:
         status=SupportConversation.Status.OFFERED, offered_at__lte=deadline
     )
     expired = 0
-    for site_id in set(due.values_list("site_id", flat=True)):
+    site_ids = due.filter(team__isnull=True).values_list("site_id", flat=True)
+    for site_id in set(site_ids):
         with transaction.atomic():
-            # The site's lock first (route's order); another process that
-            # holds it is doing this site already.
+            # The queue's lock first (route's order); another process that
+            # holds it is doing this queue already.
             site = (
                 SupportSite.objects.select_for_update(skip_locked=True)
                 .filter(pk=site_id)
                 .first()
             )
-            if site is None:
-                continue
-            for support in due.filter(site_id=site_id).select_for_update():
-                if support.offered_to_id is not None:
-                    support.passed_by = [*support.passed_by, support.offered_to_id]
-                support.status = SupportConversation.Status.QUEUED
-                support.offered_to = None
-                support.offered_at = None
-                support.save(
-                    update_fields=["status", "offered_to", "offered_at", "passed_by"]
-                )
-                expired += 1
-            route(site)
+            if site is not None:
+                expired += _expire(due.filter(site_id=site_id, team__isnull=True))
+                route(site)
+    team_ids = due.filter(team__isnull=False).values_list("team_id", flat=True)
+    for team_id in set(team_ids):
+        with transaction.atomic():
+            team = (
+                SupportTeam.objects.select_for_update(skip_locked=True)
+                .filter(pk=team_id)
+                .first()
+            )
+            if team is not None:
+                expired += _expire(due.filter(team_id=team_id))
+                route_team(team)
+    return expired
+
+
+def _expire(due) -> int:
+    expired = 0
+    for support in due.select_for_update():
+        if support.offered_to_id is not None:
+            support.passed_by = [*support.passed_by, support.offered_to_id]
+        support.status = SupportConversation.Status.QUEUED
+        support.offered_to = None
+        support.offered_at = None
+        support.save(update_fields=["status", "offered_to", "offered_at", "passed_by"])
+        expired += 1
     return expired
 
 
 def route_all() -> None:
-    """Offer what waits on every site (an agent came online, say)."""
+    """Offer what waits in every queue (an agent came online, say)."""
     for site in SupportSite.objects.filter(
-        conversations__status=SupportConversation.Status.QUEUED
+        conversations__status=SupportConversation.Status.QUEUED,
+        conversations__team__isnull=True,
     ).distinct():
         with transaction.atomic():
             route(site)
+    for team in SupportTeam.objects.filter(
+        conversations__status=SupportConversation.Status.QUEUED
+    ).distinct():
+        with transaction.atomic():
+            route_team(team)
 
 
 # --- the visitor's side ---------------------------------------------------------------
@@ -625,7 +678,7 @@ def take(*, agent: User, conversation_id) -> SupportConversation:
                 return support
             raise InvalidInput("not_waiting", "This conversation is not waiting.")
         _assign(support, agent)
-        route(support.site)
+        _route_for(support)
     return support
 
 
@@ -637,7 +690,7 @@ def agent_send(
         support = conversation_for_agent(agent, conversation_id, lock=True)
         if support.status in WAITING:
             _assign(support, agent)
-            route(support.site)
+            _route_for(support)
         elif support.status == SupportConversation.Status.CLOSED:
             raise InvalidInput("closed", "This conversation is closed: reopen it.")
         elif support.agent_id != agent.pk:
@@ -664,47 +717,82 @@ def agent_typing_targets(agent: User, conversation_id) -> list[int]:
     return [support.visitor.user_id]
 
 
-def add_note(*, agent: User, conversation_id, body, transfer_to=None) -> SupportNote:
+def add_note(*, agent: User, conversation_id, body) -> SupportNote:
     """An internal note: to the team's connections only, never the visitor's."""
     body = clean_body(body)
     with transaction.atomic():
         support = conversation_for_agent(agent, conversation_id)
-        note = SupportNote.objects.create(
-            support=support,
-            author=agent,
-            body=body,
-            transfer_to=transfer_to,
-            created_at=business_hours.now(),
-        )
-        text = events.dumps({"type": "support.note", "note": note_payload(note)})
-        _later(_team_ids(support.site), text)
+        return _note(support, agent, body)
+
+
+def _note(
+    support: SupportConversation,
+    author: User,
+    body: str,
+    *,
+    transfer_to: User | None = None,
+    transfer_team: SupportTeam | None = None,
+    also: Iterable[int] = (),
+) -> SupportNote:
+    note = SupportNote.objects.create(
+        support=support,
+        author=author,
+        body=body,
+        transfer_to=transfer_to,
+        transfer_team=transfer_team,
+        created_at=business_hours.now(),
+    )
+    text = events.dumps({"type": "support.note", "note": note_payload(note)})
+    _later(sorted({*_audience(support), *also}), text)
     return note
 
 
 def notes_of(agent: User, conversation_id) -> list[dict]:
     support = conversation_for_agent(agent, conversation_id)
-    notes = support.notes.select_related("author", "transfer_to")
+    notes = support.notes.select_related("author", "transfer_to", "transfer_team")
     return [note_payload(note) for note in notes]
 
 
-def transfer(*, agent: User, conversation_id, to=None, note="") -> SupportConversation:
-    """Hand over to another agent of the team (`to`, a username), or back to
-    the queue (no `to`); with a note the receiver sees first."""
+def _agent_named(support: SupportConversation, to) -> User:
+    """`to`: the username of an agent who may work on the conversation."""
+    if not isinstance(to, str) or len(to) > 150:
+        raise InvalidInput("invalid", "'to' must be an agent's username.")
+    target = User.objects.filter(username=to, is_active=True).first()
+    in_site = target is not None and support.site.agents.filter(pk=target.pk).exists()
+    in_team = (
+        target is not None
+        and support.team is not None
+        and support.team.agents.filter(pk=target.pk).exists()
+    )
+    if not (in_site or in_team):
+        raise InvalidInput("invalid", "'to' must be an agent of the team.")
+    return target
+
+
+def _team_named(name) -> SupportTeam:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise InvalidInput("invalid", "'team' must be a team's name.")
+    team = SupportTeam.objects.filter(name=name.strip()).first()
+    if team is None:
+        raise InvalidInput("invalid", "'team' must be a team's name.")
+    return team
+
+
+def transfer(
+    *, agent: User, conversation_id, to=None, team=None, note=""
+) -> SupportConversation:
+    """Hand over to another agent (`to`, a username), to another team (`team`,
+    its name: back in that team's queue), or back to the queue (neither);
+    with a note the receiver sees first."""
     with transaction.atomic():
         support = conversation_for_agent(agent, conversation_id, lock=True)
         if support.status == SupportConversation.Status.CLOSED:
             raise InvalidInput("closed", "This conversation is closed.")
-        target = None
-        if to is not None:
-            if not isinstance(to, str) or len(to) > 150:
-                raise InvalidInput("invalid", "'to' must be an agent's username.")
-            target = User.objects.filter(username=to, is_active=True).first()
-            if target is None or not support.site.agents.filter(pk=target.pk).exists():
-                raise InvalidInput("invalid", "'to' must be an agent of the team.")
-        if isinstance(note, str) and note.strip():
-            add_note(
-                agent=agent, conversation_id=support.pk, body=note, transfer_to=target
-            )
+        if to is not None and team is not None:
+            raise InvalidInput("invalid", "Transfer to an agent or a team, not both.")
+        target = _agent_named(support, to) if to is not None else None
+        target_team = _team_named(team) if team is not None else None
+        before = _audience(support)
         if target is not None:
             _assign(support, target)
         else:
@@ -714,10 +802,28 @@ def transfer(*, agent: User, conversation_id, to=None, note="") -> SupportConver
                 ).delete()
             support.status = SupportConversation.Status.QUEUED
             support.agent = None
-            support.passed_by = [agent.pk]
+            support.offered_to = None
+            support.offered_at = None
+            if target_team is not None:
+                SupportTeam.objects.select_for_update().filter(
+                    pk=target_team.pk
+                ).first()
+                support.team = target_team
+                support.passed_by = []
+            else:
+                support.passed_by = [agent.pk]
             support.save()
-            _tell_team(support)
-        route(support.site)
+            _tell_team(support, also=before)
+        if isinstance(note, str) and note.strip():
+            _note(
+                support,
+                agent,
+                clean_body(note),
+                transfer_to=target,
+                transfer_team=target_team,
+                also=before,
+            )
+        _route_for(support)
     return support
 
 
@@ -746,7 +852,7 @@ def close(*, conversation_id, agent: User | None = None, visitor=None):
         )
         _tell_visitor(support, closed_frame(support.pk))
         _tell_team(support)
-        route(support.site)
+        _route_for(support)
     return support
 
 
@@ -762,7 +868,7 @@ def reopen(*, agent: User, conversation_id) -> SupportConversation:
         support.save()
         SupportOpening.objects.create(support=support, opened_at=now, agent=agent)
         _assign(support, agent)
-        route(support.site)
+        _route_for(support)
     return support
 
 

@@ -14,7 +14,7 @@ from chat.errors import InvalidInput
 from chat.models import SupportConversation, SupportOpening
 
 from . import business_hours
-from .support_conversations import sites_of
+from .support_access import sites_of
 
 COLUMNS = [
     "day",

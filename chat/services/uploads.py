@@ -24,7 +24,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from chat.errors import ChatError, InvalidInput, NotFound
-from chat.models import Membership, Message, Upload
+from chat.models import Conversation, Membership, Message, Upload
+
+from .support_access import may_see_files_of
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +256,7 @@ def visible_upload(*, user: User, upload_id: int, key: str) -> Upload:
     upload = (
         Upload.objects.filter(pk=upload_id, key=key)
         .exclude(file="")
-        .select_related("message")
+        .select_related("message__conversation")
         .first()
     )
     if upload is None or upload.purge_after is not None:
@@ -266,11 +268,15 @@ def visible_upload(*, user: User, upload_id: int, key: str) -> Upload:
     message = upload.message
     if message is None or message.deleted_at is not None:
         raise missing
-    if not Membership.objects.filter(
+    if Membership.objects.filter(
         user=user, conversation_id=message.conversation_id
     ).exists():
-        raise missing
-    return upload
+        return upload
+    # A support conversation's files: its visitor (a member) and its team.
+    support = message.conversation.kind == Conversation.Kind.SUPPORT
+    if support and may_see_files_of(user, message.conversation_id):
+        return upload
+    raise missing
 
 
 def release_for_deleted(message_id: int) -> int:

@@ -134,6 +134,9 @@ function renderHead(conversation) {
 
 function statusText(conversation) {
   if (conversation.status === "closed") return gettext("Closed");
+  if (waiting(conversation) && conversation.team) {
+    return interpolate(gettext("Waiting for team %(name)s"), { name: conversation.team.name });
+  }
   if (waiting(conversation)) return gettext("Waiting in the queue");
   if (conversation.agent) return interpolate(gettext("With %(name)s"), { name: conversation.agent.display_name || conversation.agent.username });
   return "";
@@ -175,7 +178,9 @@ function messageNode(message) {
             ? interpolate(gettext("Transfer note for %(name)s"), {
                 name: message.transfer_to.display_name || message.transfer_to.username,
               })
-            : gettext("Internal note"),
+            : message.transfer_team
+              ? interpolate(gettext("Transfer note for team %(name)s"), { name: message.transfer_team.name })
+              : gettext("Internal note"),
         )
       : null,
     el("span", { className: "body" }, message.body || ""),
@@ -200,6 +205,7 @@ function addMessage(message) {
     const same = (item) => item.id === message.id && Boolean(item.note) === Boolean(message.note);
     if (message.id && known.some(same)) return;
     known.push(message);
+    if (id === state.open) showHandover(known);
   }
   if (id === state.open) {
     const list = $("support-messages");
@@ -220,14 +226,17 @@ async function openConversation(id) {
   renderLists();
   const answer = await getJson(api.conversation(id));
   if (state.open !== id) return;
+  // Known before its messages are drawn: they are told apart by its visitor
+  // (a closed one is in no list the page had).
+  if (answer.conversation) upsert(answer.conversation, { announce: false });
   const thread = [
     ...answer.messages.map((message) => ({ ...message, conversation: id })),
     ...(answer.notes || []).map((note) => ({ ...note, note: true, conversation: id })),
   ].sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
   state.messages.set(id, thread);
   $("support-messages").replaceChildren(...thread.map(messageNode));
+  showHandover(thread);
   $("support-messages").scrollTop = $("support-messages").scrollHeight;
-  if (answer.conversation) upsert(answer.conversation, { announce: false });
   localizeTimes($("support-messages"));
   history.replaceState(null, "", `#conversation-${id}`);
 }
@@ -311,12 +320,39 @@ const HANDLERS = {
   },
 };
 
-function start() {
-  for (const conversation of data.conversations || []) upsert(conversation, { announce: false });
+/** The transfer dialog: the agents, then the teams (`agent:li`, `team:Billing`). */
+function fillTransferChoices() {
+  const select = $("transfer-to");
+  const agents = el("optgroup", { label: gettext("Agents") });
   for (const agent of data.agents || []) {
     if (agent.id === me.id) continue;
-    $("transfer-to").append(el("option", { value: agent.username }, agent.display_name || agent.username));
+    agents.append(el("option", { value: `agent:${agent.username}` }, agent.display_name || agent.username));
   }
+  const teams = el("optgroup", { label: gettext("Teams") });
+  for (const name of data.teams || []) {
+    teams.append(el("option", { value: `team:${name}` }, interpolate(gettext("Team %(name)s"), { name })));
+  }
+  for (const group of [agents, teams]) if (group.children.length) select.append(group);
+}
+
+function splitChoice(value) {
+  const at = value.indexOf(":");
+  return [value.slice(0, at), value.slice(at + 1)];
+}
+
+/** The last transfer note, above the thread: the receiver reads it first. */
+function showHandover(thread) {
+  const node = $("support-handover");
+  const last = thread.filter((item) => item.note && (item.transfer_to || item.transfer_team)).at(-1);
+  node.hidden = !last;
+  if (!last) return;
+  const author = last.author?.display_name || last.author?.username || "";
+  node.textContent = interpolate(gettext("Transferred by %(name)s: %(note)s"), { name: author, note: last.body });
+}
+
+function start() {
+  for (const conversation of data.conversations || []) upsert(conversation, { announce: false });
+  fillTransferChoices();
   for (const name of ["queue", "mine", "team"]) {
     $(`list-${name}`).addEventListener("click", (event) => {
       const item = event.target.closest("li[data-id]");
@@ -328,7 +364,8 @@ function start() {
   $("action-reopen").addEventListener("click", () => act(() => sendJson("POST", api.reopen(state.open))));
   $("transfer-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const body = { to: $("transfer-to").value, note: $("transfer-note").value.trim() };
+    const [kind, name] = splitChoice($("transfer-to").value);
+    const body = { [kind === "team" ? "team" : "to"]: name, note: $("transfer-note").value.trim() };
     act(() => sendJson("POST", api.transfer(state.open), body)).then(() => {
       $("transfer-note").value = "";
       event.target.closest("details").open = false;

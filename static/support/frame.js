@@ -30,6 +30,7 @@ const state = {
   unread: 0,
   closed: false,
   me: null, // the visitor's user id, from hello
+  files: [], // chosen, not yet sent: File objects
 };
 
 // The token lives in this frame's storage (our origin). A browser that denies
@@ -125,9 +126,7 @@ function showMessage(message) {
   }
   const mine = isMine(message);
   const pending = message.client_id && state.pending.get(message.client_id);
-  const attachments = (message.attachments || []).map((file) =>
-    el("a", { href: file.url, target: "_blank", rel: "noopener", className: "attachment" }, file.name || gettext("File")),
-  );
+  const attachments = (message.attachments || []).map(attachmentLink);
   const node = el(
     "li",
     { className: `message ${mine ? "mine" : "theirs"}`, "data-id": message.id || null },
@@ -150,6 +149,98 @@ function showMessage(message) {
       tellHost("support.unread", { count: state.unread });
     }
   }
+}
+
+// --- files: chosen (button, drop, paste), uploaded with the visitor token ---
+
+/** A file of the conversation: fetched with the token (never in the URL). */
+function attachmentLink(file) {
+  const link = el("a", { href: "#", className: "attachment", "data-upload": file.id }, file.name || gettext("File"));
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    const opened = window.open("", "_blank");
+    try {
+      const response = await fetch(visitorFileUrl(file.url), {
+        credentials: "omit",
+        headers: { Authorization: `Bearer ${state.token}` },
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      const url = URL.createObjectURL(await response.blob());
+      if (opened) opened.location = url;
+      else window.open(url, "_blank");
+    } catch {
+      opened?.close();
+      say(gettext("The file could not be opened."));
+    }
+  });
+  return link;
+}
+
+/** /api/uploads/<id>/<key>/ as the visitor reaches it: under their site. */
+function visitorFileUrl(url) {
+  return config.uploads_url + String(url).replace(/^\/api\/uploads\//, "");
+}
+
+function chooseFiles(files) {
+  for (const file of files) state.files.push(file);
+  showChosen();
+}
+
+function showChosen() {
+  const node = $("widget-files");
+  node.replaceChildren(
+    ...state.files.map((file, index) => {
+      const remove = el("button", { type: "button", className: "link-button", "aria-label": gettext("Remove") }, "×");
+      remove.addEventListener("click", () => {
+        state.files.splice(index, 1);
+        showChosen();
+      });
+      return el("li", { className: "chosen-file" }, file.name || gettext("File"), remove);
+    }),
+  );
+  node.hidden = !state.files.length;
+}
+
+async function uploadOne(file) {
+  const body = new FormData();
+  body.append("file", file, file.name || "file");
+  const response = await fetch(config.uploads_url, {
+    method: "POST",
+    credentials: "omit",
+    headers: { Accept: "application/json", Authorization: `Bearer ${state.token}` },
+    body,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw Object.assign(new Error(data.detail || "refused"), {
+      detail: data.detail || gettext("The file could not be uploaded."),
+    });
+  }
+  return data;
+}
+
+function bindFiles() {
+  const input = $("widget-file");
+  $("widget-attach").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    chooseFiles(input.files);
+    input.value = "";
+  });
+  const chat = $("widget-chat");
+  chat.addEventListener("dragover", (event) => {
+    if (event.dataTransfer?.types?.includes("Files")) event.preventDefault();
+  });
+  chat.addEventListener("drop", (event) => {
+    if (!event.dataTransfer?.files?.length) return;
+    event.preventDefault();
+    chooseFiles(event.dataTransfer.files);
+  });
+  box.addEventListener("paste", (event) => {
+    const files = [...(event.clipboardData?.files || [])];
+    if (!files.length) return;
+    event.preventDefault();
+    chooseFiles(files);
+  });
 }
 
 const HANDLERS = {
@@ -211,7 +302,12 @@ function connect() {
       state.me = frame.user?.id ?? null;
       state.connection.send({ type: "sync", after: state.lastId, limit: 100 });
       for (const [clientId, pending] of state.pending) {
-        state.connection.send({ type: "message.send", body: pending.body, client_id: clientId });
+        state.connection.send({
+          type: "message.send",
+          body: pending.body,
+          client_id: clientId,
+          attachments: pending.attachments,
+        });
       }
       if (frame.queue) showQueue(frame.queue);
     },
@@ -268,7 +364,7 @@ async function startVisitor() {
 async function send(event) {
   event.preventDefault();
   const text = box.value.trim();
-  if (!text) return;
+  if (!text && !state.files.length) return;
   const prechat = $("widget-prechat");
   if (!prechat.hidden && !prechat.checkValidity()) {
     prechat.reportValidity();
@@ -282,14 +378,26 @@ async function send(event) {
       return;
     }
   }
+  const files = state.files.splice(0);
+  showChosen();
   box.value = "";
   const clientId = newClientId();
   const node = el("li", { className: "message mine pending" }, el("span", { className: "body" }, text));
   list.append(node);
   list.scrollTop = list.scrollHeight;
-  state.pending.set(clientId, { body: text, node });
+  let attachments;
+  try {
+    attachments = (await Promise.all(files.map(uploadOne))).map((upload) => upload.id);
+  } catch (error) {
+    node.remove();
+    box.value = text;
+    chooseFiles(files);
+    say(error.detail);
+    return;
+  }
+  state.pending.set(clientId, { body: text, node, attachments });
   connect();
-  state.connection.send({ type: "message.send", body: text, client_id: clientId });
+  state.connection.send({ type: "message.send", body: text, client_id: clientId, attachments });
 }
 
 function typed() {
@@ -378,6 +486,7 @@ function start() {
     return;
   }
   form.addEventListener("submit", send);
+  bindFiles();
   box.addEventListener("input", typed);
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

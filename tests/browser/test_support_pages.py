@@ -16,6 +16,7 @@ from chat.models import (
     Message,
     SupportConversation,
     SupportSite,
+    SupportTeam,
     Visitor,
 )
 from chat.services.support import create_site
@@ -192,6 +193,7 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         CannedReply.objects.create(
             site=site, shortcut="hello", text="Hello {visitor.name}, how can I help?"
         )
+        SupportTeam.objects.create(name="Billing")
         guest = visitor("guest", base_url=shop.origin, timezone_id="Asia/Shanghai")
         received: list[str] = []
         guest.page.on(
@@ -246,6 +248,26 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         expect(frame.locator(".message.theirs .author")).to_have_text("Li")
         expect(frame.locator("#widget-typing")).to_be_hidden()
 
+        # A file, attached in the widget: the agent sees and downloads it, the
+        # visitor opens it with their token.
+        frame.locator("#widget-file").set_input_files(
+            files=[
+                {"name": "order.txt", "mimeType": "text/plain", "buffer": b"order 42\n"}
+            ]
+        )
+        expect(frame.locator("#widget-files .chosen-file")).to_contain_text("order.txt")
+        frame.locator("#widget-body").fill("My order")
+        frame.locator("#widget-body").press("Enter")
+        sent = page.locator("#support-messages .message.from-visitor a")
+        expect(sent).to_have_text("order.txt")
+        fetched = page.request.get(live.http_url + sent.get_attribute("href"))
+        assert (fetched.status, fetched.text()) == (200, "order 42\n")
+        mine = frame.locator(".message.mine a.attachment")
+        expect(mine).to_have_text("order.txt")
+        with guest.page.context.expect_page() as opened:
+            mine.click()
+        expect(opened.value.locator("body")).to_have_text("order 42")
+
         page.locator("#support-note").check()
         box.fill("Secret: VIP customer")
         box.press("Enter")
@@ -255,7 +277,10 @@ def test_agent_reopens_a_left_message_and_chats_with_notes_transfer_close_rating
         page.locator("#support-note").uncheck()
 
         page.locator(".transfer summary").click()
-        page.locator("#transfer-to").select_option("wu")
+        expect(page.locator("#transfer-to option[value='team:Billing']")).to_have_text(
+            "Team Billing"
+        )
+        page.locator("#transfer-to").select_option("agent:wu")
         page.locator("#transfer-note").fill("Wants a refund")
         page.locator("#transfer-form button[type=submit]").click()
         expect(page.locator("#list-team li[data-id]")).to_have_count(1)

@@ -165,13 +165,15 @@ def test_schema_lists_every_api_operation():
         "GET /api/rooms/{slug}/reports/",
         "POST /api/rooms/{slug}/reports/{report_id}/resolve/",
         "POST /api/support/{public_key}/visitors/",
+        "POST /api/support/{public_key}/uploads/",
+        "GET /api/support/{public_key}/uploads/{upload_id}/{key}/",
         "GET /api/support/conversations/{id}/",
         "POST /api/support/conversations/{id}/transfer/",
         "GET /api/support/metrics.csv",
     ):
         assert label in labels
     assert "GET /api/presence/" in labels
-    assert len(labels) == 67, json.dumps(labels)
+    assert len(labels) == 69, json.dumps(labels)
 
 
 # --- Beside the schema: shapes, methods and paths it does not describe --------------
