@@ -392,9 +392,9 @@ def _claim_clears(now: datetime, result: RoundResult, claims: _Claims) -> None:
 
 
 def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
-    """Each user with a row due: every pending row of theirs still unread is
-    claimed for one email; read ones (or of users who no longer want email)
-    are cancelled."""
+    """Each user with a row due: every pending row of theirs still unread (and
+    still mentioning them, in a room) is claimed for one email; the others (or
+    those of users who no longer want email) are cancelled."""
     pending = Q(email_due_at__isnull=False, emailed_at__isnull=True)
     due_users = list(
         MissedMessage.objects.filter(pending, email_due_at__lte=now)
@@ -405,6 +405,15 @@ def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
     if not due_users:
         return
     email_users, _push_users = _wanting(set(due_users))
+    pending_rows = (
+        MissedMessage.objects.filter(pending, user_id__in=due_users)
+        .annotate(read=_is_read(), mentioned=_still_mentioned())
+        .values_list(
+            *("pk", "user_id", "read", "message__deleted_at"),
+            *("conversation__kind", "mentioned", "sent_at"),
+        )
+        .order_by("message_id")
+    )
     # A deleted message is as good as read: nothing to tell; so is a mention
     # in a room that an edit took back, and one that could not be emailed for
     # EMAIL_GIVE_UP.
@@ -417,15 +426,7 @@ def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
             or (kind == Conversation.Kind.ROOM and not mentioned)
             or sent < now - EMAIL_GIVE_UP,
         )
-        for pk, user, read, gone, kind, mentioned, sent in MissedMessage.objects.filter(
-            pending, user_id__in=due_users
-        )
-        .annotate(read=_is_read(), mentioned=_still_mentioned())
-        .values_list(
-            *("pk", "user_id", "read", "message__deleted_at"),
-            *("conversation__kind", "mentioned", "sent_at"),
-        )
-        .order_by("message_id")
+        for pk, user, read, gone, kind, mentioned, sent in pending_rows
     ]
     cancelled = [pk for pk, user, read in rows if read or user not in email_users]
     for pk, user_id, read in rows:
