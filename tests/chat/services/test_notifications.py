@@ -562,3 +562,17 @@ def test_a_mention_added_by_an_edit_is_pushed_once(people, lobby, push_service, 
     edit(alice, message, "lunch? @bob at noon")
     assert run_round(now=edited + timedelta(seconds=5)).pushed == 0
     assert len(push_service.received) == 1
+
+
+def test_a_new_cursor_starts_past_old_mentions_by_edits(people, lobby):
+    """A database that never ran a round does not email old edits either."""
+    from chat.models import Mention
+
+    alice, _bob = people
+    _room, message = lobby
+    edit(alice, message, "lunch? @bob")
+    NotificationCursor.objects.all().delete()
+    run_round(now=message.created_at + timedelta(days=2))
+    mention = Mention.objects.get(added_at__isnull=False)
+    assert NotificationCursor.objects.get().last_edit_mention_id == mention.id
+    assert mail.outbox == []
