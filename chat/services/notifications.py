@@ -272,8 +272,8 @@ def _look_at_edit_mentions(
     )
     notices = []
     for _id, message_id, user_id, added_at in rows:
-        message = messages[message_id]
-        if message.deleted_at is None and message.conversation.is_room:
+        message = messages.get(message_id)  # none: gone since (a room deleted)
+        if message and message.deleted_at is None and message.conversation.is_room:
             notices.append(_Notice(message, user_id, added_at))
     NotificationCursor.objects.filter(pk=1).update(last_edit_mention_id=rows[-1][0])
     return notices
