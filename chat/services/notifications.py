@@ -273,7 +273,9 @@ def _look_at_edit_mentions(
     notices = []
     for _id, message_id, user_id, added_at in rows:
         message = messages.get(message_id)  # none: gone since (a room deleted)
-        if message and message.deleted_at is None and message.conversation.is_room:
+        if added_at is None or message is None or message.deleted_at is not None:
+            continue  # (added_at is set: the filter says so; mypy cannot see it)
+        if message.conversation.is_room:
             notices.append(_Notice(message, user_id, added_at))
     NotificationCursor.objects.filter(pk=1).update(last_edit_mention_id=rows[-1][0])
     return notices
