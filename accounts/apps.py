@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API tokens"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the log-out receiver
+        from . import language, signals  # noqa: F401 - connect their receivers

@@ -18,6 +18,9 @@ class User(AbstractUser):
     # Email for the direct messages and mentions missed (chat.services.email_digest);
     # turned off on the account page or by the signed unsubscribe link.
     email_notifications = models.BooleanField(default=True)
+    # The language of their pages, as last chosen or sent by their browser
+    # (accounts.language): what email sent with no request to ask is written in.
+    language = models.CharField(max_length=16, blank=True, default="")
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

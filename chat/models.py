@@ -219,7 +219,11 @@ class Reaction(models.Model):
 
 
 class Mention(models.Model):
-    """A user mentioned by a message: what unread-mention counts are counted from."""
+    """A user mentioned by a message: what unread-mention counts are counted from.
+
+    `added_at` is set when an edit added the mention (null: it came with the
+    message); the notifications job finds those by id (mention_added_by_edit).
+    """
 
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, related_name="mention_rows"
@@ -230,6 +234,7 @@ class Mention(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="+"
     )
+    added_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -238,7 +243,13 @@ class Mention(models.Model):
         indexes = [
             models.Index(
                 fields=["user", "conversation", "message"], name="mention_unread"
-            )
+            ),
+            # Only the few rows edits add: a new message's rows are not in it.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(added_at__isnull=False),
+                name="mention_added_by_edit",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -530,16 +541,21 @@ class MissedMessage(models.Model):
 
 
 class NotificationCursor(models.Model):
-    """One row: the newest message id the notifications job has looked at.
+    """One row: the newest message id the notifications job has looked at, and
+    the newest id of a Mention that an edit added (Mention.added_at).
 
     Its row lock (SELECT ... FOR UPDATE SKIP LOCKED) is what makes one process
     at a time run a round of the job.
     """
 
     last_message_id = models.BigIntegerField(default=0)
+    last_edit_mention_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"notifications looked through #{self.last_message_id}"
+        return (
+            f"notifications looked through #{self.last_message_id} "
+            f"and edit mention #{self.last_edit_mention_id}"
+        )
 
 
 def _invite_code() -> str:

@@ -1,5 +1,7 @@
-from django.urls import include, path
+from django.urls import path
 from django.views.i18n import JavaScriptCatalog
+
+from accounts.language import set_language
 
 from . import moderation_views, support_views, views
 
@@ -22,8 +24,9 @@ urlpatterns = [
         support_views.widget_frame,
         name="support-widget",
     ),
-    # The language switch (Django's set_language: a POST with the CSRF token).
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch (Django's set_language: a POST with the CSRF token),
+    # which also remembers a logged-in user's choice (accounts.language).
+    path("i18n/setlang/", set_language, name="set_language"),
     # The browser client's strings in the page's language, as a static script
     # (djangojs messages of LOCALE_PATHS).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -4,9 +4,14 @@ Views validate the shape; chat.services.moderation decides who may act on
 whom, and records each action.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -53,23 +58,20 @@ def _object(data) -> Mapping:
     return data
 
 
-class BansView(APIView):
-    @extend_schema(
-        responses={200: RESTRICTION.__class__(many=True), **errors(401, 403, 404)}
-    )
-    def get(self, request: Request, slug: str) -> Response:
-        """The bans in force in a room (its owners, moderators and staff)."""
-        bans = moderation.bans_of(slug=slug, actor=request.user)
-        return Response([moderation.restriction_payload(ban) for ban in bans])
+class _RestrictionsView(APIView):
+    """A room's bans or mutes: list them, give one (the subclasses name the
+    services and their descriptions)."""
 
-    @extend_schema(
-        request=RESTRICT, responses={201: RESTRICTION, **errors(400, 401, 403, 404)}
-    )
+    listing: Callable  # moderation.bans_of, .mutes_of
+    restrict: Callable  # moderation.ban, .mute
+
+    def get(self, request: Request, slug: str) -> Response:
+        found = self.listing(slug=slug, actor=request.user)
+        return Response([moderation.restriction_payload(one) for one in found])
+
     def post(self, request: Request, slug: str) -> Response:
-        """Ban a user: out of the room now (`room.left` "banned"), not back in
-        until it expires or is lifted."""
         data = _object(request.data)
-        ban = moderation.ban(
+        restriction = self.restrict(
             slug=slug,
             username=data.get("username"),
             actor=request.user,
@@ -77,52 +79,74 @@ class BansView(APIView):
             expires_in=data.get("expires_in"),
         )
         return Response(
-            moderation.restriction_payload(ban), status=status.HTTP_201_CREATED
+            moderation.restriction_payload(restriction),
+            status=status.HTTP_201_CREATED,
         )
 
 
-class BanView(APIView):
-    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)})
+class _LiftView(APIView):
+    lift: Callable  # moderation.unban, .unmute
+
     def delete(self, request: Request, slug: str, username: str) -> Response:
-        """Lift a ban (404 if none is in force)."""
-        moderation.unban(slug=slug, username=username, actor=request.user)
+        self.lift(slug=slug, username=username, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MutesView(APIView):
-    @extend_schema(
-        responses={200: RESTRICTION.__class__(many=True), **errors(401, 403, 404)}
+LISTING = {200: RESTRICTION.__class__(many=True), **errors(401, 403, 404)}
+GIVING = {201: RESTRICTION, **errors(400, 401, 403, 404)}
+LIFTING = {204: None, **errors(401, 403, 404)}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses=LISTING,
+        description="The bans in force in a room (its owners, moderators and staff).",
+    ),
+    post=extend_schema(
+        request=RESTRICT,
+        responses=GIVING,
+        description='Ban a user: out of the room now (`room.left` "banned"), '
+        "not back in until it expires or is lifted.",
+    ),
+)
+class BansView(_RestrictionsView):
+    listing = staticmethod(moderation.bans_of)
+    restrict = staticmethod(moderation.ban)
+
+
+@extend_schema_view(
+    delete=extend_schema(
+        request=None, responses=LIFTING, description="Lift a ban (404 if none)."
     )
-    def get(self, request: Request, slug: str) -> Response:
-        """The mutes in force in a room (its owners, moderators and staff)."""
-        mutes = moderation.mutes_of(slug=slug, actor=request.user)
-        return Response([moderation.restriction_payload(mute) for mute in mutes])
+)
+class BanView(_LiftView):
+    lift = staticmethod(moderation.unban)
 
-    @extend_schema(
-        request=RESTRICT, responses={201: RESTRICTION, **errors(400, 401, 403, 404)}
+
+@extend_schema_view(
+    get=extend_schema(
+        responses=LISTING,
+        description="The mutes in force in a room (its owners, moderators and staff).",
+    ),
+    post=extend_schema(
+        request=RESTRICT,
+        responses=GIVING,
+        description="Mute a user: they still read, but what they write is "
+        "refused (`muted`, with `until`) until it expires or is lifted.",
+    ),
+)
+class MutesView(_RestrictionsView):
+    listing = staticmethod(moderation.mutes_of)
+    restrict = staticmethod(moderation.mute)
+
+
+@extend_schema_view(
+    delete=extend_schema(
+        request=None, responses=LIFTING, description="Lift a mute (404 if none)."
     )
-    def post(self, request: Request, slug: str) -> Response:
-        """Mute a user: they still read, but what they write is refused
-        (`muted`, with `until`) until it expires or is lifted."""
-        data = _object(request.data)
-        mute = moderation.mute(
-            slug=slug,
-            username=data.get("username"),
-            actor=request.user,
-            reason=data.get("reason", ""),
-            expires_in=data.get("expires_in"),
-        )
-        return Response(
-            moderation.restriction_payload(mute), status=status.HTTP_201_CREATED
-        )
-
-
-class MuteView(APIView):
-    @extend_schema(request=None, responses={204: None, **errors(401, 403, 404)})
-    def delete(self, request: Request, slug: str, username: str) -> Response:
-        """Lift a mute (404 if none is in force)."""
-        moderation.unmute(slug=slug, username=username, actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+)
+class MuteView(_LiftView):
+    lift = staticmethod(moderation.unmute)
 
 
 def entry_payload(entry: AuditEntry) -> dict:

@@ -9,10 +9,12 @@ what it relies on.
 
 Ordering: the change row is inserted last, under the message-id ordering lock
 (chat.ordering), so change ids commit in order without a second cluster-wide
-lock; the lock is held for that one insert and the commit. Changes to one
-message queue on its row (SELECT ... FOR UPDATE, taken first), so each change's
-frame holds the state that committed with it: the reaction state of a frame is
-never older than that of an earlier frame.
+lock; the lock is held for that one insert and the commit (an edit that adds a
+mention takes it a few statements earlier, for its Mention rows:
+chat.services.mentions.change_mentions). Changes to one message queue on its
+row (SELECT ... FOR UPDATE, taken first), so each change's frame holds the
+state that committed with it: the reaction state of a frame is never older
+than that of an earlier frame.
 """
 
 from collections.abc import Awaitable, Callable

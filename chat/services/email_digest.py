@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import ngettext
 
 from accounts.email import site_url, unsubscribe_url
+from accounts.language import language_of
 from accounts.models import User
 from chat.models import Message
 
@@ -60,9 +60,10 @@ def missed_item(message: Message, *, reader_id: int) -> MissedItem:
 
 
 def digest_email(*, user: User, items: list[MissedItem]) -> EmailMultiAlternatives:
-    """The email of one batch (in the site's language: no request to ask)."""
+    """The email of one batch, in the user's language (accounts.language:
+    there is no request to ask)."""
     unsubscribe = unsubscribe_url(user)
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language_of(user)):
         subject = ngettext(
             "%(count)d message you missed",
             "%(count)d messages you missed",

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import F
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.models import User
+from chat import ordering
 from chat.errors import Forbidden
 from chat.models import Conversation, Membership, Mention, Message
 
@@ -155,6 +157,11 @@ def change_mentions(message: Message, user_ids: list[int]) -> None:
     again (Mention is unique per message and user); one no longer mentioned
     stops counting. Sets message.mentions (the caller saves the message). Call
     inside the transaction that stores the change.
+
+    A new row is stamped `added_at` and inserted under the message-id ordering
+    lock, which the caller's change row takes anyway (chat.services.changes):
+    the notifications job reads these rows by id, so their ids must commit in
+    order (chat.ordering); the lock is only taken a few statements earlier.
     """
     before = set(
         Mention.objects.filter(message=message).values_list("user_id", flat=True)
@@ -169,14 +176,19 @@ def change_mentions(message: Message, user_ids: list[int]) -> None:
             last_read_id__lt=message.id,
             unread_mentions__gt=0,
         ).update(unread_mentions=F("unread_mentions") - 1)
+    now = timezone.now()
     added = [
         Mention(
-            message=message, user_id=user_id, conversation_id=message.conversation_id
+            message=message,
+            user_id=user_id,
+            conversation_id=message.conversation_id,
+            added_at=now,
         )
         for user_id in user_ids
         if user_id not in before
     ]
     if added:
+        ordering.commit_in_id_order(ordering.MESSAGES)
         Mention.objects.bulk_create(added)
         Membership.objects.filter(
             conversation_id=message.conversation_id,

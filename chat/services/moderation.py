@@ -8,6 +8,7 @@ first. Lifting one deletes its row; the audit log keeps the story.
 """
 
 from datetime import timedelta
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +44,9 @@ __all__ = [
     "unban",
     "unmute",
 ]
+
+# A restriction's model: what _restrict stores and returns.
+R = TypeVar("R", Ban, Mute)
 
 # The longest restriction a duration can give: about ten years (longer: none).
 MAX_EXPIRES_IN = 10 * 366 * 24 * 3600
@@ -81,6 +85,44 @@ def _audit_detail(expires_at) -> dict:
     return {"expires_at": until_text(expires_at)}
 
 
+def _restrict(kind: type[R], *, room, user, actor, reason, expires_at, action) -> R:
+    """Store a ban or mute (`kind`), replacing the one in force, and log it;
+    in the caller's transaction."""
+    restriction, _ = kind.objects.update_or_create(
+        room=room,
+        user=user,
+        defaults={
+            "actor": actor,
+            "reason": reason,
+            "created_at": timezone.now(),
+            "expires_at": expires_at,
+        },
+    )
+    audit.record(
+        actor=actor,
+        action=action,
+        room=room,
+        target=user,
+        reason=reason,
+        detail=_audit_detail(expires_at),
+    )
+    return restriction
+
+
+def _lift(kind, *, slug, username, actor, reason, what: str, action) -> None:
+    """Delete the ban or mute (`kind`) in force, and log it (NotFound if none)."""
+    room, user = room_by_slug(slug), user_by_username(username)
+    reason = clean_reason(reason)
+    require_power(actor=actor, room=room, target=user, what=f"lifts its {what}s")
+    active = active_ban if kind is Ban else active_mute
+    with transaction.atomic():
+        if active(room=room, user=user) is None:
+            state = "banned from" if kind is Ban else "muted in"
+            raise NotFound(f"'{user.username}' is not {state} '{room.slug}'.")
+        kind.objects.filter(room=room, user=user).delete()
+        audit.record(actor=actor, action=action, room=room, target=user, reason=reason)
+
+
 def ban(
     *,
     slug,
@@ -101,23 +143,14 @@ def ban(
     require_power(actor=actor, room=room, target=user, what="bans its members")
     with transaction.atomic():
         removed = end_membership(room, user)
-        restriction, _ = Ban.objects.update_or_create(
+        restriction = _restrict(
+            Ban,
             room=room,
             user=user,
-            defaults={
-                "actor": actor,
-                "reason": reason,
-                "created_at": timezone.now(),
-                "expires_at": expires_at,
-            },
-        )
-        audit.record(
             actor=actor,
-            action=AuditEntry.Action.BANNED,
-            room=room,
-            target=user,
             reason=reason,
-            detail=_audit_detail(expires_at),
+            expires_at=expires_at,
+            action=AuditEntry.Action.BANNED,
         )
     if removed:
         publish_after_commit(
@@ -132,20 +165,15 @@ def ban(
 
 def unban(*, slug, username, actor: User | None = None, reason="") -> None:
     """Lift a user's ban of a room (NotFound if none is in force)."""
-    room, user = room_by_slug(slug), user_by_username(username)
-    reason = clean_reason(reason)
-    require_power(actor=actor, room=room, target=user, what="lifts its bans")
-    with transaction.atomic():
-        if active_ban(room=room, user=user) is None:
-            raise NotFound(f"'{user.username}' is not banned from '{room.slug}'.")
-        Ban.objects.filter(room=room, user=user).delete()
-        audit.record(
-            actor=actor,
-            action=AuditEntry.Action.UNBANNED,
-            room=room,
-            target=user,
-            reason=reason,
-        )
+    _lift(
+        Ban,
+        slug=slug,
+        username=username,
+        actor=actor,
+        reason=reason,
+        what="ban",
+        action=AuditEntry.Action.UNBANNED,
+    )
 
 
 def mute(
@@ -166,43 +194,28 @@ def mute(
     reason, expires_at = clean_reason(reason), _expires_at(expires_in)
     require_power(actor=actor, room=room, target=user, what="mutes its members")
     with transaction.atomic():
-        restriction, _ = Mute.objects.update_or_create(
+        return _restrict(
+            Mute,
             room=room,
             user=user,
-            defaults={
-                "actor": actor,
-                "reason": reason,
-                "created_at": timezone.now(),
-                "expires_at": expires_at,
-            },
-        )
-        audit.record(
             actor=actor,
-            action=AuditEntry.Action.MUTED,
-            room=room,
-            target=user,
             reason=reason,
-            detail=_audit_detail(expires_at),
+            expires_at=expires_at,
+            action=AuditEntry.Action.MUTED,
         )
-    return restriction
 
 
 def unmute(*, slug, username, actor: User | None = None, reason="") -> None:
     """Lift a user's mute in a room (NotFound if none is in force)."""
-    room, user = room_by_slug(slug), user_by_username(username)
-    reason = clean_reason(reason)
-    require_power(actor=actor, room=room, target=user, what="lifts its mutes")
-    with transaction.atomic():
-        if active_mute(room=room, user=user) is None:
-            raise NotFound(f"'{user.username}' is not muted in '{room.slug}'.")
-        Mute.objects.filter(room=room, user=user).delete()
-        audit.record(
-            actor=actor,
-            action=AuditEntry.Action.UNMUTED,
-            room=room,
-            target=user,
-            reason=reason,
-        )
+    _lift(
+        Mute,
+        slug=slug,
+        username=username,
+        actor=actor,
+        reason=reason,
+        what="mute",
+        action=AuditEntry.Action.UNMUTED,
+    )
 
 
 def kick(

@@ -4,20 +4,38 @@ each serving process; `manage.py sendnotifications` runs one).
 
 Nothing here runs on the message path: the writer stores messages as before,
 and a round reads them afterwards, by id (ids commit in id order,
-chat.ordering, so a cursor skips nothing). A round:
+chat.ordering, so a cursor skips nothing). Two cursors, on one row:
+
+- `last_message_id`: the messages stored since. Each direct message is for its
+  recipient, and each user its Mention rows name (those stored with it), as of
+  when it was sent.
+- `last_edit_mention_id`: the Mention rows edits added since (`added_at` set;
+  a partial index holds only those, so this scan never walks the rows that
+  came with new messages). Each is for its user, as of the edit: the email is
+  due CHAT_EMAIL_DELAY_MINUTES after the edit, and "online then" means at the
+  edit. An edit inserts its rows under the message-id ordering lock that its
+  change row takes anyway (chat.services.mentions.change_mentions), so these
+  ids commit in order too. A mention the user already had keeps its row (no
+  new one); one the edit took back before the round has no row; one taken back
+  after is cancelled when its email falls due. A user mentioned again after a
+  mention was taken back is a new row, told again if still unread. A mention in
+  a direct message adds nothing: the message was for that user already.
+
+Each row of a scan is looked at once, by exactly one of the two: the message
+scan skips the rows edits added, the edit scan only reads those. A round:
 
 1. Claims, under the cursor row's lock (SELECT ... FOR UPDATE SKIP LOCKED on
    PostgreSQL: a process that finds it locked skips the round; on SQLite the
    transaction's write lock does the same), what is to be done:
-   - the messages stored after the cursor: each direct message's recipient and
-     each user a message mentions, if still unread, becomes a MissedMessage:
-     to be emailed CHAT_EMAIL_DELAY_MINUTES after it was sent if the user was
+   - what the two scans found, if still unread (read up to or past the
+     message: nothing), becomes a MissedMessage: to be emailed
+     CHAT_EMAIL_DELAY_MINUTES after it was sent (or the edit) if the user was
      not online then (presence.was_online_at) and wants email (a verified
      address, email on); pushed now if they have no page open
      (presence.has_open_page) and a push subscription;
    - the pushed ones since read: a silent "read" push per conversation;
-   - each user with a row due: their batch (every pending row still unread);
-     read ones are cancelled.
+   - each user with a row due: their batch (every pending row still unread and
+     still mentioning them); read ones are cancelled.
    The claims are written in that short transaction, and the sending happens
    after its commit, outside any transaction: one process sends each email
    and push, and a slow mail server holds no lock.
@@ -38,6 +56,7 @@ from django.utils import timezone
 
 from accounts.models import PushSubscription, User
 from chat.models import (
+    Conversation,
     Membership,
     Mention,
     Message,
@@ -50,7 +69,8 @@ from . import email_digest, presence, push
 
 logger = logging.getLogger(__name__)
 
-# Messages looked at per round at most (the next round goes on from there).
+# Messages (and mentions by edits) looked at per round at most (the next round
+# goes on from there).
 SCAN_LIMIT = 1000
 # Users emailed per round at most.
 EMAIL_USERS_LIMIT = 100
@@ -86,6 +106,15 @@ class _Claims:
     batches: dict[int, list[int]] = field(default_factory=dict)
 
 
+@dataclass
+class _Notice:
+    """`user_id` should hear of `message`, as of `at` (sent, or the edit)."""
+
+    message: Message
+    user_id: int
+    at: datetime
+
+
 def email_delay() -> timedelta:
     return timedelta(minutes=settings.CHAT_EMAIL_DELAY_MINUTES)
 
@@ -106,7 +135,9 @@ def run_round(*, now: datetime | None = None) -> RoundResult:
         if cursor is None:
             return RoundResult(ran=False)
         claims = _Claims()
-        _look_at_new_messages(cursor, now, result, claims)
+        notices = _look_at_new_messages(cursor, result)
+        notices += _look_at_edit_mentions(cursor, result)
+        _claim_notices(notices, now, result, claims)
         _claim_clears(now, result, claims)
         _claim_batches(now, result, claims)
     result.pushed = push.send_pushes(claims.pushes)
@@ -121,21 +152,41 @@ def _ensure_cursor(now: datetime) -> None:
     before now, not from the first message ever stored."""
     if NotificationCursor.objects.filter(pk=1).exists():
         return
-    start = last_id_created_before(now - email_delay() - FIRST_LOOK_BACK)
+    since = now - email_delay() - FIRST_LOOK_BACK
+    start = last_id_created_before(since)
+    edit_start = (
+        Mention.objects.filter(added_at__isnull=False, added_at__lt=since)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
     try:
         with transaction.atomic():
-            NotificationCursor.objects.create(pk=1, last_message_id=start)
+            NotificationCursor.objects.create(
+                pk=1, last_message_id=start, last_edit_mention_id=edit_start or 0
+            )
     except IntegrityError:  # another process made it first
         pass
 
 
 def _nothing_to_do(now: datetime) -> bool:
-    """No new message, no email due, no notification up: the round need not
-    take the lock (an idle server's round is three reads, no write)."""
-    cursor = NotificationCursor.objects.filter(pk=1).values_list(
-        "last_message_id", flat=True
+    """No new message or mention by an edit, no email due, no notification up:
+    the round need not take the lock (an idle server's round is three reads, no
+    write)."""
+    new = (
+        NotificationCursor.objects.filter(pk=1)
+        .annotate(
+            messages=Exists(Message.objects.filter(id__gt=OuterRef("last_message_id"))),
+            mentions=Exists(
+                Mention.objects.filter(
+                    added_at__isnull=False, id__gt=OuterRef("last_edit_mention_id")
+                )
+            ),
+        )
+        .values_list("messages", "mentions")
+        .first()
     )
-    if Message.objects.filter(id__gt=cursor[:1]).exists():
+    if new is None or any(new):
         return False
     return not MissedMessage.objects.filter(
         Q(email_due_at__lte=now, emailed_at__isnull=True)
@@ -164,8 +215,10 @@ def _wanting(user_ids: set[int]) -> tuple[set[int], set[int]]:
 
 
 def _look_at_new_messages(
-    cursor: NotificationCursor, now: datetime, result: RoundResult, claims: _Claims
-) -> None:
+    cursor: NotificationCursor, result: RoundResult
+) -> list[_Notice]:
+    """The messages stored after the cursor: a notice for each direct message's
+    recipient and each user mentioned when it was stored (not by an edit)."""
     messages = list(
         with_message_relations(
             Message.objects.filter(id__gt=cursor.last_message_id).order_by("id")
@@ -173,7 +226,7 @@ def _look_at_new_messages(
     )
     result.looked_at = len(messages)
     if not messages:
-        return
+        return []
     last_id = messages[-1].id
     messages = [message for message in messages if message.deleted_at is None]
     # Who each message is for: a direct message's other user, the mentioned.
@@ -184,57 +237,102 @@ def _look_at_new_messages(
             low, high = conversation.direct_low_id, conversation.direct_high_id
             wanted[message.id].add(high if message.sender_id == low else low)
     for message_id, user_id in Mention.objects.filter(
-        message_id__in=[m.id for m in messages]
+        message_id__in=[m.id for m in messages], added_at__isnull=True
     ).values_list("message_id", "user_id"):
         wanted[message_id].add(user_id)
-    everyone = {user_id for users in wanted.values() for user_id in users}
-    email_users, push_users = _wanting(everyone)
+    notices = [
+        _Notice(message, user_id, message.created_at)
+        for message in messages
+        for user_id in sorted(wanted.get(message.id, ()))
+    ]
+    NotificationCursor.objects.filter(pk=1).update(last_message_id=last_id)
+    return notices
+
+
+def _look_at_edit_mentions(
+    cursor: NotificationCursor, result: RoundResult
+) -> list[_Notice]:
+    """The mentions edits added after the cursor: a notice each, as of the edit
+    (one still there: a mention the edit removed again is no row any more).
+
+    In a direct message the only one to mention is its recipient, whom the
+    message itself was for: nothing new to tell."""
+    rows = list(
+        Mention.objects.filter(
+            added_at__isnull=False, id__gt=cursor.last_edit_mention_id
+        )
+        .order_by("id")
+        .values_list("id", "message_id", "user_id", "added_at")[:SCAN_LIMIT]
+    )
+    result.looked_at += len(rows)
+    if not rows:
+        return []
+    messages = with_message_relations(Message.objects.all()).in_bulk(
+        {message_id for _id, message_id, _user, _at in rows}
+    )
+    notices = []
+    for _id, message_id, user_id, added_at in rows:
+        message = messages.get(message_id)  # none: gone since (a room deleted)
+        if added_at is None or message is None or message.deleted_at is not None:
+            continue  # (added_at is set: the filter says so; mypy cannot see it)
+        if message.conversation.is_room:
+            notices.append(_Notice(message, user_id, added_at))
+    NotificationCursor.objects.filter(pk=1).update(last_edit_mention_id=rows[-1][0])
+    return notices
+
+
+def _claim_notices(
+    notices: list[_Notice], now: datetime, result: RoundResult, claims: _Claims
+) -> None:
+    """A MissedMessage for each notice still unread of a user who wants email
+    (due CHAT_EMAIL_DELAY_MINUTES after `at`, if not online then) or a push (if
+    no page open); the pushes to send, one per user and conversation."""
+    notices = [n for n in notices if n.user_id != n.message.sender_id]
+    if not notices:
+        return
+    email_users, push_users = _wanting({n.user_id for n in notices})
     reads = {
         (user_id, conversation_id): read_id
         for user_id, conversation_id, read_id in Membership.objects.filter(
             user_id__in=email_users | push_users,
-            conversation_id__in={m.conversation_id for m in messages},
+            conversation_id__in={n.message.conversation_id for n in notices},
         ).values_list("user_id", "conversation_id", "last_read_id")
     }
     open_page: dict[int, bool] = {}
     rows = []
-    pushes_by_key: dict[tuple[int, int], push.Push] = {}
-    for message in messages:
-        for user_id in sorted(wanted.get(message.id, ())):
-            if user_id == message.sender_id:
-                continue
-            read_id = reads.get((user_id, message.conversation_id))
-            if read_id is None or read_id >= message.id:
-                continue  # not a member (any more), or read already
-            email = user_id in email_users and not presence.was_online_at(
-                user_id, message.created_at
+    pushes_by_key: dict[tuple[int, int], tuple[int, push.Push]] = {}
+    for notice in notices:
+        message, user_id = notice.message, notice.user_id
+        read_id = reads.get((user_id, message.conversation_id))
+        if read_id is None or read_id >= message.id:
+            continue  # not a member (any more), or read already
+        email = user_id in email_users and not presence.was_online_at(
+            user_id, notice.at
+        )
+        pushing = False
+        if user_id in push_users:
+            if user_id not in open_page:
+                open_page[user_id] = presence.has_open_page(user_id)
+            pushing = not open_page[user_id]
+        if not (email or pushing):
+            continue
+        rows.append(
+            MissedMessage(
+                user_id=user_id,
+                message_id=message.id,
+                conversation_id=message.conversation_id,
+                sent_at=notice.at,
+                email_due_at=notice.at + email_delay() if email else None,
+                pushed_at=now if pushing else None,
             )
-            pushing = False
-            if user_id in push_users:
-                if user_id not in open_page:
-                    open_page[user_id] = presence.has_open_page(user_id)
-                pushing = not open_page[user_id]
-            if not (email or pushing):
-                continue
-            rows.append(
-                MissedMessage(
-                    user_id=user_id,
-                    message_id=message.id,
-                    conversation_id=message.conversation_id,
-                    sent_at=message.created_at,
-                    email_due_at=message.created_at + email_delay() if email else None,
-                    pushed_at=now if pushing else None,
-                )
-            )
-            if pushing:
-                # One per conversation: a newer message's push replaces it.
-                pushes_by_key[(user_id, message.conversation_id)] = _message_push(
-                    message, user_id
-                )
+        )
+        key = (user_id, message.conversation_id)
+        if pushing and message.id > pushes_by_key.get(key, (0, None))[0]:
+            # One per conversation: the newest message's push replaces it.
+            pushes_by_key[key] = (message.id, _message_push(message, user_id))
     MissedMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    NotificationCursor.objects.filter(pk=1).update(last_message_id=last_id)
     result.missed = len(rows)
-    claims.pushes.extend(pushes_by_key.values())
+    claims.pushes.extend(p for _id, p in pushes_by_key.values())
 
 
 def _message_push(message: Message, user_id: int) -> push.Push:
@@ -265,6 +363,15 @@ def _is_read() -> Exists:
     )
 
 
+def _still_mentioned() -> Exists:
+    """A row's message mentions its user (still: an edit may take it back)."""
+    return Exists(
+        Mention.objects.filter(
+            message_id=OuterRef("message_id"), user_id=OuterRef("user_id")
+        )
+    )
+
+
 def _claim_clears(now: datetime, result: RoundResult, claims: _Claims) -> None:
     """Pushed rows read since: a "read" push for each conversation all of whose
     pushed rows are read (a newer one unread keeps its notification up)."""
@@ -287,9 +394,9 @@ def _claim_clears(now: datetime, result: RoundResult, claims: _Claims) -> None:
 
 
 def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
-    """Each user with a row due: every pending row of theirs still unread is
-    claimed for one email; read ones (or of users who no longer want email)
-    are cancelled."""
+    """Each user with a row due: every pending row of theirs still unread (and
+    still mentioning them, in a room) is claimed for one email; the others (or
+    those of users who no longer want email) are cancelled."""
     pending = Q(email_due_at__isnull=False, emailed_at__isnull=True)
     due_users = list(
         MissedMessage.objects.filter(pending, email_due_at__lte=now)
@@ -300,16 +407,28 @@ def _claim_batches(now: datetime, result: RoundResult, claims: _Claims) -> None:
     if not due_users:
         return
     email_users, _push_users = _wanting(set(due_users))
-    # A deleted message is as good as read: nothing to tell; so is one that
-    # could not be emailed for EMAIL_GIVE_UP.
-    rows = [
-        (pk, user, read or gone is not None or sent < now - EMAIL_GIVE_UP)
-        for pk, user, read, gone, sent in MissedMessage.objects.filter(
-            pending, user_id__in=due_users
+    pending_rows = (
+        MissedMessage.objects.filter(pending, user_id__in=due_users)
+        .annotate(read=_is_read(), mentioned=_still_mentioned())
+        .values_list(
+            *("pk", "user_id", "read", "message__deleted_at"),
+            *("conversation__kind", "mentioned", "sent_at"),
         )
-        .annotate(read=_is_read())
-        .values_list("pk", "user_id", "read", "message__deleted_at", "sent_at")
         .order_by("message_id")
+    )
+    # A deleted message is as good as read: nothing to tell; so is a mention
+    # in a room that an edit took back, and one that could not be emailed for
+    # EMAIL_GIVE_UP.
+    rows = [
+        (
+            pk,
+            user,
+            read
+            or gone is not None
+            or (kind == Conversation.Kind.ROOM and not mentioned)
+            or sent < now - EMAIL_GIVE_UP,
+        )
+        for pk, user, read, gone, kind, mentioned, sent in pending_rows
     ]
     cancelled = [pk for pk, user, read in rows if read or user not in email_users]
     for pk, user_id, read in rows:

@@ -179,3 +179,63 @@ async def test_a_missed_direct_message_is_pushed_and_cleared_once_read(
     assert cleared.payload == {"type": "read", "tag": tag}
     await asyncio.sleep(0.6)
     assert len(push_service.received) == 2
+
+
+def _cursor_past(message_id: int) -> bool:
+    from django.db import connection
+
+    from chat.models import NotificationCursor
+
+    try:
+        return NotificationCursor.objects.filter(
+            last_message_id__gte=message_id
+        ).exists()
+    finally:
+        connection.close()
+
+
+async def test_a_mention_added_by_an_edit_is_emailed_through_smtp(
+    start_daphne, smtp_server, alice, verified_bob, lobby
+):
+    """Alice's room message names nobody, and a round has looked at it; then
+    she edits it to name bob: one email of the edited text reaches the SMTP
+    server, for bob only."""
+    controller, inbox = smtp_server
+    server = start_daphne(
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(controller.port),
+        DEFAULT_FROM_EMAIL="chat@example.com",
+        CHAT_EMAIL_DELAY_MINUTES="0",
+        CHAT_NOTIFY_INTERVAL_SECONDS="0.1",
+    )
+    status, _h, sent = await asyncio.to_thread(
+        http_json,
+        "POST",
+        f"{server.http_url}/api/rooms/{lobby}/messages/",
+        token=alice.token,
+        body={"body": "lunch?", "client_id": "edit-1"},
+    )
+    assert status == 201, sent
+    for _ in range(200):
+        if await asyncio.to_thread(_cursor_past, sent["id"]):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("no round looked at the message")
+    assert inbox.messages == []
+    status, _h, edited = await asyncio.to_thread(
+        http_json,
+        "PATCH",
+        f"{server.http_url}/api/messages/{sent['id']}/",
+        token=alice.token,
+        body={"body": "lunch? @bob"},
+    )
+    assert status == 200, edited
+    (recipients, message), *_ = await asyncio.to_thread(inbox.wait_for, 1)
+    assert recipients == ["bob@example.com"]
+    assert message["Subject"] == "1 message you missed"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "lunch? @bob" in text
+    assert "alice in #lobby" in text
+    await asyncio.sleep(1)
+    assert len(inbox.messages) == 1

@@ -12,8 +12,9 @@ from django.test import Client
 
 from accounts.models import PushSubscription
 from chat.management.commands.vapidkeys import new_vapid_keys
-from chat.models import MissedMessage, NotificationCursor
+from chat.models import Message, MissedMessage, NotificationCursor
 from chat.services import presence
+from chat.services.changes import edit_message
 from chat.services.messages import store_message
 from chat.services.notifications import run_round
 from chat.services.reads import store_read
@@ -413,3 +414,165 @@ def test_an_idle_round_takes_no_lock_and_writes_nothing(people):
     assert set(statements) == {"SELECT"}, statements
     assert len(statements) <= 3, statements
     assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+
+
+# --- mentions added by an edit -----------------------------------------------------
+
+
+EARLIER = timedelta(minutes=5)
+
+
+@pytest.fixture
+def lobby(people, make_room):
+    """alice's message in a room with bob, mentioning nobody, sent five minutes
+    ago and looked at by a round already (nothing to tell then)."""
+    alice, bob = people
+    room = make_room("lobby", members=[alice, bob])
+    message, _new = store_message(sender=alice, room=room.slug, body="lunch?")
+    Message.objects.filter(pk=message.pk).update(
+        created_at=message.created_at - EARLIER
+    )
+    message.refresh_from_db()
+    run_round(now=message.created_at)
+    assert MissedMessage.objects.count() == 0
+    return room, message
+
+
+def edit(user, message, body):
+    """Edit `message`; the moment of the edit (its Mention rows' added_at)."""
+    return edit_message(user=user, message_id=message.id, body=body).message.edited_at
+
+
+def test_a_mention_added_by_an_edit_is_emailed_after_the_delay_from_the_edit(
+    people, lobby
+):
+    """Bob is named by an edit five minutes after the message: one email, ten
+    minutes after the edit (not after the message), with the edited text."""
+    alice, bob = people
+    _room, message = lobby
+    edited = edit(alice, message, "lunch? @bob")
+    run_round(now=message.created_at + LATER)  # ten minutes after the message
+    assert mail.outbox == []
+    run_round(now=edited + LATER)
+    run_round(now=edited + LATER + timedelta(minutes=1))
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["bob@example.com"]
+    assert mail.outbox[0].subject == "1 message you missed"
+    assert "lunch? @bob" in mail.outbox[0].body
+    assert "alice in #lobby" in mail.outbox[0].body
+    assert MissedMessage.objects.count() == 0
+
+
+def test_an_edit_before_any_round_still_counts_from_the_edit(people, make_room):
+    """Named by an edit before a round looked at the message: the email is still
+    due ten minutes after the edit, and sent once."""
+    alice, bob = people
+    room = make_room("lobby", members=[alice, bob])
+    message, _new = store_message(sender=alice, room=room.slug, body="lunch?")
+    Message.objects.filter(pk=message.pk).update(
+        created_at=message.created_at - EARLIER
+    )
+    message.refresh_from_db()
+    edited = edit(alice, message, "lunch? @bob")
+    run_round(now=message.created_at + LATER)
+    assert mail.outbox == []
+    run_round(now=edited + LATER)
+    run_round(now=edited + LATER * 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_mention_already_had_is_not_told_again_after_an_edit(people, make_room):
+    """Mentioned from the start, then the text is fixed twice (once before the
+    first round, once after the email): one email in all."""
+    alice, bob = people
+    room = make_room("lobby", members=[alice, bob])
+    message, _new = store_message(sender=alice, room=room.slug, body="@bob lunhc?")
+    edit(alice, message, "@bob lunch?")
+    run_round(now=message.created_at + LATER)
+    assert len(mail.outbox) == 1
+    edited = edit(alice, message, "@bob lunch? at noon")
+    run_round(now=edited + LATER)
+    run_round(now=edited + LATER * 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_mention_by_an_edit_read_first_is_not_emailed(people, lobby):
+    """Bob reads the room after the edit, before the delay: no email."""
+    alice, bob = people
+    room, message = lobby
+    edited = edit(alice, message, "lunch? @bob")
+    run_round(now=edited)
+    store_read(user=bob, room=room.slug, message_id=message.id)
+    run_round(now=edited + LATER)
+    assert mail.outbox == []
+    assert MissedMessage.objects.count() == 0
+
+
+def test_a_message_read_before_the_edit_is_not_emailed(people, lobby):
+    """Bob had read past the message when the edit named him: nothing to tell."""
+    alice, bob = people
+    room, message = lobby
+    store_read(user=bob, room=room.slug, message_id=message.id)
+    edited = edit(alice, message, "lunch? @bob")
+    assert run_round(now=edited).missed == 0
+    run_round(now=edited + LATER)
+    assert mail.outbox == []
+
+
+def test_a_mention_an_edit_took_back_is_not_emailed(people, lobby):
+    """Named by one edit and unnamed by the next, before a round saw it or
+    after: no email either way."""
+    alice, bob = people
+    room, message = lobby
+    edit(alice, message, "lunch? @bob")
+    edited = edit(alice, message, "lunch?")
+    assert run_round(now=edited).missed == 0
+    edit(alice, message, "lunch? @bob!")
+    assert run_round(now=edited).missed == 1
+    edited = edit(alice, message, "lunch? anyone")
+    result = run_round(now=edited + LATER)
+    assert (result.emails, result.cancelled) == (0, 1)
+    assert mail.outbox == []
+    assert MissedMessage.objects.count() == 0
+
+
+def test_a_mention_added_to_a_direct_message_is_not_told_twice(people):
+    """The direct message was emailed to bob; naming him in it adds nothing."""
+    alice, bob = people
+    message = dm(alice, bob, "lunch?")
+    run_round(now=message.created_at + LATER)
+    assert len(mail.outbox) == 1
+    edited = edit(alice, message, "@bob lunch?")
+    run_round(now=edited + LATER)
+    assert len(mail.outbox) == 1
+
+
+def test_a_mention_added_by_an_edit_is_pushed_once(people, lobby, push_service, vapid):
+    """Bob, no page open, named by an edit: one push of the edited text; the
+    next rounds push nothing more."""
+    alice, bob = people
+    _room, message = lobby
+    subscribe(bob, push_service.subscription("bob"))
+    edited = edit(alice, message, "lunch? @bob")
+    assert run_round(now=edited).pushed == 1
+    (pushed,) = push_service.wait_for(1)
+    assert pushed.payload["body"] == "lunch? @bob"
+    assert pushed.payload["title"] == "alice · #lobby"
+    assert pushed.payload["tag"] == f"conversation-{message.conversation_id}"
+    edit(alice, message, "lunch? @bob at noon")
+    assert run_round(now=edited + timedelta(seconds=5)).pushed == 0
+    assert len(push_service.received) == 1
+
+
+def test_a_new_cursor_starts_past_old_mentions_by_edits(people, lobby):
+    """A database that never ran a round does not email old edits either."""
+    from chat.models import Mention
+
+    alice, _bob = people
+    _room, message = lobby
+    edit(alice, message, "lunch? @bob")
+    NotificationCursor.objects.all().delete()
+    run_round(now=message.created_at + timedelta(days=2))
+    mention = Mention.objects.get(added_at__isnull=False)
+    assert NotificationCursor.objects.get().last_edit_mention_id == mention.id
+    assert mail.outbox == []
