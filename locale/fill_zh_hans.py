@@ -469,8 +469,10 @@ def quote(text: str) -> str:
 
 
 def fill_entry(lines: list[str], missing: list[str]) -> list[str]:
-    """One entry with its msgstr from ZH_HANS (and no fuzzy flag)."""
-    lines = [line for line in lines if line != "#, fuzzy"]
+    """One entry with its msgstr from ZH_HANS (and no fuzzy flag, nor the
+    earlier msgid makemessages guessed it from: msgfmt skips fuzzy entries)."""
+    lines = [_unfuzzy(line) for line in lines if not line.startswith("#|")]
+    lines = [line for line in lines if line.rstrip() != "#,"]
     start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
     end = start + 1
     while end < len(lines) and lines[end].startswith('"'):
@@ -486,6 +488,13 @@ def fill_entry(lines: list[str], missing: list[str]) -> list[str]:
     plural = lines[msgstr_at].startswith("msgstr[")
     head = lines[:msgstr_at]
     return [*head, ("msgstr[0] " if plural else "msgstr ") + quote(translation)]
+
+
+def _unfuzzy(line: str) -> str:
+    if not line.startswith("#,"):
+        return line
+    flags = [flag.strip() for flag in line[2:].split(",")]
+    return "#, " + ", ".join(flag for flag in flags if flag and flag != "fuzzy")
 
 
 def _header_line(line: str) -> str:
