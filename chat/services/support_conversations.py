@@ -395,7 +395,7 @@ def route_team(team: SupportTeam) -> None:
 def _route_for(support: SupportConversation) -> None:
     """Route the queues a change of this conversation may move."""
     route(support.site)
-    if support.team_id is not None:
+    if support.team is not None:
         route_team(support.team)
 
 
@@ -764,7 +764,7 @@ def _agent_named(support: SupportConversation, to) -> User:
         and support.team is not None
         and support.team.agents.filter(pk=target.pk).exists()
     )
-    if not (in_site or in_team):
+    if target is None or not (in_site or in_team):
         raise InvalidInput("invalid", "'to' must be an agent of the team.")
     return target
 
