@@ -115,16 +115,24 @@ def record_statuses(
     """
     left_at = left_at or {}
     changed: list[int] = []
+    # One light read first: in a storm of reconnects nearly every status is
+    # the one stored, and those need no lock, no row object and no write.
+    stored = dict(
+        Presence.objects.filter(pk__in=list(statuses)).values_list("pk", "status")
+    )
+    differ = [
+        user_id for user_id, status in statuses.items() if stored.get(user_id) != status
+    ]
+    if not differ:
+        return changed
     with transaction.atomic():
-        missing = set(statuses) - set(
-            Presence.objects.filter(pk__in=list(statuses)).values_list("pk", flat=True)
-        )
+        missing = set(differ) - set(stored)
         if missing:
             Presence.objects.bulk_create(
                 [Presence(user_id=user_id) for user_id in missing],
                 ignore_conflicts=True,
             )
-        rows = Presence.objects.select_for_update().filter(pk__in=list(statuses))
+        rows = Presence.objects.select_for_update().filter(pk__in=differ)
         opened, closed, saved = [], [], []
         for row in rows.order_by("pk"):
             status = statuses[row.pk]
